@@ -1,0 +1,183 @@
+/**
+ * The graph IR: a function as a list of primitive equations over typed variables, in the spirit of a jaxpr.
+ * Graphs print three ways: readable text, JSON and Graphviz DOT.
+ * @module
+ */
+import type { DType } from "./dtype.ts";
+import type { Shape } from "./shape.ts";
+import { showShape } from "./shape.ts";
+
+/** An abstract value: what a graph knows about a tensor before it has data. */
+export interface Aval {
+  /** The tensor's shape. */
+  readonly shape: Shape;
+  /** The tensor's element type. */
+  readonly dtype: DType;
+}
+
+/** Parameters of an equation: small JSON-like values (axes, shapes, constants). */
+export type Params = Readonly<Record<string, unknown>>;
+
+/**
+ * A variable of a graph: defined once (as an input, a constant, or an equation's output).
+ *
+ * @example
+ * ```ts
+ * import { Var } from "./graph.ts";
+ * const v = new Var(0, [2, 3], "float32");
+ * if (v.shape[1] !== 3) throw new Error();
+ * ```
+ */
+export class Var implements Aval {
+  /** Creates a variable with a graph-unique id. */
+  constructor(readonly id: number, readonly shape: Shape, readonly dtype: DType) {}
+}
+
+/** One step of a graph: `out = prim[params](...inputs)`. */
+export interface Eqn {
+  /** The primitive's name, a key of the primitive table. */
+  readonly prim: string;
+  /** The operands, in order. */
+  readonly inputs: readonly Var[];
+  /** Static parameters (axes, shapes, constants). */
+  readonly params: Params;
+  /** The result. */
+  readonly out: Var;
+}
+
+/** A value captured by a graph from outside (a concrete tensor, or a tracer of an enclosing trace). */
+export interface Capture {
+  /** The variable the graph uses for it. */
+  readonly v: Var;
+  /** The captured value itself (a `Tensor`). */
+  readonly value: unknown;
+}
+
+const DTYPE_SHORT: Record<DType, string> = { float32: "f32", int32: "i32", bool: "bool" };
+
+function varName(index: number): string {
+  let name = "";
+  let n = index;
+  do {
+    name = String.fromCharCode(97 + (n % 26)) + name;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return name;
+}
+
+function showParam(value: unknown): string {
+  if (ArrayBuffer.isView(value)) return `<${(value as unknown as ArrayLike<number>).length} values>`;
+  return JSON.stringify(value);
+}
+
+/**
+ * A traced function: inputs, captured constants, equations and outputs.
+ *
+ * @example
+ * ```ts
+ * import { tensor, trace } from "../mod.ts";
+ * const g = trace((x) => x.mul(2).exp(), tensor([1, 2]));
+ * if (!g.toString().includes("exp")) throw new Error(g.toString());
+ * if (!g.toDot().startsWith("digraph")) throw new Error();
+ * ```
+ */
+export class Graph {
+  /** Builds a graph from its parts (the tracer does this; users rarely need to). */
+  constructor(
+    readonly inputs: readonly Var[],
+    readonly captures: readonly Capture[],
+    readonly eqns: readonly Eqn[],
+    readonly outputs: readonly Var[],
+  ) {}
+
+  /** Short names (`a`, `b`, ... `z`, `aa`, ...) for every variable, in order of definition. */
+  names(): Map<Var, string> {
+    const names = new Map<Var, string>();
+    const name = (v: Var) => {
+      if (!names.has(v)) names.set(v, varName(names.size));
+    };
+    this.inputs.forEach(name);
+    this.captures.forEach((c) => name(c.v));
+    for (const e of this.eqns) name(e.out);
+    return names;
+  }
+
+  /** Readable text, like a jaxpr: `{ lambda a:f32[2] ; let b:f32[2] = exp a in (b) }` over several lines. */
+  toString(): string {
+    const names = this.names();
+    const typed = (v: Var) => `${names.get(v)}:${DTYPE_SHORT[v.dtype]}${showShape(v.shape)}`;
+    const ref = (v: Var) => names.get(v) ?? "?";
+    const lines = [
+      `{ lambda ${this.inputs.map(typed).join(" ")}${this.captures.length ? " ; " : ""}${
+        this.captures.map((c) => typed(c.v)).join(" ")
+      } . let`,
+    ];
+    for (const e of this.eqns) {
+      const keys = Object.keys(e.params);
+      const params = keys.length ? `[${keys.map((k) => `${k}=${showParam(e.params[k])}`).join(" ")}]` : "";
+      lines.push(`    ${typed(e.out)} = ${e.prim}${params} ${e.inputs.map(ref).join(" ")}`.trimEnd());
+    }
+    lines.push(`  in (${this.outputs.map(ref).join(", ")}) }`);
+    return lines.join("\n");
+  }
+
+  /** A JSON-ready description: variables by name with shapes and dtypes, equations in order. */
+  toJSON(): {
+    inputs: { name: string; shape: number[]; dtype: DType }[];
+    captures: { name: string; shape: number[]; dtype: DType }[];
+    eqns: {
+      prim: string;
+      inputs: string[];
+      params: Record<string, unknown>;
+      out: string;
+      shape: number[];
+      dtype: DType;
+    }[];
+    outputs: string[];
+  } {
+    const names = this.names();
+    const desc = (v: Var) => ({ name: names.get(v)!, shape: [...v.shape], dtype: v.dtype });
+    return {
+      inputs: this.inputs.map(desc),
+      captures: this.captures.map((c) => desc(c.v)),
+      eqns: this.eqns.map((e) => ({
+        prim: e.prim,
+        inputs: e.inputs.map((v) => names.get(v)!),
+        params: Object.fromEntries(
+          Object.entries(e.params).map((
+            [k, v],
+          ) => [k, ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v]),
+        ),
+        out: names.get(e.out)!,
+        shape: [...e.out.shape],
+        dtype: e.out.dtype,
+      })),
+      outputs: this.outputs.map((v) => names.get(v)!),
+    };
+  }
+
+  /** Graphviz DOT: one box per equation, ellipses for inputs and captures, edges labelled by shape. */
+  toDot(): string {
+    const names = this.names();
+    const lines = ["digraph loom {", "  rankdir=TB;", '  node [fontname="monospace"];'];
+    const label = (v: Var) => `${DTYPE_SHORT[v.dtype]}${showShape(v.shape)}`;
+    for (const v of this.inputs) {
+      lines.push(`  ${names.get(v)} [shape=ellipse, label="${names.get(v)}: ${label(v)}"];`);
+    }
+    for (const c of this.captures) {
+      lines.push(
+        `  ${names.get(c.v)} [shape=ellipse, style=dashed, label="${names.get(c.v)}: ${label(c.v)}"];`,
+      );
+    }
+    for (const e of this.eqns) {
+      const n = names.get(e.out);
+      lines.push(`  ${n} [shape=box, label="${n} = ${e.prim}"];`);
+      for (const v of e.inputs) lines.push(`  ${names.get(v)} -> ${n} [label="${label(v)}"];`);
+    }
+    this.outputs.forEach((v, i) => {
+      lines.push(`  out${i} [shape=doublecircle, label="out${i}"];`, `  ${names.get(v)} -> out${i};`);
+    });
+    lines.push("}");
+    return lines.join("\n");
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Loom: neural networks as pure functional TypeScript.
+ *
+ * Tensors and ops run eagerly; `trace` records them as a graph; `grad`, `valueAndGrad` and `vjp` transform
+ * graphs into their derivatives; `jit` compiles a graph once per input signature on the current backend.
+ *
+ * @example
+ * ```ts
+ * import { grad, jit, tensor } from "./mod.ts";
+ * const loss = (w: any, x: any) => x.matmul(w).tanh().square().mean();
+ * const step = jit((w: any, x: any) => w.sub(grad(loss)(w, x).mul(0.1)));
+ * const w = step(tensor([[0.5], [-0.5]]), tensor([[1, 2], [3, 4]]));
+ * if (w.shape.join() !== "2,1") throw new Error();
+ * ```
+ * @module
+ */
+import { registerBackend } from "./kernels/backend.ts";
+import { createReferenceBackend } from "./kernels/reference/mod.ts";
+
+registerBackend("reference", createReferenceBackend);
+
+export { getBackend, listBackends, registerBackend, setBackend } from "./kernels/backend.ts";
+export type { Backend, DeviceBuffer, Executable } from "./kernels/backend.ts";
+export type { DType, HostArray } from "./dsl/dtype.ts";
+export type { Shape } from "./dsl/shape.ts";
+export { broadcastShapes } from "./dsl/shape.ts";
+export { type Aval, type Eqn, Graph, Var } from "./dsl/graph.ts";
+export { PRIMITIVES } from "./dsl/primitives.ts";
+export type { Cotangent, Primitive } from "./dsl/primitives.ts";
+export { type NestedArray, Tensor, type TensorOrNumber } from "./dsl/tensor.ts";
+export { SparseRows } from "./dsl/sparse.ts";
+export * from "./dsl/ops.ts";
+export { trace } from "./dsl/trace.ts";
+export type { Spec } from "./dsl/trace.ts";
+export { type ArgNums, grad, type GradOptions, valueAndGrad, vjp } from "./dsl/autodiff.ts";
+export { jit, type Jitted } from "./dsl/jit.ts";
+export { flatten, leafPaths, type PyTree, type TreeDef, treeMap, unflatten } from "./dsl/pytree.ts";
+export * as random from "./dsl/random.ts";

@@ -1,0 +1,10 @@
+/**
+ * `deno task train`: trains the default model. The models arrive with the models issue; until then this
+ * command says so instead of pretending.
+ * @module
+ */
+if (import.meta.main) {
+  console.log(
+    "Loom: no models yet. The core (tensors, autodiff, jit) is ready: see README.md for the API tour.",
+  );
+}

@@ -962,6 +962,13 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
         `must equal the right operand's second-to-last axis (${y.shape[y.rank - 2]}); transpose one of them?`,
     );
   }
+  if (y.rank === 2 && x.rank > 2) {
+    // [..., m, k] x [k, n]: fold the batch axes into rows, so the right operand is never copied per batch
+    // (and its gradient is one matmul, not a sum over broadcast copies).
+    const rows = reshape(x, [x.size / k, k]);
+    const folded = reshape(bind("matmul", [rows, y]), [...x.shape.slice(0, -1), y.shape[1]]);
+    return b.rank === 1 ? reshape(folded, folded.shape.slice(0, -1)) : folded;
+  }
   const batch = broadcastShapes(x.shape.slice(0, -2), y.shape.slice(0, -2), "matmul (batch axes)");
   const xs = broadcastTo(x, [...batch, ...x.shape.slice(-2)]);
   const ys = broadcastTo(y, [...batch, ...y.shape.slice(-2)]);

@@ -36,3 +36,9 @@ export { type ArgNums, grad, type GradOptions, valueAndGrad, vjp } from "./dsl/a
 export { jit, type Jitted } from "./dsl/jit.ts";
 export { flatten, leafPaths, type PyTree, type TreeDef, treeMap, unflatten } from "./dsl/pytree.ts";
 export * as random from "./dsl/random.ts";
+export * as nn from "./dsl/layers/mod.ts";
+export * as loss from "./dsl/loss.ts";
+export * as optim from "./dsl/optim.ts";
+export { decodeCheckpoint, encodeCheckpoint, load, paramsSummary, save } from "./dsl/checkpoint.ts";
+export type { Checkpoint } from "./dsl/checkpoint.ts";
+export { summary } from "./dsl/layers/mod.ts";

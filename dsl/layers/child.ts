@@ -1,0 +1,82 @@
+/**
+ * How combinators call their children: errors get the child's place in the path (`serial[2].attend`), and,
+ * while `summary` records, each child's output shape and parameter count become a row.
+ * @module
+ */
+import { flatten } from "../pytree.ts";
+import type { Tensor } from "../tensor.ts";
+import { LayerError } from "./layer.ts";
+import type { AnyLayer, Context, Params, ShapeTree, Value } from "./types.ts";
+
+/** One row of a model summary: a layer's path, nesting depth, output shape and parameter count. */
+export interface SummaryRow {
+  /** Where the layer sits: `serial[1].residual.dense`. */
+  path: string;
+  /** Nesting depth (0 for the model itself). */
+  depth: number;
+  /** The layer's output shape. */
+  outputShape: ShapeTree;
+  /** Number of parameters of the layer, its children included. */
+  paramCount: number;
+}
+
+// Summaries are rare and init is synchronous, so one active recording at a time is enough.
+let recording: SummaryRow[] | undefined;
+const trail: string[] = [];
+
+function countParams(params: Params): number {
+  return flatten(params).leaves.reduce((n, t) => n + t.size, 0);
+}
+
+function inPlace<T>(segment: string, child: AnyLayer, body: () => T): T {
+  trail.push(segment);
+  try {
+    return body();
+  } catch (e) {
+    // Layers made with defineLayer already name themselves; a hand-written layer gets its name added here.
+    if (e instanceof LayerError) throw new LayerError(`${segment}.${e.path}`, e.detail, { cause: e.cause });
+    throw new LayerError(`${segment}.${child.name}`, e instanceof Error ? e.message : String(e), {
+      cause: e,
+    });
+  } finally {
+    trail.pop();
+  }
+}
+
+/** @internal Runs `child.init` as the part `segment` (`serial[2]`, `residual`) of a combinator. */
+export function initChild(
+  segment: string,
+  child: AnyLayer,
+  key: Tensor,
+  inputShape: ShapeTree,
+): { params: Params; outputShape: ShapeTree } {
+  const row: SummaryRow = {
+    path: [...trail, segment, child.name].join("."),
+    depth: trail.length + 1,
+    outputShape: [],
+    paramCount: 0,
+  };
+  recording?.push(row);
+  const result = inPlace(segment, child, () => child.init(key, inputShape));
+  row.outputShape = result.outputShape;
+  row.paramCount = countParams(result.params);
+  return result;
+}
+
+/** @internal Runs `child.apply` as the part `segment` of a combinator. */
+export function applyChild(segment: string, child: AnyLayer, params: Params, x: Value, ctx: Context): Value {
+  return inPlace(segment, child, () => child.apply(params, x, ctx));
+}
+
+/** @internal Initialises `layer`; returns a row for it and for every layer inside it, in model order. */
+export function recordInit(layer: AnyLayer, key: Tensor, inputShape: ShapeTree): SummaryRow[] {
+  const rows: SummaryRow[] = [];
+  const outer = recording;
+  recording = rows;
+  try {
+    const { params, outputShape } = layer.init(key, inputShape);
+    return [{ path: layer.name, depth: 0, outputShape, paramCount: countParams(params) }, ...rows];
+  } finally {
+    recording = outer;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * `embed(vocab, dim)`: token ids to vectors, by table lookup.
+ * @module
+ */
+import * as ops from "../ops.ts";
+import type { Tensor } from "../tensor.ts";
+import { normal } from "./init.ts";
+import { defineLayer, expectShape, expectTensor, LayerError } from "./layer.ts";
+import type { Ids, Layer } from "./types.ts";
+
+/** Params of `embed`: one row per token id. */
+export type EmbedParams = {
+  /** The embedding table, `[vocab, dim]`. */
+  table: Tensor;
+};
+
+/**
+ * Looks up int32 token ids `[...]` in a table `[vocab, dim]`, giving `[..., dim]`. The table starts `N(0, 1)`
+ * (as PyTorch's `nn.Embedding`). Its gradient is sparse (`SparseRows`: only the rows looked up), which the
+ * optimizers use to update only those rows. An id outside `[0, vocab)` is an error.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, tensor } from "../../mod.ts";
+ * const layer = nn.embed(10, 4);
+ * const { params, outputShape } = layer.init(random.key(0), [2, 3]);
+ * const y = layer.apply(params, tensor([[1, 2, 3], [4, 5, 6]], { dtype: "int32" }));
+ * if (outputShape.join() !== "2,3,4" || y.shape.join() !== "2,3,4") throw new Error();
+ * ```
+ */
+export function embed<V extends number, D extends number>(vocab: V, dim: D): Layer<Ids, D> {
+  for (const [what, n] of [["vocab", vocab], ["dim", dim]] as const) {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new LayerError("embed", `${what} must be a positive integer, got ${n}`);
+    }
+  }
+  return defineLayer<Ids, D>({
+    name: "embed",
+    init(key, inputShape) {
+      const shape = expectShape("embed", inputShape, ["..."]);
+      return { params: { table: normal(1)(key, [vocab, dim]) }, outputShape: [...shape, dim] };
+    },
+    apply(params, x) {
+      const { table } = params as unknown as EmbedParams;
+      return ops.take(table, expectTensor("embed", x, ["..."], "int32"));
+    },
+  });
+}

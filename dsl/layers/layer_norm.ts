@@ -1,0 +1,50 @@
+/**
+ * `layerNorm()`: normalisation over the feature axis (Ba et al., 2016).
+ * @module
+ */
+import * as ops from "../ops.ts";
+import type { Tensor } from "../tensor.ts";
+import { defineLayer, expectShape, expectTensor } from "./layer.ts";
+import type { Layer, Same } from "./types.ts";
+
+/** Params of `layerNorm`, both `[features]`. */
+export type LayerNormParams = {
+  /** Multiplies the normalised value; starts at 1. */
+  gain: Tensor;
+  /** Added after; starts at 0. */
+  bias: Tensor;
+};
+
+// Added to the variance, as in PyTorch's nn.LayerNorm.
+const EPS = 1e-5;
+
+/**
+ * Layer normalisation over the last axis: `(x - mean) / sqrt(var + 1e-5) * gain + bias`, with the biased
+ * variance (mean of squared deviations). Params `{ gain: [features], bias: [features] }`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, tensor } from "../../mod.ts";
+ * const layer = nn.layerNorm();
+ * const { params } = layer.init(random.key(0), [1, 4]);
+ * const y = layer.apply(params, tensor([[1, 2, 3, 4]]));
+ * if (Math.abs(y.mean().item()) > 1e-6 || Math.abs(y.square().mean().item() - 1) > 1e-4) throw new Error();
+ * ```
+ */
+export function layerNorm(): Layer<number, Same> {
+  return defineLayer<number, Same>({
+    name: "layerNorm",
+    init(_key, inputShape) {
+      const shape = expectShape("layerNorm", inputShape, ["...", "features"]);
+      const d = shape[shape.length - 1];
+      return { params: { gain: ops.ones([d]), bias: ops.zeros([d]) }, outputShape: shape };
+    },
+    apply(params, x) {
+      const { gain, bias } = params as unknown as LayerNormParams;
+      const input = expectTensor("layerNorm", x, ["...", gain.shape[0]]);
+      const centred = input.sub(input.mean(-1, true));
+      const variance = centred.square().mean(-1, true);
+      return centred.div(variance.add(EPS).sqrt()).mul(gain).add(bias);
+    },
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * `serial(a, b, c)`: layers in sequence, each feeding the next.
+ * @module
+ */
+import * as random from "../random.ts";
+import type { Tensor } from "../tensor.ts";
+import { applyChild, initChild } from "./child.ts";
+import { defineLayer, LayerError } from "./layer.ts";
+import type {
+  AnyLayer,
+  ChainIn,
+  ChainOut,
+  CheckChain,
+  Context,
+  Layer,
+  Params,
+  ShapeTree,
+  Value,
+} from "./types.ts";
+
+/** @internal The keys of `count` children, derived from `key` (none when there is no key). */
+export function childKeys(key: Tensor | undefined, count: number): (Tensor | undefined)[] {
+  return key && count > 0 ? random.split(key, count) : new Array(count).fill(undefined);
+}
+
+/** @internal The child params list of a combinator, checked against its number of children. */
+export function childParams(name: string, params: Params, count: number): Params[] {
+  if (!Array.isArray(params) || params.length !== count) {
+    throw new LayerError(
+      name,
+      `expected the params of ${count} layers (the array init returned), got ${describe(params)}`,
+    );
+  }
+  return params;
+}
+
+function describe(params: Params): string {
+  return Array.isArray(params) ? `an array of ${params.length}` : typeof params;
+}
+
+/** @internal Layers applied one after another; `name` is what paths show (`serial`, `repeat`). */
+export function chain(name: string, layers: readonly AnyLayer[]): AnyLayer {
+  return defineLayer({
+    name,
+    init(key, inputShape) {
+      const keys = childKeys(key, layers.length);
+      const params: Params[] = [];
+      let shape: ShapeTree = inputShape;
+      layers.forEach((layer, i) => {
+        const out = initChild(`${name}[${i}]`, layer, keys[i]!, shape);
+        params.push(out.params);
+        shape = out.outputShape;
+      });
+      return { params, outputShape: shape };
+    },
+    apply(params, x, ctx) {
+      const list = childParams(name, params, layers.length);
+      const keys = childKeys(ctx.key, layers.length);
+      return layers.reduce<Value>((value, layer, i) => {
+        const childCtx: Context = keys[i] ? { ...ctx, key: keys[i] } : ctx;
+        return applyChild(`${name}[${i}]`, layer, list[i], value, childCtx);
+      }, x);
+    },
+  });
+}
+
+/**
+ * Composes layers in sequence: the output of each is the input of the next. Params are an array, one entry
+ * per layer. `deno check` rejects a sequence whose literal feature dims do not fit, naming the position.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, tensor } from "../../mod.ts";
+ * const model = nn.serial(nn.embed(100, 16), nn.dense(8, { activation: "tanh" }), nn.dense(4));
+ * const { params, outputShape } = model.init(random.key(0), [2, 5]);
+ * const y = model.apply(params, tensor([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], { dtype: "int32" }));
+ * if (outputShape.join() !== "2,5,4" || y.shape.join() !== "2,5,4") throw new Error();
+ * ```
+ */
+export function serial<const L extends readonly AnyLayer[]>(
+  ...layers: L & CheckChain<L, "serial">
+): Layer<ChainIn<L>, ChainOut<L>> {
+  return chain("serial", layers);
+}

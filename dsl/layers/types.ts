@@ -1,0 +1,206 @@
+/**
+ * The layer protocol and its shape types.
+ *
+ * A layer is a pair of pure functions, `init(key, inputShape) -> { params, outputShape }` and
+ * `apply(params, x, ctx) -> y`. Its TypeScript type `Layer<In, Out>` also records what the last (feature)
+ * axis of its input and output is, so that `deno check` rejects compositions that cannot work:
+ *
+ * - a number literal (`64`): the feature dim, known when the model is written;
+ * - `number`: a feature dim known only at run time (then the runtime check in `init`/`apply` takes over);
+ * - {@linkcode Ids}: integer token ids, with no feature axis (what `embed` reads);
+ * - `unknown`: as an input, "accepts anything"; {@linkcode Same} as an output: "the input's feature dim";
+ * - a tuple of these: a list of tensors (what `branch` makes and `parallel` takes).
+ *
+ * What this buys, in one example: `serial(embed(100, 64), dense(32))` has type `Layer<Ids, 32>`, while
+ * `serial(embed(100, 64), residual(dense(32)))` does not compile, because `x + f(x)` needs `f` to keep the
+ * last dim and `residual(dense(32))` only accepts 32 features; the error names the position and both dims.
+ * @module
+ */
+import type { Tensor } from "../tensor.ts";
+
+/** Feature marker: integer token ids (int32, no feature axis), as `embed` reads them. */
+export interface Ids {
+  /** Type-level tag only. */
+  readonly feature: "ids";
+}
+
+/** Output marker: the layer keeps its input's feature dim (activations, `layerNorm`, `attend`, ...). */
+export interface Same {
+  /** Type-level tag only. */
+  readonly feature: "same";
+}
+
+/**
+ * A layer's parameters: a plain pytree of tensors (nested objects and arrays). Typed loosely on purpose, so
+ * params from `init`, an optimizer or `load` flow anywhere; each layer documents its params' names and
+ * shapes.
+ */
+export type Params = any;
+
+/** What flows between layers: a tensor, or a list of values (from `branch`, into `parallel`). */
+export type Value = Tensor | readonly Value[];
+
+/** A tensor shape, or a list of shapes for a list of values. */
+export type ShapeTree = readonly number[] | readonly ShapeTree[];
+
+/** Per-call settings that `apply` threads to every layer. */
+export interface Context {
+  /** A random key (`random.key(seed)`); combinators derive a different key for each child. */
+  key?: Tensor;
+  /** True while training: dropout is active only then. */
+  training?: boolean;
+  /** Key padding mask for `attend`: bool `[batch, time]`, true at real tokens, false at padding. */
+  mask?: Tensor;
+}
+
+type IsAny<T> = 0 extends 1 & T ? true : false;
+
+/** The value `apply` returns for an output description: a list for a tuple, else a tensor. */
+export type ValueOf<D> = IsAny<D> extends true ? Value
+  : D extends readonly unknown[] ? { -readonly [K in keyof D]: ValueOf<D[K]> }
+  : Tensor;
+
+/** The shape `init` returns for an output description: a list of shapes for a tuple, else one shape. */
+export type ShapeOf<D> = IsAny<D> extends true ? ShapeTree
+  : D extends readonly unknown[] ? { -readonly [K in keyof D]: ShapeOf<D[K]> }
+  : number[];
+
+/**
+ * A layer: pure `init` and `apply`; `In` and `Out` describe the feature axis of its input and output at the
+ * type level (see the module documentation).
+ *
+ * @example
+ * ```ts
+ * import { nn, random, zeros } from "../../mod.ts";
+ * const layer: nn.Layer<number, 3> = nn.dense(3);
+ * const { params, outputShape } = layer.init(random.key(0), [2, 5]);
+ * const y = layer.apply(params, zeros([2, 5]));
+ * if (outputShape.join() !== "2,3" || y.shape.join() !== "2,3") throw new Error();
+ * ```
+ */
+export interface Layer<In = unknown, Out = unknown> {
+  /** The name shown in summaries and error paths (`dense`, `serial`, ...). */
+  readonly name: string;
+  /** Makes parameters for an input of `inputShape` (batch axes included) and infers the output shape. */
+  init(key: Tensor, inputShape: ShapeTree): { params: Params; outputShape: ShapeOf<Out> };
+  /** Computes the output; `ctx` carries the random key, the training flag and the padding mask. */
+  apply(params: Params, x: Value, ctx?: Context): ValueOf<Out>;
+  /** Type-level only (never set at run time): the feature descriptions of input and output. */
+  readonly "~features"?: { readonly in: In; readonly out: Out };
+}
+
+/** Any layer, whatever its feature types. */
+export type AnyLayer = Layer<any, any>;
+
+/** The input description of a layer type. */
+export type InOf<L> = L extends Layer<infer I, any> ? I : never;
+
+/** The output description of a layer type. */
+export type OutOf<L> = L extends Layer<any, infer O> ? O : never;
+
+// ---------------------------------------------------------------------------------------------------------
+// Type-level checks: `Fits` says whether a value described by D may enter a layer taking In.
+
+type IsUnknown<T> = unknown extends T ? true : false;
+
+/** True when a value described by `D` may be the input of a layer that takes `In`. */
+export type Fits<D, In> = IsUnknown<In> extends true ? true
+  : IsUnknown<D> extends true ? true
+  : [D] extends [Same] ? true
+  : [D] extends [number]
+    ? ([In] extends [number]
+      ? (number extends D ? true : number extends In ? true : [D] extends [In] ? true : false)
+      : false)
+  : [D] extends [Ids] ? ([In] extends [Ids] ? true : false)
+  : [D] extends [readonly unknown[]] ? ([In] extends [readonly unknown[]] ? FitsEach<D, In> : false)
+  : false;
+
+type FitsEach<D extends readonly unknown[], In extends readonly unknown[]> = D["length"] extends In["length"]
+  ? (false extends { [K in keyof D]: K extends keyof In ? Fits<D[K], In[K]> : false }[number] ? false : true)
+  : false;
+
+/** What is known of a value after a layer taking `In` accepted it: a run-time dim meets a literal input. */
+export type Narrow<D, In> = [D] extends [number] ? (number extends D ? ([In] extends [number] ? In : D) : D)
+  : D;
+
+/** What flows out of a layer with output `Out` when `D` flowed in (`Same` keeps `D`). */
+export type Resolve<D, Out> = [Out] extends [Same] ? D
+  : Out extends readonly unknown[] ? { -readonly [K in keyof Out]: Resolve<D, Out[K]> }
+  : Out;
+
+/** A readable name of a feature description, for compile-time error messages. */
+export type Show<D> = IsUnknown<D> extends true ? "anything"
+  : [D] extends [Same] ? "its input"
+  : [D] extends [Ids] ? "int ids"
+  : [D] extends [number] ? (number extends D ? "any last dim" : `last dim ${D}`)
+  : "a list";
+
+/** A compile-time error: a string type that no layer can be assigned to, so `deno check` prints it. */
+export type Mismatch<Where extends string, D, In> = `${Where}: takes ${Show<In>} but gets ${Show<D>}`;
+
+type Unknowns<T extends readonly unknown[]> = { [K in keyof T]: unknown };
+
+/**
+ * Checks a chain of layers (`serial`): one entry per layer, `unknown` where it fits, a `Mismatch` message at
+ * the first layer whose input does not fit what the previous layers produce.
+ */
+export type CheckChain<
+  L extends readonly unknown[],
+  Where extends string,
+  D = Same,
+  Done extends unknown[] = [],
+> = L extends readonly [infer H, ...infer T]
+  ? Fits<D, InOf<H>> extends true ? CheckChain<T, Where, Resolve<D, OutOf<H>>, [...Done, unknown]>
+  : [...Done, Mismatch<`${Where}[${Done["length"]}]`, D, InOf<H>>, ...Unknowns<T>]
+  : Done;
+
+/** What a chain of layers produces from an input described by `D` (`Same` while nothing changed it). */
+export type ChainOut<L extends readonly unknown[], D = Same> = L extends readonly [infer H, ...infer T]
+  ? ChainOut<T, Resolve<Narrow<D, InOf<H>>, OutOf<H>>>
+  : D;
+
+/** The input of a chain: that of its first layer. */
+export type ChainIn<L extends readonly unknown[]> = L extends readonly [infer H, ...unknown[]] ? InOf<H>
+  : unknown;
+
+/** The narrowest input two layers both accept, or never when their inputs conflict. */
+export type Meet<A, B> = IsUnknown<A> extends true ? B
+  : IsUnknown<B> extends true ? A
+  : Fits<A, B> extends true ? (Fits<B, A> extends true ? (number extends A ? B : A) : never)
+  : never;
+
+// ---------------------------------------------------------------------------------------------------------
+// The checks and results of the other combinators.
+
+/** `unknown` when `f` keeps its input's feature dim, else a compile-time error message. */
+export type KeepsDim<L> = Fits<Resolve<InOf<L>, OutOf<L>>, InOf<L>> extends true ? unknown
+  : `residual: f must keep the last dim, but takes ${Show<InOf<L>>} and gives ${Show<OutOf<L>>}`;
+
+/** The input a residual block takes: `f`'s output dim when that is a literal, else `f`'s input. */
+export type ResidualIn<L> = [OutOf<L>] extends [number] ? (number extends OutOf<L> ? InOf<L> : OutOf<L>)
+  : InOf<L>;
+
+/** `unknown` when a block's output may feed its own input, else a compile-time error message. */
+export type Repeatable<L> = Fits<Resolve<InOf<L>, OutOf<L>>, InOf<L>> extends true ? unknown
+  : Mismatch<"repeat", Resolve<InOf<L>, OutOf<L>>, InOf<L>>;
+
+/** The outputs of `parallel`: each layer's output, where `Same` becomes that layer's own input. */
+export type ParallelOut<L extends readonly unknown[]> = {
+  -readonly [K in keyof L]: [OutOf<L[K]>] extends [Same] ? InOf<L[K]> : OutOf<L[K]>;
+};
+
+/** The inputs of `parallel`: each layer's input. */
+export type ParallelIn<L extends readonly unknown[]> = { -readonly [K in keyof L]: InOf<L[K]> };
+
+/** The input every layer of a branch accepts (never when two of them conflict). */
+export type BranchIn<L extends readonly unknown[], Acc = unknown> = L extends readonly [infer H, ...infer T]
+  ? BranchIn<T, Meet<Acc, InOf<H>>>
+  : Acc;
+
+/** The outputs of a branch, one per layer (`Same` means the branch's input). */
+export type BranchOut<L extends readonly unknown[]> = { -readonly [K in keyof L]: OutOf<L[K]> };
+
+/** `unknown` when the layers of a branch accept a common input, else a compile-time error message. */
+export type CommonInput<L extends readonly unknown[]> = [BranchIn<L>] extends [never]
+  ? "branch: the layers take different feature dims, so no input fits them all"
+  : unknown;

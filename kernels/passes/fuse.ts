@@ -1,0 +1,434 @@
+/**
+ * Fusion: turns a graph into a list of kernels. Chains of elementwise ops — with the movement ops between
+ * them (broadcast, transpose, slice, reshape, pad) folded into index arithmetic — become one loop that reads
+ * each input once and writes one output; reductions absorb the elementwise chain that feeds them (prologue);
+ * matmuls absorb transposes of their operands as flags. A value is materialized (gets a buffer) only when it
+ * is a graph input or output, feeds a non-fusible op, is used by several consumers, or would be recomputed
+ * under an expanding broadcast.
+ *
+ * The kernels are backend-neutral: the CPU backend emits JavaScript/WebAssembly from them, the WebGPU backend
+ * WGSL.
+ * @module
+ */
+import type { DType } from "../../dsl/dtype.ts";
+import type { Eqn, Graph, Params, Var } from "../../dsl/graph.ts";
+import { PRIMITIVES } from "../../dsl/primitives.ts";
+import { type Shape, showShape, sizeOf, stridesOf } from "../../dsl/shape.ts";
+
+/** `offset + Σ_d coeffs[d] · i[d]` over the kernel's iteration index `i`. */
+export interface Affine {
+  /** The constant term. */
+  readonly offset: number;
+  /** One coefficient per iteration axis. */
+  readonly coeffs: readonly number[];
+}
+
+/** An expression computed per element of a kernel's iteration space. */
+export type Expr =
+  | { readonly kind: "load"; readonly dtype: DType; readonly input: number; readonly at: Affine }
+  | { readonly kind: "const"; readonly dtype: DType; readonly value: number }
+  | { readonly kind: "iota"; readonly dtype: DType; readonly at: Affine }
+  | {
+    readonly kind: "op";
+    readonly dtype: DType;
+    readonly prim: string;
+    readonly args: readonly Expr[];
+    readonly params: Params;
+  }
+  | {
+    readonly kind: "pad";
+    readonly dtype: DType;
+    readonly guards: readonly { readonly at: Affine; readonly size: number }[];
+    readonly inside: Expr;
+    readonly value: number;
+  }
+  | { readonly kind: "acc"; readonly dtype: DType };
+
+/** One loop over `shape` computing `expr` into `output`. */
+export interface ElementwiseKernel {
+  readonly kind: "elementwise";
+  readonly shape: Shape;
+  readonly inputs: readonly Var[];
+  readonly output: Var;
+  readonly expr: Expr;
+}
+
+/** A reduction of `prologue` (computed over `inShape`) over `axes`, then `epilogue` (over the output). */
+export interface ReduceKernel {
+  readonly kind: "reduce";
+  readonly op: "sum" | "max";
+  readonly inShape: Shape;
+  readonly axes: readonly number[];
+  readonly inputs: readonly Var[];
+  readonly output: Var;
+  readonly prologue: Expr;
+}
+
+/** A batched matmul `out[b] = op(a[b]) · op(b[b])` on materialized operands. */
+export interface MatmulKernel {
+  readonly kind: "matmul";
+  readonly inputs: readonly [Var, Var];
+  readonly output: Var;
+  readonly transA: boolean;
+  readonly transB: boolean;
+  readonly batch: number;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+}
+
+/** Any other primitive, run on its own (gather, scatter-add, concat, random bits). */
+export interface OpaqueKernel {
+  readonly kind: "opaque";
+  readonly inputs: readonly Var[];
+  readonly output: Var;
+  readonly eqn: Eqn;
+}
+
+/** A kernel of a fused program. */
+export type Kernel = ElementwiseKernel | ReduceKernel | MatmulKernel | OpaqueKernel;
+
+const MOVEMENT = new Set(["broadcast", "reshape", "transpose", "slice", "pad"]);
+const CHEAP = new Set(["neg", "add", "mul", "max", "less", "equal", "where", "cast", "stop_gradient"]);
+
+function fusible(e: Eqn): boolean {
+  return PRIMITIVES[e.prim].kind === "elementwise" || MOVEMENT.has(e.prim) || e.prim === "full" ||
+    e.prim === "iota";
+}
+
+/** Is the transpose a swap of the last two axes (batch axes in place)? */
+function swapsLastTwo(e: Eqn): boolean {
+  if (e.prim !== "transpose") return false;
+  const perm = e.params.perm as number[];
+  const r = perm.length;
+  return r >= 2 && perm[r - 1] === r - 2 && perm[r - 2] === r - 1 &&
+    perm.slice(0, -2).every((a, i) => a === i);
+}
+
+/** A multi-index map: index along each axis of a tensor as an affine function of the iteration index. */
+type IndexMap = Affine[];
+
+function identityMap(shape: Shape): IndexMap {
+  return shape.map((_, a) => ({ offset: 0, coeffs: shape.map((_, d) => (d === a ? 1 : 0)) }));
+}
+
+function flatAffine(map: IndexMap, shape: Shape, rootRank: number): Affine {
+  const strides = stridesOf(shape);
+  let offset = 0;
+  const coeffs = new Array<number>(rootRank).fill(0);
+  map.forEach((row, a) => {
+    offset += row.offset * strides[a];
+    row.coeffs.forEach((c, d) => (coeffs[d] += c * strides[a]));
+  });
+  return { offset, coeffs };
+}
+
+/**
+ * The index map of a reshape's input, if it stays affine: each iteration axis must land inside one axis of the
+ * input without carries. `undefined` when the reshape needs division (then its input is materialized).
+ */
+function reshapeMap(map: IndexMap, outShape: Shape, inShape: Shape, rootShape: Shape): IndexMap | undefined {
+  const flat = flatAffine(map, outShape, rootShape.length);
+  const inStrides = stridesOf(inShape);
+  const rows: { offset: number; coeffs: number[] }[] = inShape.map(() => ({
+    offset: 0,
+    coeffs: new Array<number>(rootShape.length).fill(0),
+  }));
+  let rest = flat.offset;
+  inShape.forEach((d, a) => {
+    rows[a].offset = Math.floor(rest / inStrides[a]) % d;
+    rest -= rows[a].offset * inStrides[a];
+  });
+  if (rest !== 0) return undefined;
+  for (let d = 0; d < rootShape.length; d++) {
+    const c = flat.coeffs[d];
+    if (c === 0 || rootShape[d] === 1) continue;
+    const a = inStrides.findIndex((s, ax) => inShape[ax] > 1 && c % s === 0 && c / s < inShape[ax]);
+    if (a < 0) return undefined;
+    rows[a].coeffs[d] = c / inStrides[a];
+  }
+  // No carries: along every input axis the largest index reached must stay inside the axis.
+  for (let a = 0; a < inShape.length; a++) {
+    const max = rows[a].offset + rows[a].coeffs.reduce((s, c, d) => s + c * (rootShape[d] - 1), 0);
+    if (max >= inShape[a]) return undefined;
+  }
+  return rows;
+}
+
+/** A fused program: kernels in execution order, over the variables of the (optimized) graph. */
+export class Program {
+  /** Builds a program (see {@linkcode fuse}). */
+  constructor(readonly graph: Graph, readonly kernels: readonly Kernel[]) {}
+
+  /** One line per kernel, with its expression: what the docs site shows as "the fused graph". */
+  toString(): string {
+    const names = this.graph.names();
+    const name = (v: Var) => names.get(v) ?? `v${v.id}`;
+    const lines = this.kernels.map((k, i) => {
+      const ins = k.inputs.map(name).join(", ");
+      const head = `k${i} ${k.kind}${showShape(k.output.shape)} ${name(k.output)} <- (${ins})`;
+      switch (k.kind) {
+        case "elementwise":
+          return `${head}: ${showExpr(k.expr, k.inputs.map(name))}`;
+        case "reduce":
+          return `${head}: ${k.op}[axes=${JSON.stringify(k.axes)}] ${
+            showExpr(k.prologue, k.inputs.map(name))
+          }`;
+        case "matmul":
+          return `${head}: batch=${k.batch} m=${k.m} n=${k.n} k=${k.k}${k.transA ? " transA" : ""}${
+            k.transB ? " transB" : ""
+          }`;
+        case "opaque":
+          return `${head}: ${k.eqn.prim}`;
+      }
+    });
+    return lines.join("\n");
+  }
+}
+
+/**
+ * Readable form of an expression: `exp(add(a, b[bcast]))`.
+ *
+ * @example
+ * ```ts
+ * import { showExpr } from "./fuse.ts";
+ * const e = { kind: "op", prim: "exp", dtype: "float32", params: {}, args: [{ kind: "const", value: 1, dtype: "float32" }] } as const;
+ * if (showExpr(e, []) !== "exp(1)") throw new Error(showExpr(e, []));
+ * ```
+ */
+export function showExpr(e: Expr, inputNames: readonly string[]): string {
+  switch (e.kind) {
+    case "load":
+      return inputNames[e.input] ?? `in${e.input}`;
+    case "const":
+      return String(e.value);
+    case "iota":
+      return "iota";
+    case "acc":
+      return "acc";
+    case "op":
+      return `${e.prim}(${e.args.map((a) => showExpr(a, inputNames)).join(", ")})`;
+    case "pad":
+      return `pad(${showExpr(e.inside, inputNames)}, ${e.value})`;
+  }
+}
+
+/**
+ * Groups a graph's equations into kernels.
+ *
+ * @example
+ * ```ts
+ * import { trace, tensor } from "../../mod.ts";
+ * import { fuse } from "./fuse.ts";
+ * const p = fuse(trace((x, b) => x.mul(2).add(b).relu().sum(1), tensor([[1, 2]]), tensor([3, 4])));
+ * // One reduction whose prologue computes relu(x * 2 + b) on the fly: no intermediate buffers.
+ * if (p.kernels.length !== 1 || p.kernels[0].kind !== "reduce") throw new Error(p.toString());
+ * ```
+ */
+export function fuse(graph: Graph): Program {
+  const producer = new Map<Var, Eqn>();
+  for (const e of graph.eqns) producer.set(e.out, e);
+  const consumers = new Map<Var, Eqn[]>();
+  for (const e of graph.eqns) {
+    for (const v of new Set(e.inputs)) {
+      const list = consumers.get(v) ?? [];
+      list.push(e);
+      consumers.set(v, list);
+    }
+  }
+  const materialized = new Set<Var>([...graph.inputs, ...graph.captures.map((c) => c.v), ...graph.outputs]);
+
+  const computed = (v: Var) => {
+    const p = producer.get(v);
+    return p !== undefined && !MOVEMENT.has(p.prim) && p.prim !== "full" && p.prim !== "iota";
+  };
+  for (const e of graph.eqns) {
+    if (e.prim === "sum" || e.prim === "reduce_max") {
+      // A reduction writes its result, but reads its operand through the fused prologue.
+      materialized.add(e.out);
+      continue;
+    }
+    if (!fusible(e)) {
+      materialized.add(e.out);
+      for (const v of e.inputs) {
+        const p = producer.get(v);
+        // A matmul reads the source of a swapped operand directly, with a transpose flag.
+        materialized.add(e.prim === "matmul" && p && swapsLastTwo(p) ? p.inputs[0] : v);
+      }
+      continue;
+    }
+    const source = producer.get(e.inputs[0]);
+    if (e.prim === "broadcast" && computed(e.inputs[0]) && !CHEAP.has(source!.prim)) {
+      // Fusing through an expanding broadcast would recompute an expensive value once per copy.
+      if (sizeOf(e.out.shape) > sizeOf(e.inputs[0].shape)) materialized.add(e.inputs[0]);
+    }
+  }
+
+  // A computed value that flows into several kernels is materialized once rather than recomputed in each:
+  // walk backwards, collecting for every value the kernel outputs it flows into.
+  const roots = new Map<Var, Set<Var>>();
+  for (let i = graph.eqns.length - 1; i >= 0; i--) {
+    const v = graph.eqns[i].out;
+    const reached = new Set<Var>();
+    for (const c of consumers.get(v) ?? []) for (const r of roots.get(c.out) ?? [c.out]) reached.add(r);
+    if (reached.size > 1 && computed(v)) materialized.add(v);
+    roots.set(v, materialized.has(v) ? new Set([v]) : reached);
+  }
+
+  for (;;) {
+    try {
+      return new Program(graph, buildKernels(graph, producer, materialized));
+    } catch (e) {
+      if (!(e instanceof NeedsMaterialization) || materialized.has(e.v)) throw e;
+      materialized.add(e.v);
+    }
+  }
+}
+
+class NeedsMaterialization extends Error {
+  constructor(readonly v: Var) {
+    super("internal: materialize and retry");
+  }
+}
+
+function buildKernels(graph: Graph, producer: Map<Var, Eqn>, materialized: Set<Var>): Kernel[] {
+  const kernels: Kernel[] = [];
+  for (const e of graph.eqns) {
+    if (!materialized.has(e.out)) continue;
+    if (e.prim === "matmul") {
+      const operand = (v: Var): [Var, boolean] => {
+        const p = producer.get(v);
+        return p && swapsLastTwo(p) && !materialized.has(v) ? [p.inputs[0], true] : [v, false];
+      };
+      const [a, transA] = operand(e.inputs[0]);
+      const [b, transB] = operand(e.inputs[1]);
+      const s = e.out.shape;
+      const r = s.length;
+      kernels.push({
+        kind: "matmul",
+        inputs: [a, b],
+        output: e.out,
+        transA,
+        transB,
+        batch: sizeOf(s.slice(0, -2)),
+        m: s[r - 2],
+        n: s[r - 1],
+        k: e.inputs[0].shape[r - 1],
+      });
+      continue;
+    }
+    if (e.prim === "sum" || e.prim === "reduce_max") {
+      const builder = new ExprBuilder(producer, materialized, e.inputs[0].shape);
+      const prologue = builder.build(e.inputs[0], identityMap(e.inputs[0].shape));
+      kernels.push({
+        kind: "reduce",
+        op: e.prim === "sum" ? "sum" : "max",
+        inShape: e.inputs[0].shape,
+        axes: e.params.axes as number[],
+        inputs: builder.inputs,
+        output: e.out,
+        prologue,
+      });
+      continue;
+    }
+    if (!fusible(e)) {
+      kernels.push({ kind: "opaque", inputs: e.inputs, output: e.out, eqn: e });
+      continue;
+    }
+    const builder = new ExprBuilder(producer, materialized, e.out.shape);
+    const expr = builder.buildEqn(e, identityMap(e.out.shape));
+    kernels.push({ kind: "elementwise", shape: e.out.shape, inputs: builder.inputs, output: e.out, expr });
+  }
+  return kernels;
+}
+
+/** Builds the expression of a fused value at an index map, memoizing shared subexpressions. */
+class ExprBuilder {
+  readonly inputs: Var[] = [];
+  private readonly memo = new Map<string, Expr>();
+
+  constructor(
+    private readonly producer: Map<Var, Eqn>,
+    private readonly materialized: Set<Var>,
+    private readonly root: Shape,
+  ) {}
+
+  build(v: Var, map: IndexMap): Expr {
+    const key = `${v.id}|${map.map((r) => `${r.offset}:${r.coeffs}`).join(";")}`;
+    const hit = this.memo.get(key);
+    if (hit) return hit;
+    let expr: Expr;
+    if (this.isBuffer(v)) {
+      expr = this.load(v, flatAffine(map, v.shape, this.root.length));
+    } else {
+      expr = this.buildEqn(this.producer.get(v)!, map);
+    }
+    this.memo.set(key, expr);
+    return expr;
+  }
+
+  private isBuffer(v: Var): boolean {
+    return this.materialized.has(v) || !this.producer.has(v);
+  }
+
+  private load(v: Var, at: Affine): Expr {
+    let input = this.inputs.indexOf(v);
+    if (input < 0) input = this.inputs.push(v) - 1;
+    return { kind: "load", dtype: v.dtype, input, at };
+  }
+
+  buildEqn(e: Eqn, map: IndexMap): Expr {
+    const dtype = e.out.dtype;
+    const [x] = e.inputs;
+    switch (e.prim) {
+      case "full":
+        return { kind: "const", dtype, value: e.params.value as number };
+      case "iota":
+        return { kind: "iota", dtype, at: map[e.params.axis as number] };
+      case "broadcast":
+        return this.build(
+          x,
+          map.map((row, a) => (x.shape[a] === 1 ? { offset: 0, coeffs: row.coeffs.map(() => 0) } : row)),
+        );
+      case "transpose": {
+        const perm = e.params.perm as number[];
+        const inner: IndexMap = new Array(perm.length);
+        perm.forEach((src, k) => (inner[src] = map[k]));
+        return this.build(x, inner);
+      }
+      case "slice": {
+        const begin = e.params.begin as number[];
+        return this.build(x, map.map((row, a) => ({ offset: row.offset + begin[a], coeffs: row.coeffs })));
+      }
+      case "reshape": {
+        const inner = reshapeMap(map, e.out.shape, x.shape, this.root);
+        if (inner) return this.build(x, inner);
+        // A reshape keeps row-major order, so a buffer is read at the same flat offsets as its reshape.
+        if (this.isBuffer(x)) return this.load(x, flatAffine(map, e.out.shape, this.root.length));
+        throw new NeedsMaterialization(x);
+      }
+      case "pad": {
+        const low = e.params.low as number[];
+        const shifted = map.map((row, a) => ({ offset: row.offset - low[a], coeffs: row.coeffs }));
+        const guards = shifted.flatMap((at, a) =>
+          (e.params.high as number[])[a] === 0 && low[a] === 0 ? [] : [{ at, size: x.shape[a] }]
+        );
+        return {
+          kind: "pad",
+          dtype,
+          guards,
+          inside: this.build(x, shifted),
+          value: e.params.value as number,
+        };
+      }
+      default:
+        return {
+          kind: "op",
+          dtype,
+          prim: e.prim,
+          params: e.params,
+          args: e.inputs.map((v) => this.build(v, map)),
+        };
+    }
+  }
+}

@@ -16,6 +16,35 @@ interface Compiled {
   backend: Backend;
 }
 
+/** Options of `jit`. */
+export interface JitOptions {
+  /**
+   * Indices of arguments the caller gives up (like JAX's `donate_argnums`): their buffers may be reused for
+   * the results, so a training step updates params and optimizer state in place. Donated tensors cannot be
+   * used after the call; use the returned values.
+   */
+  donate?: readonly number[];
+}
+
+/**
+ * Which flattened leaves are donated: those of the donated arguments, except a tensor that appears twice
+ * (donating it would let one use overwrite another's input).
+ */
+function donatedLeaves(
+  args: readonly unknown[],
+  donate: ReadonlySet<number>,
+  leaves: readonly Tensor[],
+): boolean[] {
+  if (donate.size === 0) return leaves.map(() => false);
+  const flags: boolean[] = [];
+  args.forEach((a, i) => {
+    for (const _ of flatten(a).leaves) flags.push(donate.has(i));
+  });
+  const count = new Map<Tensor, number>();
+  for (const t of leaves) count.set(t, (count.get(t) ?? 0) + 1);
+  return flags.map((d, i) => d && count.get(leaves[i]) === 1);
+}
+
 /** A jit-compiled function: call it like the original; it also exposes its cache. */
 export type Jitted<F extends (...args: any[]) => any> = F & {
   /** The traced graph for these arguments (traced now if not cached). */
@@ -40,13 +69,17 @@ export type Jitted<F extends (...args: any[]) => any> = F & {
  * if (z.item() !== 13 || f.cacheSize !== 1) throw new Error();
  * ```
  */
-export function jit<F extends (...args: any[]) => any>(f: F): Jitted<F> {
+export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions = {}): Jitted<F> {
   const cache = new Map<string, Compiled>();
+  const donate = new Set(options.donate ?? []);
 
-  const compile = (args: unknown[]): { entry: Compiled; leaves: Tensor[] } => {
+  const compile = (args: unknown[]): { entry: Compiled; leaves: Tensor[]; donated: boolean[] } => {
     const backend = getBackend();
     const { leaves, def } = flatten(args);
-    const key = `${backend.name}|${def.key}|${leaves.map((t) => t.dtype + showShape(t.shape)).join(";")}`;
+    const donated = donatedLeaves(args, donate, leaves);
+    const key = `${backend.name}|${def.key}|${leaves.map((t) => t.dtype + showShape(t.shape)).join(";")}|${
+      donated.map(Number).join("")
+    }`;
     let entry = cache.get(key);
     if (!entry) {
       const t = new Trace();
@@ -56,21 +89,24 @@ export function jit<F extends (...args: any[]) => any>(f: F): Jitted<F> {
         const flat = flatten(out);
         return { graph: t.finish(flat.leaves), outDef: flat.def };
       });
-      entry = { ...traced, executable: backend.compile(traced.graph), backend };
+      entry = { ...traced, executable: backend.compile(traced.graph, { donated }), backend };
       cache.set(key, entry);
     }
-    return { entry, leaves };
+    return { entry, leaves, donated };
   };
 
   const run = (...args: unknown[]) => {
     if (isTracing()) return f(...args);
-    const { entry, leaves } = compile(args);
+    const { entry, leaves, donated } = compile(args);
     const { graph, executable, backend, outDef } = entry;
     const inputs = [
       ...leaves.map((t) => concrete(t, "jit", backend).buffer),
       ...graph.captures.map((c) => concrete(c.value as Tensor, "jit", backend).buffer),
     ];
     const buffers = executable.run(inputs);
+    leaves.forEach((t, i) => {
+      if (donated[i]) t._donated = true;
+    });
     const outs = graph.outputs.map((v, i) => new Tensor(v.shape, v.dtype, { buffer: buffers[i], backend }));
     return unflatten(outDef, outs);
   };

@@ -1315,6 +1315,21 @@ export function oneHot(indices: Tensor | readonly number[], depth: number, dtype
 }
 
 /**
+ * For each position of a 1-D int32 tensor, the position where its value first occurs. Repeated rows of a
+ * sparse gradient are summed with it in O(n) (`scatter` into the first positions, then `take` back).
+ *
+ * @example
+ * ```ts
+ * import { firstOccurrence, tensor } from "../mod.ts";
+ * const first = firstOccurrence(tensor([7, 3, 7, 3, 5], { dtype: "int32" }));
+ * if (first.arraySync().toString() !== "0,1,0,1,4") throw new Error();
+ * ```
+ */
+export function firstOccurrence(indices: Tensor): Tensor {
+  return bind("first_occurrence", [asIndices(indices, "firstOccurrence")]);
+}
+
+/**
  * Returns `x` if it is a Tensor, else throws an error that names `where` (used by layers and losses).
  *
  * @example

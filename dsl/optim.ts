@@ -138,11 +138,13 @@ type Grad = Tensor | Rows;
 
 function coalesce(g: SparseRows): Rows {
   const n = g.indices.shape[0];
-  const position = ops.arange(n);
-  const repeatsEarlier = g.indices.reshape([n, 1]).equal(g.indices.reshape([1, n]))
-    .cast("int32").mul(position.reshape([1, n]).less(position.reshape([n, 1])).cast("int32")).sum(1);
-  const first = repeatsEarlier.equal(0).cast("float32").reshape([n, ...g.values.shape.slice(1).map(() => 1)]);
-  return { table: g.shape, indices: g.indices, summed: ops.take(g.toDense(), g.indices), first };
+  const rowShape = g.values.shape.slice(1);
+  // Sum repeats into the first position of each row (an [n, ...row] scratch, never the whole table), then
+  // hand every occurrence its row's total. O(n · row), whatever the vocabulary size.
+  const firstPosition = ops.firstOccurrence(g.indices);
+  const totals = new SparseRows(firstPosition, g.values, [n, ...rowShape]).toDense();
+  const first = firstPosition.equal(ops.arange(n)).cast("float32").reshape([n, ...rowShape.map(() => 1)]);
+  return { table: g.shape, indices: g.indices, summed: ops.take(totals, firstPosition), first };
 }
 
 /** The leaves of a gradient pytree, a `SparseRows` being one leaf, each coalesced. */

@@ -447,6 +447,20 @@ export const PRIMITIVES: Readonly<Record<string, Primitive>> = {
     ) => [needs[0] ? g : null, null, needs[2] ? p("gather", [g, idx]) : null],
   },
 
+  first_occurrence: {
+    // out[i] = the smallest j with indices[j] == indices[i]: how sparse gradients sum repeated rows in O(n).
+    kind: "indexing",
+    infer(inputs) {
+      arity("first_occurrence", inputs, 1);
+      requireDType("first_occurrence", inputs[0], ["int32"], "index tensor");
+      if (inputs[0].shape.length !== 1) {
+        fail("first_occurrence", `indices must be 1-D, got ${showShape(inputs[0].shape)}`);
+      }
+      return { shape: inputs[0].shape, dtype: "int32" };
+    },
+    vjp: () => [null],
+  },
+
   // ---- sources ----
   full: {
     kind: "source",

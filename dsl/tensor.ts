@@ -34,6 +34,8 @@ export class Tensor {
   /** @internal */ readonly _backend: Backend | undefined;
   /** @internal */ readonly _trace: Trace | undefined;
   /** @internal */ readonly _var: Var | undefined;
+  /** @internal Set when the tensor was donated to a jit call that may have reused its buffer. */
+  _donated = false;
 
   /** @internal Use `tensor()`, `zeros()`, ... to make tensors. */
   constructor(
@@ -430,6 +432,12 @@ export function concrete(
     throw new Error(
       `${where}: this tensor is a tracer inside jit/grad/trace and has no value yet; ` +
         "compute with it and return the result instead of reading it",
+    );
+  }
+  if (t._donated) {
+    throw new Error(
+      `${where}: this tensor was donated to a jit call (option donate), which may have overwritten its memory; ` +
+        "use the values that call returned instead",
     );
   }
   const target = backend ?? t._backend!;

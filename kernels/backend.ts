@@ -16,6 +16,12 @@ export interface Executable {
   run(inputs: readonly DeviceBuffer[]): DeviceBuffer[];
 }
 
+/** Options of `Backend.compile`. */
+export interface CompileOptions {
+  /** One flag per graph input: the caller will not use that input again, so its buffer may be reused. */
+  donated?: readonly boolean[];
+}
+
 /** What a backend must do: hold data, run one primitive eagerly, and compile whole graphs. */
 export interface Backend {
   /** The name `setBackend` knows it by. */
@@ -28,8 +34,11 @@ export interface Backend {
   readSync?(buffer: DeviceBuffer, shape: Shape, dtype: DType): HostArray;
   /** Runs one equation on concrete inputs (eager mode). */
   execute(eqn: Eqn, inputs: readonly DeviceBuffer[]): DeviceBuffer;
-  /** Compiles a graph once; the result runs many times. */
-  compile(graph: Graph): Executable;
+  /**
+   * Compiles a graph once; the result runs many times. `donated[i]` marks graph input i as given up by the
+   * caller: the backend may write results into its buffer (in-place updates of params and optimizer state).
+   */
+  compile(graph: Graph, options?: CompileOptions): Executable;
 }
 
 const factories = new Map<string, () => Backend | Promise<Backend>>();

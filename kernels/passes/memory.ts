@@ -18,16 +18,17 @@ export function byteSize(v: Var): number {
   return sizeOf(v.shape) * BYTES_PER_ELEMENT[v.dtype];
 }
 
+/** Where a planned value lives: a slot the executable owns, or the buffer of a donated graph input. */
+export type Storage = { readonly slot: number } | { readonly input: Var };
+
 /** Where each planned value lives. */
 export interface MemoryPlan {
-  /** The slot of each planned (intermediate) value. */
-  readonly slotOf: ReadonlyMap<Var, number>;
+  /** The storage of each value a kernel writes, except graph outputs that get fresh buffers. */
+  readonly storage: ReadonlyMap<Var, Storage>;
   /** The size in bytes of each slot. */
   readonly slotBytes: readonly number[];
-  /** Kernels whose output reuses the slot of one of their inputs (written in place). */
+  /** Kernels whose output reuses the storage of one of their inputs (written in place). */
   readonly inPlace: ReadonlySet<Kernel>;
-  /** For each kernel, the planned values whose last reader it is (their slots are free after it). */
-  readonly dies: readonly (readonly Var[])[];
 }
 
 function loadsOf(e: Expr, input: number, out: Expr[] = []): Expr[] {
@@ -55,8 +56,19 @@ function readsInLockstep(k: Kernel, i: number): boolean {
   );
 }
 
+/** Can kernel `k` write its output over input `v` (which dies at `k`)? */
+function canOverwrite(k: Kernel, v: Var): boolean {
+  if (byteSize(v) !== byteSize(k.output)) return false;
+  if (k.kind === "opaque") {
+    return k.eqn.prim === "scatter_add" && k.inputs[0] === v && !k.inputs.slice(1).includes(v);
+  }
+  return readsInLockstep(k, k.inputs.indexOf(v));
+}
+
 /**
- * Plans buffers for a program.
+ * Plans buffers for a program. `donated` graph inputs may be overwritten in place once dead; a graph output
+ * computed in place over a donated input takes over its buffer (how a training step updates params without
+ * allocating, and a sparse update writes only the touched rows).
  *
  * @example
  * ```ts
@@ -69,42 +81,41 @@ function readsInLockstep(k: Kernel, i: number): boolean {
  * if (plan.slotBytes.length !== 2) throw new Error(`${plan.slotBytes.length} slots`);
  * ```
  */
-export function planMemory(program: Program): MemoryPlan {
+export function planMemory(program: Program, donated: ReadonlySet<Var> = new Set()): MemoryPlan {
   const { graph, kernels } = program;
-  const external = new Set<Var>([...graph.inputs, ...graph.captures.map((c) => c.v), ...graph.outputs]);
+  const outputs = new Set<Var>(graph.outputs);
   const lastUse = new Map<Var, number>();
   kernels.forEach((k, i) => k.inputs.forEach((v) => lastUse.set(v, i)));
-  const slotOf = new Map<Var, number>();
+  const storage = new Map<Var, Storage>();
+  for (const v of donated) if (!outputs.has(v)) storage.set(v, { input: v });
   const slotBytes: number[] = [];
   const free = new Map<number, number[]>();
   const inPlace = new Set<Kernel>();
-  const dies: Var[][] = kernels.map(() => []);
   kernels.forEach((k, i) => {
     const out = k.output;
-    const dying = [...new Set(k.inputs)].filter((v) => !external.has(v) && lastUse.get(v) === i);
-    if (!external.has(out)) {
+    // Values whose storage can be reused once this kernel has read them.
+    const dying = [...new Set(k.inputs)].filter((v) =>
+      storage.has(v) && !outputs.has(v) && lastUse.get(v) === i
+    );
+    // A graph output escapes to the user, so it may only take over a donated input's buffer, never a slot.
+    const reusable = dying.find((v) =>
+      canOverwrite(k, v) && (!outputs.has(out) || "input" in storage.get(v)!)
+    );
+    if (reusable) {
+      storage.set(out, storage.get(reusable)!);
+      inPlace.add(k);
+      dying.splice(dying.indexOf(reusable), 1);
+    } else if (!outputs.has(out)) {
       const bytes = byteSize(out);
-      const reusable = dying.find((v) =>
-        byteSize(v) === bytes &&
-        ((k.kind === "opaque" && k.eqn.prim === "scatter_add" && k.inputs[0] === v) ||
-          readsInLockstep(k, k.inputs.indexOf(v)))
-      );
-      if (reusable) {
-        slotOf.set(out, slotOf.get(reusable)!);
-        inPlace.add(k);
-        dying.splice(dying.indexOf(reusable), 1);
-      } else {
-        const slot = free.get(bytes)?.pop() ?? slotBytes.push(bytes) - 1;
-        slotOf.set(out, slot);
-      }
+      storage.set(out, { slot: free.get(bytes)?.pop() ?? slotBytes.push(bytes) - 1 });
     }
     for (const v of dying) {
-      const slot = slotOf.get(v)!;
-      const list = free.get(slotBytes[slot]) ?? [];
-      list.push(slot);
-      free.set(slotBytes[slot], list);
+      const s = storage.get(v)!;
+      if (!("slot" in s)) continue;
+      const list = free.get(slotBytes[s.slot]) ?? [];
+      list.push(s.slot);
+      free.set(slotBytes[s.slot], list);
     }
-    dies[i] = dying;
   });
-  return { slotOf, slotBytes, inPlace, dies };
+  return { storage, slotBytes, inPlace };
 }

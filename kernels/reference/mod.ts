@@ -247,6 +247,15 @@ export function executePrimitive(
       }
       return result;
     }
+    case "first_occurrence": {
+      const first = new Map<number, number>();
+      return elementwise("int32", n, (i) => {
+        const seen = first.get(x[i]);
+        if (seen !== undefined) return seen;
+        first.set(x[i], i);
+        return i;
+      });
+    }
     case "full":
       return allocHost(out.dtype, n).fill(castValue(params.value as number, "float32", out.dtype));
     case "iota": {

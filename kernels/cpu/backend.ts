@@ -1,0 +1,275 @@
+/**
+ * The CPU backend: compiles graphs into fused kernels over one WebAssembly memory. Passes (simplify, CSE,
+ * DCE), fusion and a liveness-based memory plan run once per graph; elementwise chains and reductions become
+ * generated JavaScript loops, matmuls run in the WebAssembly SIMD sgemm across the worker pool, gathers and
+ * scatter-adds copy rows.
+ *
+ * Memory: eager tensors own blocks of the runtime's memory, returned to the allocator when the tensor is
+ * garbage-collected (FinalizationRegistry); a compiled graph keeps its intermediates in slots it owns and
+ * reuses on every run, so a training step allocates only its outputs.
+ * @module
+ */
+import type { Backend, CompileOptions, DeviceBuffer, Executable } from "../backend.ts";
+import type { DType, HostArray } from "../../dsl/dtype.ts";
+import { type Eqn, Graph, type Var } from "../../dsl/graph.ts";
+import { type Shape, showShape, sizeOf } from "../../dsl/shape.ts";
+import { fuse, type Kernel, type OpaqueKernel } from "../passes/fuse.ts";
+import { BYTES_PER_ELEMENT, byteSize, planMemory } from "../passes/memory.ts";
+import { optimize } from "../passes/simplify.ts";
+import { executePrimitive } from "../reference/mod.ts";
+import { threefry2x32 } from "../reference/threefry.ts";
+import { elementwiseKernel, reduceKernel } from "./codegen.ts";
+import type { CpuRuntime } from "./pool.ts";
+
+/** A block of the runtime's memory holding one tensor's elements. */
+export class CpuBuffer {
+  /** Wraps an allocation of `bytes` bytes at byte address `ptr`. */
+  constructor(readonly ptr: number, readonly bytes: number) {}
+}
+
+type View = Float32Array | Int32Array | Uint8Array;
+
+/** Options of {@linkcode createCpuBackend}. */
+export interface CpuBackendOptions {
+  /** The name to register under (default "cpu"). */
+  name?: string;
+}
+
+/**
+ * Creates a CPU backend over a runtime (its memory, allocator, sgemm and worker pool).
+ *
+ * @example
+ * ```ts
+ * import { CpuRuntime } from "./pool.ts";
+ * import { createCpuBackend } from "./backend.ts";
+ * const runtime = await CpuRuntime.create({ threads: 1 });
+ * const cpu = createCpuBackend(runtime);
+ * const buffer = cpu.fromHost(new Float32Array([1, 2]), [2], "float32");
+ * if ((await cpu.read(buffer, [2], "float32"))[1] !== 2) throw new Error();
+ * runtime.close();
+ * ```
+ */
+export function createCpuBackend(runtime: CpuRuntime, options: CpuBackendOptions = {}): Backend {
+  const finalizer = new FinalizationRegistry<number>((ptr) => runtime.free(ptr));
+
+  const allocate = (bytes: number, what: () => string, owned = true): CpuBuffer => {
+    let ptr: number;
+    try {
+      ptr = runtime.alloc(bytes);
+    } catch (e) {
+      throw new RangeError(
+        `cpu backend: cannot allocate ${formatBytes(bytes)} for ${what()}: ${(e as Error).message}. ` +
+          "Use smaller batches or shapes.",
+        { cause: e },
+      );
+    }
+    const buffer = new CpuBuffer(ptr, bytes);
+    if (owned) finalizer.register(buffer, ptr);
+    return buffer;
+  };
+
+  const view = (buffer: CpuBuffer, dtype: DType, length: number): View => {
+    const memory = runtime.memory.buffer;
+    switch (dtype) {
+      case "float32":
+        return new Float32Array(memory, buffer.ptr, length);
+      case "int32":
+        return new Int32Array(memory, buffer.ptr, length);
+      case "bool":
+        return new Uint8Array(memory, buffer.ptr, length);
+    }
+  };
+
+  const copyOut = (buffer: DeviceBuffer, shape: Shape, dtype: DType): HostArray =>
+    view(buffer as CpuBuffer, dtype, sizeOf(shape)).slice();
+
+  const eagerCache = new Map<string, Executable>();
+
+  const backend: Backend = {
+    name: options.name ?? "cpu",
+    fromHost(data, shape, dtype) {
+      const buffer = allocate(
+        data.length * BYTES_PER_ELEMENT[dtype],
+        () => `a ${dtype}${showShape(shape)} tensor`,
+      );
+      view(buffer, dtype, data.length).set(data);
+      return buffer;
+    },
+    read: (buffer, shape, dtype) => Promise.resolve(copyOut(buffer, shape, dtype)),
+    readSync: copyOut,
+    execute(eqn: Eqn, inputs: readonly DeviceBuffer[]) {
+      const key = `${eqn.prim}|${JSON.stringify(eqn.params)}|${
+        eqn.inputs.map((v) => v.dtype + showShape(v.shape)).join(";")
+      }`;
+      let executable = eagerCache.get(key);
+      if (!executable) {
+        executable = backend.compile(new Graph(eqn.inputs, [], [eqn], [eqn.out]));
+        if (eagerCache.size > 4096) eagerCache.delete(eagerCache.keys().next().value!);
+        eagerCache.set(key, executable);
+      }
+      return executable.run(inputs)[0];
+    },
+    compile(graph: Graph, compileOptions: CompileOptions = {}): Executable {
+      return compileGraph(graph, { allocate, view, runtime }, compileOptions);
+    },
+  };
+  return backend;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `${bytes} bytes`;
+}
+
+interface Context {
+  allocate(bytes: number, what: () => string, owned?: boolean): CpuBuffer;
+  view(buffer: CpuBuffer, dtype: DType, length: number): View;
+  runtime: CpuRuntime;
+}
+
+/** A compiled kernel: reads the buffers of its inputs, writes the buffer of its output. */
+type Step = (inputs: readonly CpuBuffer[], output: CpuBuffer, inPlace: boolean) => void;
+
+function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Executable {
+  const graph = optimize(source);
+  const program = fuse(graph);
+  const donated = new Set(graph.inputs.filter((_, i) => options.donated?.[i]));
+  const plan = planMemory(program, donated);
+  const steps = program.kernels.map((k) => compileKernel(k, ctx));
+  const slots: (CpuBuffer | undefined)[] = plan.slotBytes.map(() => undefined);
+  const bound = [...graph.inputs, ...graph.captures.map((c) => c.v)];
+  return {
+    run(inputs) {
+      const env = new Map<Var, CpuBuffer>();
+      bound.forEach((v, i) => env.set(v, inputs[i] as CpuBuffer));
+      program.kernels.forEach((k, i) => {
+        const out = k.output;
+        const where = plan.storage.get(out);
+        let buffer: CpuBuffer;
+        if (where === undefined) {
+          buffer = ctx.allocate(
+            byteSize(out),
+            () => `${out.dtype}${showShape(out.shape)}, the result of ${k.kind}`,
+          );
+        } else if ("input" in where) {
+          buffer = env.get(where.input)!;
+        } else {
+          // Intermediates live in slots the executable owns for its lifetime (allocated on first use).
+          buffer = slots[where.slot] ??= ctx.allocate(
+            plan.slotBytes[where.slot],
+            () => `an intermediate ${out.dtype}${showShape(out.shape)}`,
+            false,
+          );
+        }
+        env.set(out, buffer);
+        steps[i](k.inputs.map((v) => env.get(v)!), buffer, plan.inPlace.has(k));
+      });
+      return graph.outputs.map((v) => {
+        const buffer = env.get(v);
+        if (!buffer) throw new Error(`cpu backend: output ${v.id} was not computed`);
+        return buffer;
+      });
+    },
+  };
+}
+
+function compileKernel(k: Kernel, ctx: Context): Step {
+  const views = (inputs: readonly CpuBuffer[], output: CpuBuffer) => [
+    ...inputs.map((b, i) => ctx.view(b, k.inputs[i].dtype, sizeOf(k.inputs[i].shape))),
+    ctx.view(output, k.output.dtype, sizeOf(k.output.shape)),
+  ];
+  switch (k.kind) {
+    case "elementwise":
+    case "reduce": {
+      const generated = k.kind === "elementwise" ? elementwiseKernel(k) : reduceKernel(k);
+      return (inputs, output) => generated.run(views(inputs, output), 0, generated.outer);
+    }
+    case "matmul": {
+      const { batch, m, n, transA, transB } = k;
+      const kk = k.k;
+      return (inputs, output) => {
+        ctx.runtime.sgemm(inputs[0].ptr, inputs[1].ptr, output.ptr, { batch, m, n, k: kk, transA, transB });
+      };
+    }
+    case "opaque":
+      return compileOpaque(k, views);
+  }
+}
+
+function indexError(index: number, rows: number): RangeError {
+  return new RangeError(
+    `gather (take/embed): index ${index} is out of range for an axis of size ${rows}; indices must be in [0, ${rows})`,
+  );
+}
+
+function compileOpaque(
+  k: OpaqueKernel,
+  views: (inputs: readonly CpuBuffer[], output: CpuBuffer) => View[],
+): Step {
+  const e = k.eqn;
+  switch (e.prim) {
+    case "gather": {
+      const rows = e.inputs[0].shape[0];
+      const rowSize = sizeOf(e.inputs[0].shape.slice(1));
+      return (inputs, output) => {
+        const [table, idx, out] = views(inputs, output);
+        for (let i = 0; i < idx.length; i++) {
+          const r = idx[i];
+          if (!(r >= 0 && r < rows)) throw indexError(r, rows);
+          out.set(table.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize);
+        }
+      };
+    }
+    case "scatter_add": {
+      const rows = e.inputs[0].shape[0];
+      const rowSize = sizeOf(e.inputs[0].shape.slice(1));
+      const int = e.out.dtype === "int32";
+      return (inputs, output, inPlace) => {
+        const [base, idx, updates, out] = views(inputs, output);
+        // In place, the output is the base: only the touched rows are written (sparse updates).
+        if (!inPlace) out.set(base);
+        for (let i = 0; i < idx.length; i++) {
+          const r = idx[i];
+          if (!(r >= 0 && r < rows)) throw indexError(r, rows);
+          const o = r * rowSize;
+          const u = i * rowSize;
+          if (int) { for (let j = 0; j < rowSize; j++) out[o + j] = (out[o + j] + updates[u + j]) | 0; }
+          else for (let j = 0; j < rowSize; j++) out[o + j] += updates[u + j];
+        }
+      };
+    }
+    case "concat": {
+      const axis = e.params.axis as number;
+      const outer = sizeOf(e.out.shape.slice(0, axis));
+      const inner = sizeOf(e.out.shape.slice(axis + 1));
+      const widths = e.inputs.map((v) => v.shape[axis] * inner);
+      const total = e.out.shape[axis] * inner;
+      return (inputs, output) => {
+        const all = views(inputs, output);
+        const out = all[all.length - 1];
+        let start = 0;
+        widths.forEach((w, p) => {
+          const part = all[p];
+          for (let o = 0; o < outer; o++) out.set(part.subarray(o * w, (o + 1) * w), o * total + start);
+          start += w;
+        });
+      };
+    }
+    case "random_bits": {
+      const stream = e.params.stream as number;
+      return (inputs, output) => {
+        const [key, out] = views(inputs, output);
+        const k0 = key[0], k1 = key[1];
+        for (let i = 0; i < out.length; i++) out[i] = threefry2x32(k0, k1, stream, i)[0];
+      };
+    }
+    default:
+      // Rare primitives that fusion could not absorb run through the reference interpreter.
+      return (inputs, output) => {
+        const all = views(inputs, output);
+        const result = executePrimitive(e.prim, e.params, e.inputs, e.out, all.slice(0, -1));
+        all[all.length - 1].set(result);
+      };
+  }
+}

@@ -1,0 +1,486 @@
+/**
+ * Single-precision matrix multiply (sgemm) in WebAssembly SIMD, emitted by {@linkcode ModuleBuilder}.
+ *
+ * The kernel follows the usual blocked design: for each `KC`-deep slice of the shared dimension
+ * a block of B is packed into `NR`-wide column panels and a block of A into `MR`-tall row panels
+ * (this is where `transA`/`transB` are absorbed: packing reads with either stride), then a
+ * register-tiled microkernel computes `MR x NR` tiles of C from the packed panels with
+ * `MR * NR / 4` v128 accumulators. Every element of C is the sum over k in the same order
+ * regardless of how C is split into tiles or threads, which is what makes multi-threaded
+ * results bit-identical to single-threaded ones.
+ * @module
+ */
+
+import { type Code, type Label, type MemoryLimits, ModuleBuilder, ValType } from "./wasm.ts";
+
+/**
+ * Tile and block sizes of the kernel. `mr x 4*nv` is the register tile, `kc` the depth of a
+ * packed slice (so that panels stay in L1), `mc`/`nc` the rows/columns of a packed A/B block.
+ *
+ * @example
+ * ```ts
+ * import { buildSgemmModule, type GemmTiling } from "./matmul.ts";
+ * const tiling: GemmTiling = { mr: 4, nv: 2, kc: 128, mc: 64, nc: 1024, unroll: 2 };
+ * buildSgemmModule({ relaxed: false, memory: { initial: 1 }, tiling });
+ * ```
+ */
+export interface GemmTiling {
+  /** Rows of the register tile. */
+  mr: number;
+  /** Columns of the register tile, in 4-float vectors (NR = 4 * nv). */
+  nv: number;
+  /** Depth of one packed slice of k. */
+  kc: number;
+  /** Rows of a packed A block (a multiple of mr). */
+  mc: number;
+  /** Columns of a packed B block (a multiple of 4 * nv). */
+  nc: number;
+  /** How many k steps the microkernel's loop body does per iteration. */
+  unroll: number;
+}
+
+/**
+ * The tiling chosen by measurement on x64 (see tests/bench/sgemm.ts): 6x8 keeps 12
+ * accumulators + 2 B vectors + 1 broadcast A value within V8's 16 xmm registers.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TILING } from "./matmul.ts";
+ * if (DEFAULT_TILING.mc % DEFAULT_TILING.mr !== 0) throw new Error();
+ * ```
+ */
+export const DEFAULT_TILING: Readonly<GemmTiling> = { mr: 6, nv: 2, kc: 256, mc: 96, nc: 2048, unroll: 4 };
+
+/**
+ * Options of {@linkcode buildSgemmModule}.
+ *
+ * @example
+ * ```ts
+ * import type { SgemmModuleOptions } from "./matmul.ts";
+ * const options: SgemmModuleOptions = { relaxed: true, memory: { initial: 1, maximum: 10, shared: true } };
+ * ```
+ */
+export interface SgemmModuleOptions {
+  /** Use `f32x4.relaxed_madd` (fused multiply-add) instead of `mul` + `add`. */
+  relaxed: boolean;
+  /** The limits of the imported `env.memory` (shared for worker pools). */
+  memory: MemoryLimits;
+  /** Register tile and cache blocks; {@linkcode DEFAULT_TILING} when omitted. */
+  tiling?: GemmTiling;
+}
+
+/**
+ * Bit flags of the `flags` argument of the exported `gemm` function. With `packedB`, `b` is
+ * not B but all of op(B) already packed (see {@linkcode packedBOffset}): threads that share
+ * one B then pack it once between them instead of once each.
+ *
+ * @example
+ * ```ts
+ * import { GemmFlags } from "./matmul.ts";
+ * const flags = GemmFlags.transB | GemmFlags.accumulate; // C += A · Bᵀ
+ * ```
+ */
+export const GemmFlags = { transA: 1, transB: 2, accumulate: 4, packedB: 8 } as const;
+
+/**
+ * The exported kernel: C (+)= op(A) · op(B) for one matrix, pointers in bytes, leading
+ * dimensions in elements, `work` a scratch area of {@linkcode gemmScratchBytes} bytes.
+ *
+ * @example
+ * ```ts
+ * import { buildSgemmModule, type GemmFunction } from "./matmul.ts";
+ * const memory = new WebAssembly.Memory({ initial: 40 });
+ * const module = new WebAssembly.Module(buildSgemmModule({ relaxed: false, memory: { initial: 40 } }));
+ * const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm as GemmFunction;
+ * new Float32Array(memory.buffer).set([2, 3], 1); // a = 2 at byte 4, b = 3 at byte 8
+ * gemm(4, 8, 12, 1, 1, 1, 1, 1, 1, 0, 64);
+ * if (new Float32Array(memory.buffer)[3] !== 6) throw new Error();
+ * ```
+ */
+export type GemmFunction = (
+  a: number,
+  b: number,
+  c: number,
+  m: number,
+  n: number,
+  k: number,
+  lda: number,
+  ldb: number,
+  ldc: number,
+  flags: number,
+  work: number,
+) => void;
+
+/**
+ * The exported packer of B panels: packs the `count x depth` block whose element (j, p) is at
+ * `src + j*ws + p*ds` (byte strides) into `NR`-wide panels at `dst`, zero-padding the last one.
+ *
+ * @example
+ * ```ts
+ * import { buildSgemmModule, type PackFunction } from "./matmul.ts";
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const module = new WebAssembly.Module(buildSgemmModule({ relaxed: false, memory: { initial: 1 } }));
+ * const packB = new WebAssembly.Instance(module, { env: { memory } }).exports.packB as PackFunction;
+ * const f32 = new Float32Array(memory.buffer);
+ * f32.set([1, 2, 3], 0); // one row of 3 columns
+ * packB(0, 4, 12, 3, 1, 64); // into one 8-wide panel at byte 64
+ * if (f32.slice(16, 24).join() !== "1,2,3,0,0,0,0,0") throw new Error();
+ * ```
+ */
+export type PackFunction = (
+  src: number,
+  ws: number,
+  ds: number,
+  count: number,
+  depth: number,
+  dst: number,
+) => void;
+
+/**
+ * Where `gemm` with {@linkcode GemmFlags}.packedB expects the panels of columns from `col` (a
+ * multiple of NR) of the k-slice starting at `depthStart` (a multiple of kc): element offset
+ * from the packed base, for op(B) of `n` columns and `k` rows.
+ *
+ * @example
+ * ```ts
+ * import { packedBOffset } from "./matmul.ts";
+ * // second kc-slice, columns from 16: after one full slice (256 x 24 padded columns) + 2 panels
+ * if (packedBOffset({ n: 20, k: 300, depthStart: 256, col: 16 }) !== 256 * 24 + 16 * 44) throw new Error();
+ * ```
+ */
+export function packedBOffset(
+  at: { n: number; k: number; depthStart: number; col: number },
+  tiling: GemmTiling = DEFAULT_TILING,
+): number {
+  const nr = 4 * tiling.nv;
+  const depth = Math.min(tiling.kc, at.k - at.depthStart);
+  return at.depthStart * Math.ceil(at.n / nr) * nr + at.col * depth;
+}
+
+/**
+ * Elements of op(B) packed for {@linkcode GemmFlags}.packedB (columns padded to NR).
+ *
+ * @example
+ * ```ts
+ * import { packedBElements } from "./matmul.ts";
+ * if (packedBElements(10, 3) !== 10 * 8) throw new Error();
+ * ```
+ */
+export function packedBElements(k: number, n: number, tiling: GemmTiling = DEFAULT_TILING): number {
+  const nr = 4 * tiling.nv;
+  return k * Math.ceil(n / nr) * nr;
+}
+
+const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
+
+/**
+ * Bytes of scratch one thread needs: packed A block, one spill tile for edges, packed B block.
+ *
+ * @example
+ * ```ts
+ * import { gemmScratchBytes } from "./matmul.ts";
+ * if (gemmScratchBytes() % 64 !== 0) throw new Error();
+ * ```
+ */
+export function gemmScratchBytes(tiling: GemmTiling = DEFAULT_TILING): number {
+  const { mr, nv, kc, mc, nc } = tiling;
+  return align64(mc * kc * 4) + align64(mr * nv * 16) + align64(kc * nc * 4);
+}
+
+function checkTiling(t: GemmTiling): void {
+  const nr = 4 * t.nv;
+  const ok = t.mr >= 1 && t.nv >= 1 && t.kc >= 1 && t.mc % t.mr === 0 && t.nc % nr === 0 &&
+    t.unroll >= 1 && (t.unroll & (t.unroll - 1)) === 0;
+  if (!ok) throw new RangeError(`sgemm tiling ${JSON.stringify(t)}: mc must be a multiple of mr, nc of 4*nv`);
+}
+
+/** `while (cond) body` as block/loop; `cond` leaves an i32 on the stack. */
+function whileLoop(c: Code, cond: () => void, body: (exit: Label) => void): void {
+  c.block((exit) =>
+    c.loop((repeat) => {
+      cond();
+      c.i32Eqz().brIf(exit);
+      body(exit);
+      c.br(repeat);
+    })
+  );
+}
+
+/** Pushes min(a, b) of two i32 locals. */
+function minLocals(c: Code, a: number, b: number): void {
+  c.get(a).get(b).get(a).get(b).i32LtS().select();
+}
+
+/**
+ * Emits `pack(src, ws, ds, count, depth, dst)`: copies a `count x depth` block whose element
+ * (w, p) is at `src + w*ws + p*ds` (byte strides) into panels of `width` rows, each panel laid
+ * out depth-major (`width` consecutive floats per depth step) and zero-padded to full width.
+ * Both layouts of a matrix are the same call with the two strides swapped.
+ */
+function emitPack(mb: ModuleBuilder, width: number): number {
+  const i32 = ValType.i32;
+  return mb.addFunction([i32, i32, i32, i32, i32, i32], [], (c) => {
+    const [src, ws, ds, count, depth, dst] = [0, 1, 2, 3, 4, 5];
+    const p = c.local(i32), s = c.local(i32), t = c.local(i32), w = c.local(i32), end = c.local(i32);
+    const panelBytes = width * 4;
+    const increment = (local: number, by: number | (() => void)) => {
+      c.get(local);
+      if (typeof by === "number") c.i32Const(by);
+      else by();
+      c.i32Add().set(local);
+    };
+    /** for p in 0..depth: body(); s += ds; dst += one panel row */
+    const overDepth = (body: () => void) => {
+      c.get(src).set(s).i32Const(0).set(p);
+      whileLoop(c, () => c.get(p).get(depth).i32LtS(), () => {
+        body();
+        increment(s, () => c.get(ds));
+        increment(dst, panelBytes);
+        increment(p, 1);
+      });
+    };
+    whileLoop(c, () => c.get(count).i32Const(0).i32GtS(), () => {
+      c.get(count).i32Const(width).i32GeS().if(() => {
+        const scalarCopy = () =>
+          overDepth(() => {
+            c.get(s).set(t);
+            for (let x = 0; x < width; x++) {
+              c.get(dst).get(t).f32Load().f32Store(4 * x);
+              if (x + 1 < width) increment(t, () => c.get(ws));
+            }
+          });
+        // Panel rows contiguous in memory (ws == 4 bytes): copy whole vectors.
+        const vectorCopy = () =>
+          overDepth(() => {
+            for (let v = 0; v < width / 4; v++) c.get(dst).get(s).v128Load(16 * v).v128Store(16 * v);
+          });
+        if (width % 4 === 0) c.get(ws).i32Const(4).i32Eq().if(vectorCopy, scalarCopy);
+        else scalarCopy();
+      }, () => {
+        // Last, partial panel: zero it, then copy the valid rows; the microkernel then runs
+        // a full tile and only the valid part of it is written to C.
+        c.get(dst).set(t).get(dst).get(depth).i32Const(panelBytes).i32Mul().i32Add().set(end);
+        whileLoop(c, () => c.get(t).get(end).i32LtU(), () => {
+          c.get(t).f32Const(0).f32Store();
+          increment(t, 4);
+        });
+        overDepth(() => {
+          c.get(s).set(t).i32Const(0).set(w);
+          whileLoop(c, () => c.get(w).get(count).i32LtS(), () => {
+            c.get(dst).get(w).i32Const(2).i32Shl().i32Add().get(t).f32Load().f32Store();
+            increment(t, () => c.get(ws));
+            increment(w, 1);
+          });
+        });
+      });
+      increment(src, () => c.get(ws).i32Const(width).i32Mul());
+      c.get(count).i32Const(width).i32Sub().set(count);
+    });
+  });
+}
+
+/**
+ * Builds the sgemm module: it imports `env.memory` and exports `gemm` ({@linkcode GemmFunction}).
+ *
+ * @example
+ * ```ts
+ * import { buildSgemmModule, type GemmFunction } from "./matmul.ts";
+ * const memory = new WebAssembly.Memory({ initial: 40 });
+ * const bytes = buildSgemmModule({ relaxed: false, memory: { initial: 40 } });
+ * const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+ * const f32 = new Float32Array(memory.buffer);
+ * f32.set([1, 2, 3, 4], 0); // A = [[1, 2], [3, 4]] at byte 0, B = identity at byte 16
+ * f32.set([1, 0, 0, 1], 4);
+ * (exports.gemm as GemmFunction)(0, 16, 32, 2, 2, 2, 2, 2, 2, 0, 64);
+ * if (f32.slice(8, 12).join() !== "1,2,3,4") throw new Error();
+ * ```
+ */
+export function buildSgemmModule(options: SgemmModuleOptions): Uint8Array<ArrayBuffer> {
+  const tiling = options.tiling ?? DEFAULT_TILING;
+  checkTiling(tiling);
+  const { mr: MR, nv: NV, kc: KC, mc: MC, nc: NC, unroll: U } = tiling;
+  const NR = 4 * NV;
+  const i32 = ValType.i32, v128 = ValType.v128;
+
+  const mb = new ModuleBuilder().importMemory("env", "memory", options.memory);
+  const packA = emitPack(mb, MR);
+  const packB = emitPack(mb, NR);
+
+  const gemm = mb.addFunction(new Array(11).fill(i32), [], (c) => {
+    const [a, b, cBase, m, n, k, lda, ldb, ldc, flags, work] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    const L = () => c.local(i32);
+    const [lda4, ldb4, ldc4, packedA, tile, packedB, blockB, nPadded, first, tmp] = Array.from(
+      { length: 10 },
+      L,
+    );
+    const [jc, nc, pc, kc, ic, mc, jr, nr, ir, mr, ap, bp, cp, steps, row, col] = Array.from(
+      { length: 16 },
+      L,
+    );
+    const spill = c.local(ValType.f32);
+    const acc = Array.from({ length: MR * NV }, () => c.local(v128));
+    const bv = Array.from({ length: NV }, () => c.local(v128));
+    const av = c.local(v128);
+    const increment = (local: number, by: number | (() => void)) => {
+      c.get(local);
+      if (typeof by === "number") c.i32Const(by);
+      else by();
+      c.i32Add().set(local);
+    };
+    const isSet = (bit: number) => c.get(flags).i32Const(bit).i32And();
+    /** local = min(limit, total - start) */
+    const blockSize = (local: number, limit: number, total: number, start: number) => {
+      c.i32Const(limit).set(local).get(total).get(start).i32Sub().set(tmp);
+      minLocals(c, local, tmp);
+      c.set(local);
+    };
+
+    c.get(m).i32Eqz().get(n).i32Eqz().i32Or().if(() => c.return());
+    c.get(lda).i32Const(2).i32Shl().set(lda4);
+    c.get(ldb).i32Const(2).i32Shl().set(ldb4);
+    c.get(ldc).i32Const(2).i32Shl().set(ldc4);
+    c.get(n).i32Const(NR - 1).i32Add().i32Const(NR).i32DivU().i32Const(NR).i32Mul().set(nPadded);
+    c.get(work).set(packedA);
+    c.get(work).i32Const(align64(MC * KC * 4)).i32Add().tee(tile);
+    c.i32Const(align64(MR * NR * 4)).i32Add().set(packedB);
+
+    /** One k step; the u-th of an unrolled group, so all offsets are constants. */
+    const kStep = (u: number) => {
+      for (let v = 0; v < NV; v++) c.get(bp).v128Load(4 * (u * NR + 4 * v)).set(bv[v]);
+      for (let r = 0; r < MR; r++) {
+        c.get(ap).v128Load32Splat(4 * (u * MR + r)).set(av);
+        for (let v = 0; v < NV; v++) {
+          const x = acc[r * NV + v];
+          c.get(av).get(bv[v]);
+          if (options.relaxed) c.get(x).f32x4RelaxedMadd();
+          else c.f32x4Mul().get(x).f32x4Add();
+          c.set(x);
+        }
+      }
+    };
+    /** Runs `count` iterations of `body` (count in `steps`, may be 0). */
+    const countedLoop = (body: () => void) =>
+      c.block((done) => {
+        c.get(steps).i32Eqz().brIf(done);
+        c.loop((repeat) => {
+          body();
+          c.get(steps).i32Const(1).i32Sub().tee(steps).brIf(repeat);
+        });
+      });
+
+    const microkernel = () => {
+      for (const x of acc) c.v128Const().set(x);
+      c.get(kc).i32Const(Math.log2(U)).i32ShrU().set(steps);
+      countedLoop(() => {
+        for (let u = 0; u < U; u++) kStep(u);
+        increment(ap, U * MR * 4);
+        increment(bp, U * NR * 4);
+      });
+      if (U > 1) {
+        c.get(kc).i32Const(U - 1).i32And().set(steps);
+        countedLoop(() => {
+          kStep(0);
+          increment(ap, MR * 4);
+          increment(bp, NR * 4);
+        });
+      }
+      // Write back: full tiles straight from registers, edge tiles through the spill tile.
+      c.get(mr).i32Const(MR).i32Eq().get(nr).i32Const(NR).i32Eq().i32And().if(() => {
+        const writeRows = (add: boolean) => {
+          c.get(cp).set(row);
+          for (let r = 0; r < MR; r++) {
+            for (let v = 0; v < NV; v++) {
+              c.get(row);
+              if (add) c.get(row).v128Load(16 * v).get(acc[r * NV + v]).f32x4Add();
+              else c.get(acc[r * NV + v]);
+              c.v128Store(16 * v);
+            }
+            if (r + 1 < MR) increment(row, () => c.get(ldc4));
+          }
+        };
+        c.get(first).if(() => writeRows(false), () => writeRows(true));
+      }, () => {
+        for (let r = 0; r < MR; r++) {
+          for (let v = 0; v < NV; v++) c.get(tile).get(acc[r * NV + v]).v128Store(16 * (r * NV + v));
+        }
+        c.i32Const(0).set(row);
+        whileLoop(c, () => c.get(row).get(mr).i32LtS(), () => {
+          c.i32Const(0).set(col);
+          whileLoop(c, () => c.get(col).get(nr).i32LtS(), () => {
+            // C[row, col] = spill (first k slice, not accumulating) or C[row, col] + spill
+            c.get(tile).get(row).i32Const(NR).i32Mul().get(col).i32Add().i32Const(2).i32Shl().i32Add();
+            c.f32Load().set(spill);
+            c.get(cp).get(row).get(ldc4).i32Mul().i32Add().get(col).i32Const(2).i32Shl().i32Add().tee(tmp);
+            c.get(spill).get(tmp).f32Load().get(spill).f32Add().get(first).select().f32Store();
+            increment(col, 1);
+          });
+          increment(row, 1);
+        });
+      });
+    };
+
+    // Loop nest: jc (NC columns) > pc (KC deep) > ic (MC rows) > jr (NR columns) > ir (MR rows).
+    c.i32Const(0).set(jc);
+    c.loop((nextJc) => {
+      blockSize(nc, NC, n, jc);
+      c.i32Const(0).set(pc);
+      c.loop((nextPc) => {
+        // A do-while, so k == 0 still runs once and writes zeros when not accumulating.
+        blockSize(kc, KC, k, pc);
+        c.get(pc).i32Eqz().get(flags).i32Const(GemmFlags.accumulate).i32And().i32Eqz().i32And().set(first);
+        isSet(GemmFlags.packedB).if(() => {
+          c.get(b).get(pc).get(nPadded).i32Mul().get(jc).get(kc).i32Mul().i32Add().i32Const(2).i32Shl()
+            .i32Add();
+          c.set(blockB);
+        }, () => {
+          // B block element (p, j) = b[p*ldb + j], or b[j*ldb + p] when transposed.
+          c.get(b);
+          c.get(jc).get(ldb).i32Mul().get(pc).i32Add();
+          c.get(pc).get(ldb).i32Mul().get(jc).i32Add();
+          isSet(GemmFlags.transB).select().i32Const(2).i32Shl().i32Add();
+          c.get(ldb4).i32Const(4);
+          isSet(GemmFlags.transB).select();
+          c.i32Const(4).get(ldb4);
+          isSet(GemmFlags.transB).select();
+          c.get(nc).get(kc).get(packedB).call(packB);
+          c.get(packedB).set(blockB);
+        });
+        c.i32Const(0).set(ic);
+        whileLoop(c, () => c.get(ic).get(m).i32LtS(), () => {
+          blockSize(mc, MC, m, ic);
+          // A block element (i, p) = a[i*lda + p], or a[p*lda + i] when transposed.
+          c.get(a);
+          c.get(pc).get(lda).i32Mul().get(ic).i32Add();
+          c.get(ic).get(lda).i32Mul().get(pc).i32Add();
+          isSet(GemmFlags.transA).select().i32Const(2).i32Shl().i32Add();
+          c.i32Const(4).get(lda4);
+          isSet(GemmFlags.transA).select();
+          c.get(lda4).i32Const(4);
+          isSet(GemmFlags.transA).select();
+          c.get(mc).get(kc).get(packedA).call(packA);
+          c.i32Const(0).set(jr);
+          whileLoop(c, () => c.get(jr).get(nc).i32LtS(), () => {
+            blockSize(nr, NR, nc, jr);
+            c.i32Const(0).set(ir);
+            whileLoop(c, () => c.get(ir).get(mc).i32LtS(), () => {
+              blockSize(mr, MR, mc, ir);
+              c.get(packedA).get(ir).get(kc).i32Mul().i32Const(2).i32Shl().i32Add().set(ap);
+              c.get(blockB).get(jr).get(kc).i32Mul().i32Const(2).i32Shl().i32Add().set(bp);
+              c.get(cBase).get(ic).get(ir).i32Add().get(ldc).i32Mul().get(jc).i32Add().get(jr).i32Add();
+              c.i32Const(2).i32Shl().i32Add().set(cp);
+              microkernel();
+              increment(ir, MR);
+            });
+            increment(jr, NR);
+          });
+          increment(ic, MC);
+        });
+        c.get(pc).i32Const(KC).i32Add().tee(pc).get(k).i32LtS().brIf(nextPc);
+      });
+      c.get(jc).i32Const(NC).i32Add().tee(jc).get(n).i32LtS().brIf(nextJc);
+    });
+  });
+  mb.exportFunction("gemm", gemm);
+  mb.exportFunction("packB", packB);
+  return mb.toBytes();
+}

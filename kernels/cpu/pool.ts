@@ -1,0 +1,466 @@
+/**
+ * The CPU runtime: one WebAssembly memory shared by a pool of workers, an allocator over it, and
+ * a synchronous, multi-threaded sgemm.
+ *
+ * The caller's thread takes part in every job (it is thread 0) and then blocks in
+ * `Atomics.wait` until the workers are done, so `sgemm` returns with C written, like a plain
+ * function call. Where threads are impossible (no SharedArrayBuffer, `crossOriginIsolated` false,
+ * or `Atomics.wait` forbidden on this thread as on a browser's main thread) it runs on one thread.
+ * @module
+ */
+
+import { Allocator } from "./allocator.ts";
+import { Control, type WorkerInit } from "./control.ts";
+import {
+  buildSgemmModule,
+  GemmFlags,
+  type GemmFunction,
+  gemmScratchBytes,
+  type PackFunction,
+} from "./matmul.ts";
+import {
+  type MatmulJob,
+  packedBBytes,
+  runUnits,
+  soloContext,
+  type ThreadContext,
+  unitCount,
+  writeJob,
+} from "./partition.ts";
+import { hasRelaxedSimd } from "./wasm.ts";
+
+/**
+ * A batched matmul `C[i] (+)= op(A[i]) · op(B[i])` for `i < batch`, over row-major float32
+ * matrices in the runtime's memory. `op(A)` is `m x k` (A is stored `k x m` when `transA`),
+ * `op(B)` is `k x n` (stored `n x k` when `transB`), C is `m x n`.
+ *
+ * @example
+ * ```ts
+ * import type { MatmulShape } from "./pool.ts";
+ * // 8 heads of attention scores, Q · Kᵀ, each 16 x 16 from 16 x 64 blocks
+ * const scores: MatmulShape = { batch: 8, m: 16, n: 16, k: 64, transB: true };
+ * ```
+ */
+export interface MatmulShape {
+  /** Number of matrices (default 1). */
+  batch?: number;
+  /** Rows of op(A) and of C. */
+  m: number;
+  /** Columns of op(B) and of C. */
+  n: number;
+  /** The contracted dimension. */
+  k: number;
+  /** A is stored transposed (`k x m`). */
+  transA?: boolean;
+  /** B is stored transposed (`n x k`). */
+  transB?: boolean;
+  /** Row stride of A as stored, in elements (default: its row length). */
+  lda?: number;
+  /** Row stride of B as stored, in elements (default: its row length). */
+  ldb?: number;
+  /** Row stride of C, in elements (default n). */
+  ldc?: number;
+  /** Elements between matrices of A (default m·k; 0 reuses one A for the whole batch). */
+  strideA?: number;
+  /** Elements between matrices of B (default k·n; 0 reuses one B for the whole batch). */
+  strideB?: number;
+  /** Elements between matrices of C (default m·n); the C matrices must not overlap. */
+  strideC?: number;
+  /** Add to C instead of overwriting it. */
+  accumulate?: boolean;
+}
+
+/**
+ * Options of {@linkcode CpuRuntime.create}.
+ *
+ * @example
+ * ```ts
+ * import type { CpuRuntimeOptions } from "./pool.ts";
+ * const options: CpuRuntimeOptions = { threads: 4, relaxed: false, maxBytes: 2 ** 30 };
+ * ```
+ */
+export interface CpuRuntimeOptions {
+  /** Threads, the caller's included; default: env `LOOM_THREADS`, else `navigator.hardwareConcurrency`. */
+  threads?: number;
+  /** Use fused multiply-add (relaxed SIMD); default: when the engine supports it. */
+  relaxed?: boolean;
+  /** Largest size the memory may grow to, in bytes (default 4 GiB). */
+  maxBytes?: number;
+  /** Heap bytes available before the memory first grows (default 16 MiB). */
+  initialHeapBytes?: number;
+}
+
+const PAGE = 65536;
+const CONTROL_OFFSET = 64;
+/** Below this many flops per thread the wake-up costs more than the extra thread saves. */
+const MIN_FLOPS_PER_THREAD = 1 << 21;
+/** Polls of a shared counter before sleeping on it (tens of microseconds). */
+const WORKER_SPIN = 20000;
+const STARTUP_TIMEOUT_MS = 60000;
+
+function envThreads(): number | undefined {
+  try {
+    const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+    // Query first so that a missing --allow-env neither prompts nor throws.
+    if (deno?.permissions.querySync({ name: "env", variable: "LOOM_THREADS" }).state !== "granted") return;
+    const value = deno.env.get("LOOM_THREADS");
+    return value ? Number(value) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether this thread may share memory with workers and block in `Atomics.wait`. */
+function threadsPossible(): boolean {
+  if (typeof SharedArrayBuffer !== "function" || typeof Worker !== "function") return false;
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) return false;
+  try {
+    // Returns "not-equal" at once where waiting is allowed; throws on a browser's main thread.
+    return Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1) === "not-equal";
+  } catch {
+    return false;
+  }
+}
+
+function resolveThreads(requested: number | undefined): number {
+  const wanted = requested ?? envThreads() ?? globalThis.navigator?.hardwareConcurrency ?? 1;
+  if (!Number.isInteger(wanted) || wanted < 1) {
+    throw new RangeError(
+      `CpuRuntime: threads must be a positive integer, got ${wanted} (option or LOOM_THREADS)`,
+    );
+  }
+  return wanted > 1 && threadsPossible() ? wanted : 1;
+}
+
+/** Creates the memory; returns it with the maximum it got (in pages), which the module must declare. */
+function createMemory(initial: number, maximum: number, shared: boolean) {
+  const make = (max: number) => ({
+    memory: new WebAssembly.Memory({ initial, maximum: max, shared }),
+    maximum: max,
+  });
+  try {
+    return make(maximum);
+  } catch (error) {
+    // 32-bit hosts cannot reserve 4 GiB; 1 GiB is the next sensible ceiling.
+    if (maximum > 16384 && initial <= 16384) return make(16384);
+    throw error;
+  }
+}
+
+interface PoolWorker {
+  terminate(): void;
+}
+
+/** Starts a worker; `onFailure` is told if it fails to start or dies. */
+async function startWorker(init: WorkerInit, onFailure: (error: unknown) => void): Promise<PoolWorker> {
+  const url = new URL("./worker.ts", import.meta.url);
+  if ("Deno" in globalThis) {
+    // node:worker_threads workers can be unref'ed, so an idle pool does not keep Deno alive.
+    const { Worker: NodeWorker } = await import("node:worker_threads");
+    const worker = new NodeWorker(url, { workerData: init });
+    worker.on("error", onFailure);
+    worker.on("exit", (code) => code !== 0 && onFailure(new Error(`worker exited with code ${code}`)));
+    worker.unref();
+    return { terminate: () => void worker.terminate() };
+  }
+  const worker = new Worker(url, { type: "module" });
+  worker.addEventListener("error", (event) => onFailure(event.message));
+  worker.postMessage(init);
+  return worker;
+}
+
+/** Throws unless operand `name` (`rows x cols`, row stride `ld`, `batch` matrices `stride` apart) fits in memory. */
+function checkOperand(
+  name: string,
+  ptr: number,
+  rows: number,
+  cols: number,
+  ld: number,
+  stride: number,
+  batch: number,
+  bytes: number,
+) {
+  if (!Number.isInteger(ptr) || ptr <= 0 || ptr % 4 !== 0) {
+    throw new RangeError(`sgemm: ${name} pointer ${ptr} must be a positive multiple of 4 from alloc()`);
+  }
+  if (!Number.isInteger(ld) || !Number.isInteger(stride) || stride < 0) {
+    throw new RangeError(`sgemm: ld${name.toLowerCase()} and stride${name} must be non-negative integers`);
+  }
+  if (ld < cols) {
+    throw new RangeError(`sgemm: ld${name.toLowerCase()} ${ld} is less than its row length ${cols}`);
+  }
+  const span = (batch - 1) * stride + (rows - 1) * ld + cols;
+  if (rows > 0 && cols > 0 && ptr + 4 * span > bytes) {
+    throw new RangeError(
+      `sgemm: ${name} (${span} elements from ${ptr}) runs past the end of memory (${bytes} bytes)`,
+    );
+  }
+}
+
+/**
+ * A CPU compute context: one WebAssembly memory, its allocator, and a pool of `threads - 1`
+ * workers that share it. Allocate operands with {@linkcode CpuRuntime.alloc}, fill them through
+ * {@linkcode CpuRuntime.f32} views, multiply with {@linkcode CpuRuntime.sgemm}, and call
+ * {@linkcode CpuRuntime.close} when done (idle workers do not keep Deno alive, but they hold
+ * memory until closed).
+ *
+ * @example
+ * ```ts
+ * import { CpuRuntime } from "./pool.ts";
+ * const rt = await CpuRuntime.create({ threads: 1 });
+ * const a = rt.alloc(16), b = rt.alloc(16), c = rt.alloc(16);
+ * rt.f32(a, 4).set([1, 2, 3, 4]); // [[1, 2], [3, 4]]
+ * rt.f32(b, 4).set([0, 1, 1, 0]); // swaps columns
+ * rt.sgemm(a, b, c, { m: 2, n: 2, k: 2 });
+ * if (rt.f32(c, 4).join() !== "2,1,4,3") throw new Error();
+ * rt.close();
+ * ```
+ */
+export class CpuRuntime {
+  /** Whether the kernel uses fused multiply-add (relaxed SIMD). */
+  readonly relaxed: boolean;
+  private readonly heap: Allocator;
+  private readonly gemm: GemmFunction;
+  private readonly packB: PackFunction;
+  private readonly work: number;
+  /** The calling thread's context for jobs shared with the workers. */
+  private readonly shared: ThreadContext;
+  private readonly control: Int32Array;
+  /** The buffer threads pack a shared B into, grown on demand (0 until first needed). */
+  private packBuffer = 0;
+  private packBufferBytes = 0;
+  private closed = false;
+
+  private constructor(
+    /** The memory all operands live in (shared when `threads > 1` or when the host allows it). */
+    readonly memory: WebAssembly.Memory,
+    module: WebAssembly.Module,
+    relaxed: boolean,
+    scratch: number[],
+    heapBase: number,
+    private readonly workers: PoolWorker[],
+  ) {
+    this.relaxed = relaxed;
+    this.heap = new Allocator(memory, heapBase);
+    const { exports } = new WebAssembly.Instance(module, { env: { memory } });
+    const [gemm, packB] = [exports.gemm as GemmFunction, exports.packB as PackFunction];
+    const control = this.control = new Int32Array(memory.buffer, CONTROL_OFFSET, Control.ints);
+    [this.gemm, this.packB, this.work] = [gemm, packB, scratch[0]];
+    this.shared = {
+      gemm,
+      packB,
+      work: scratch[0],
+      next: () => Atomics.add(control, Control.nextUnit, 1),
+      packed: () => void Atomics.add(control, Control.packedCount, 1),
+      packedCount: () => Atomics.load(control, Control.packedCount),
+    };
+  }
+
+  /** Threads that run a large matmul, the caller's included. */
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  /**
+   * Creates a runtime and waits until its workers are ready. Workers need to read
+   * `worker.ts` (in Deno: `--allow-read`); if they cannot start, a default thread count falls
+   * back to one thread, while an explicit `threads` option throws.
+   *
+   * @example
+   * ```ts
+   * import { CpuRuntime } from "./pool.ts";
+   * const rt = await CpuRuntime.create({ threads: 2 });
+   * console.log(rt.threads, rt.relaxed ? "fma" : "mul+add");
+   * rt.close();
+   * ```
+   */
+  static async create(options: CpuRuntimeOptions = {}): Promise<CpuRuntime> {
+    const threads = resolveThreads(options.threads);
+    const relaxed = options.relaxed ?? hasRelaxedSimd();
+    if (relaxed && !hasRelaxedSimd()) {
+      throw new Error("CpuRuntime: relaxed SIMD is not supported by this engine");
+    }
+    const shared = typeof SharedArrayBuffer === "function" &&
+      (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false;
+
+    const scratchBytes = gemmScratchBytes();
+    const scratchBase = Math.ceil((CONTROL_OFFSET + Control.ints * 4) / 64) * 64;
+    const scratch = Array.from({ length: threads }, (_, t) => scratchBase + t * scratchBytes);
+    const heapBase = scratchBase + threads * scratchBytes;
+    const initial = Math.ceil((heapBase + (options.initialHeapBytes ?? 16 << 20)) / PAGE);
+    const maximum = Math.min(65536, Math.floor((options.maxBytes ?? 2 ** 32) / PAGE));
+    if (maximum < initial) throw new RangeError(`CpuRuntime: maxBytes must be at least ${initial * PAGE}`);
+    const created = createMemory(initial, maximum, shared);
+    const memory = created.memory;
+    const module = new WebAssembly.Module(
+      buildSgemmModule({ relaxed, memory: { initial, maximum: created.maximum, shared } }),
+    );
+
+    let failure: unknown;
+    const workers: PoolWorker[] = [];
+    for (let thread = 1; thread < threads; thread++) {
+      const init: WorkerInit = {
+        memory,
+        module,
+        control: CONTROL_OFFSET,
+        thread,
+        work: scratch[thread],
+        spin: WORKER_SPIN,
+      };
+      try {
+        workers.push(await startWorker(init, (error) => failure ??= error));
+      } catch (error) {
+        failure ??= error; // e.g. no read permission for the worker module
+        break;
+      }
+    }
+    const runtime = new CpuRuntime(memory, module, relaxed, scratch, heapBase, workers);
+    const started = Date.now();
+    while (failure === undefined && Atomics.load(runtime.control, Control.ready) < workers.length) {
+      if (Date.now() - started > STARTUP_TIMEOUT_MS) failure = new Error("workers did not start in time");
+      else await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    if (failure !== undefined) {
+      runtime.close();
+      // Threads were only a default: carry on with one rather than fail.
+      if (options.threads === undefined) return CpuRuntime.create({ ...options, threads: 1 });
+      throw new Error(`CpuRuntime: a worker failed to start (${failure}); try { threads: 1 }`, {
+        cause: failure,
+      });
+    }
+    runtime.warmUp();
+    return runtime;
+  }
+
+  /**
+   * Runs a small product twice so that the engine's tiering compiles the kernel with its
+   * optimising compiler now (a few milliseconds) rather than during the first real matmul,
+   * which would otherwise run whole in baseline code, several times slower.
+   */
+  private warmUp(): void {
+    const [m, n, k] = [96, 64, 256];
+    const a = this.alloc(4 * m * k), b = this.alloc(4 * k * n), c = this.alloc(4 * m * n);
+    for (let i = 0; i < 2; i++) this.sgemm(a, b, c, { m, n, k });
+    [a, b, c].forEach((ptr) => this.free(ptr));
+  }
+
+  /** Allocates `bytes` in the runtime's memory (64-byte aligned) and returns its byte address. */
+  alloc(bytes: number): number {
+    return this.heap.alloc(bytes);
+  }
+
+  /** Frees a block from {@linkcode CpuRuntime.alloc} for reuse by allocations of the same size class. */
+  free(ptr: number): void {
+    this.heap.free(ptr);
+  }
+
+  /**
+   * A view of `length` floats at `ptr`. Make views when you use them: if the memory grows, views
+   * on a shared memory stay valid but do not cover the new part, and views on an unshared memory
+   * (the single-thread fallback) are detached.
+   */
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, length);
+  }
+
+  /**
+   * Computes `C = op(A) · op(B)` (or `C += ...` with `accumulate`) for every matrix of the batch;
+   * `aPtr`, `bPtr`, `cPtr` are byte addresses from {@linkcode CpuRuntime.alloc}. Returns when C
+   * is written. The result is bit-identical for every thread count.
+   */
+  sgemm(aPtr: number, bPtr: number, cPtr: number, shape: MatmulShape): void {
+    if (this.closed) throw new Error("sgemm: this CpuRuntime is closed");
+    const job = this.resolve(aPtr, bPtr, cPtr, shape);
+    if (job.batch === 0 || job.m === 0 || job.n === 0) return;
+    if (job.k === 0 && job.flags & GemmFlags.accumulate) return;
+    const flops = 2 * job.batch * job.m * job.n * Math.max(job.k, 1);
+    job.threads = Math.max(1, Math.min(this.threads, Math.floor(flops / MIN_FLOPS_PER_THREAD)));
+    if (unitCount(job) === 1) job.threads = 1; // one band only: waking workers would not help
+    if (job.threads === 1) {
+      runUnits(job, soloContext(this.gemm, this.packB, this.work));
+      return;
+    }
+    const packBytes = packedBBytes(job);
+    if (packBytes > this.packBufferBytes) {
+      if (this.packBuffer) this.heap.free(this.packBuffer);
+      this.packBuffer = this.heap.alloc(packBytes);
+      this.packBufferBytes = packBytes;
+    }
+    job.packed = packBytes ? this.packBuffer : 0;
+    const control = this.control;
+    writeJob(control, Control.job, job);
+    Atomics.store(control, Control.error, 0);
+    Atomics.store(control, Control.nextUnit, 0);
+    Atomics.store(control, Control.packedCount, 0);
+    Atomics.store(control, Control.pending, job.threads - 1);
+    Atomics.add(control, Control.generation, 1);
+    Atomics.notify(control, Control.generation);
+    let failure: unknown;
+    try {
+      runUnits(job, this.shared);
+    } catch (error) {
+      failure = error;
+      Atomics.add(control, Control.packedCount, 1 << 20); // release workers waiting for packed B
+    }
+    // Workers usually finish about when we do: poll a little before sleeping. Even after a
+    // failure we wait, so that no worker still writes when the caller moves on.
+    for (let spin = 0; spin < WORKER_SPIN && Atomics.load(control, Control.pending) !== 0; spin++);
+    for (let pending; (pending = Atomics.load(control, Control.pending)) !== 0;) {
+      Atomics.wait(control, Control.pending, pending);
+    }
+    if (failure !== undefined) throw failure;
+    if (Atomics.load(control, Control.error)) throw new Error("sgemm: a worker failed (see the console)");
+  }
+
+  /** Stops the workers. The memory stays readable; `sgemm` and `alloc` must not be used after. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.workers.length === 0) return;
+    Atomics.store(this.control, Control.quit, 1);
+    Atomics.add(this.control, Control.generation, 1);
+    Atomics.notify(this.control, Control.generation);
+    for (const worker of this.workers) worker.terminate();
+  }
+
+  private resolve(a: number, b: number, c: number, shape: MatmulShape): MatmulJob {
+    const { m, n, k, transA = false, transB = false, batch = 1 } = shape;
+    for (const [name, value] of Object.entries({ m, n, k, batch })) {
+      if (!Number.isInteger(value) || value < 0 || value >= 2 ** 31) {
+        throw new RangeError(`sgemm: ${name} must be a non-negative integer, got ${value}`);
+      }
+    }
+    const lda = shape.lda ?? (transA ? m : k);
+    const ldb = shape.ldb ?? (transB ? k : n);
+    const ldc = shape.ldc ?? n;
+    const job: MatmulJob = {
+      a,
+      b,
+      c,
+      batch,
+      m,
+      n,
+      k,
+      lda,
+      ldb,
+      ldc,
+      strideA: shape.strideA ?? m * k,
+      strideB: shape.strideB ?? k * n,
+      strideC: shape.strideC ?? m * n,
+      flags: (transA ? GemmFlags.transA : 0) | (transB ? GemmFlags.transB : 0) |
+        (shape.accumulate ? GemmFlags.accumulate : 0),
+      threads: 1,
+      packed: 0,
+    };
+    const bytes = this.memory.buffer.byteLength;
+    if (batch > 0) {
+      checkOperand("A", a, transA ? k : m, transA ? m : k, lda, job.strideA, batch, bytes);
+      checkOperand("B", b, transB ? n : k, transB ? k : n, ldb, job.strideB, batch, bytes);
+      checkOperand("C", c, m, n, ldc, job.strideC, batch, bytes);
+      if (batch > 1 && m > 0 && n > 0 && job.strideC < (m - 1) * ldc + n) {
+        throw new RangeError(`sgemm: strideC ${job.strideC} makes the C matrices of the batch overlap`);
+      }
+    }
+    return job;
+  }
+}

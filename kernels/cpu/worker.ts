@@ -1,0 +1,74 @@
+/**
+ * Entry point of a {@linkcode CpuRuntime} worker. It instantiates the sgemm module over the
+ * runtime's shared memory, then sleeps in `Atomics.wait` on the job counter of the control
+ * block; for each new job it takes units from the shared unit counter until none are left and
+ * counts itself done. No messages are exchanged after start-up, so a job costs two atomic
+ * wake-ups and nothing else.
+ *
+ * Started by `pool.ts` only; not meant to be imported.
+ * @module
+ */
+
+import type { GemmFunction, PackFunction } from "./matmul.ts";
+import { readJob, runUnits, type ThreadContext } from "./partition.ts";
+import { Control, type WorkerInit } from "./control.ts";
+
+/** The start-up data, or null when this module was imported rather than started as a worker. */
+async function receiveInit(): Promise<WorkerInit | null> {
+  if ("Deno" in globalThis) {
+    // Deno runs pool workers as node:worker_threads workers (they can be unref'ed).
+    const { workerData, isMainThread } = await import("node:worker_threads");
+    if (workerData) return workerData as WorkerInit;
+    if (isMainThread) return null;
+  }
+  if (!("WorkerGlobalScope" in globalThis)) return null;
+  return await new Promise((resolve) => {
+    globalThis.addEventListener("message", (event) => resolve((event as MessageEvent).data), { once: true });
+  });
+}
+
+function serve(init: WorkerInit): void {
+  const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
+  const control = new Int32Array(init.memory.buffer, init.control, Control.ints);
+  const context: ThreadContext = {
+    gemm: instance.exports.gemm as GemmFunction,
+    packB: instance.exports.packB as PackFunction,
+    work: init.work,
+    next: () => Atomics.add(control, Control.nextUnit, 1),
+    packed: () => void Atomics.add(control, Control.packedCount, 1),
+    packedCount: () => Atomics.load(control, Control.packedCount),
+  };
+
+  Atomics.add(control, Control.ready, 1);
+  Atomics.notify(control, Control.ready);
+
+  // Generations only increase, starting at 0: a job posted before this worker was up is still seen.
+  let seen = 0;
+  for (;;) {
+    // Spin briefly before sleeping: back-to-back matmuls then skip the futex wake-up.
+    for (let spin = 0; spin < init.spin && Atomics.load(control, Control.generation) === seen; spin++);
+    Atomics.wait(control, Control.generation, seen);
+    const generation = Atomics.load(control, Control.generation);
+    if (generation === seen) continue;
+    seen = generation;
+    if (Atomics.load(control, Control.quit)) return;
+    const job = readJob(control, Control.job);
+    // Small jobs use fewer threads than the pool has; only those threads count as pending.
+    if (init.thread >= job.threads) continue;
+    try {
+      runUnits(job, context);
+    } catch (error) {
+      Atomics.store(control, Control.error, 1);
+      // Release threads waiting for B to be packed: the caller throws once all are done.
+      Atomics.add(control, Control.packedCount, 1 << 20);
+      console.error(`loom cpu worker ${init.thread}:`, error);
+    }
+    if (Atomics.sub(control, Control.pending, 1) === 1) Atomics.notify(control, Control.pending);
+  }
+}
+
+const init = await receiveInit();
+if (init) {
+  serve(init);
+  if (!("Deno" in globalThis)) (globalThis as unknown as { close(): void }).close();
+}

@@ -1,0 +1,265 @@
+/**
+ * The CPU backend against the reference interpreter: every primitive, random fused programs (fast-check),
+ * gradients through them, thread-count independence, memory reuse, and clear errors.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import * as L from "../../mod.ts";
+import { type Backend, registerBackend, setBackend, type Tensor } from "../../mod.ts";
+import { createCpuBackend } from "../../kernels/cpu/backend.ts";
+import { CpuRuntime } from "../../kernels/cpu/pool.ts";
+import { fuse } from "../../kernels/passes/fuse.ts";
+import { planMemory } from "../../kernels/passes/memory.ts";
+import { optimize } from "../../kernels/passes/simplify.ts";
+import { assertClose, randomTensor, rng } from "../helpers.ts";
+
+/** Runs `body` with a fresh CPU backend (closing its workers afterwards), then restores the reference. */
+async function withCpu(threads: number, body: (cpu: Backend) => void | Promise<void>): Promise<void> {
+  const runtime = await CpuRuntime.create({ threads });
+  const name = `cpu-test-${threads}`;
+  try {
+    registerBackend(name, () => createCpuBackend(runtime, { name }));
+    await setBackend(name);
+    await body(L.getBackend());
+  } finally {
+    await setBackend("reference");
+    runtime.close();
+  }
+}
+
+/** Evaluates `f` on host-data arguments under both backends and returns the outputs as host arrays. */
+async function onBoth(f: (...args: Tensor[]) => unknown, make: () => Tensor[], threads = 1) {
+  const flat = (out: unknown) => L.flatten(out).leaves.map((t) => t.dataSync());
+  await setBackend("reference");
+  const expected = flat(L.jit(f)(...make()));
+  let actual: ReturnType<typeof flat> = [];
+  await withCpu(threads, () => {
+    actual = flat(L.jit(f)(...make()));
+  });
+  return { expected, actual };
+}
+
+function compare(
+  expected: ArrayLike<number>[],
+  actual: ArrayLike<number>[],
+  rtol = 1e-4,
+  atol = 1e-5,
+  label = "",
+) {
+  assert.equal(actual.length, expected.length);
+  expected.forEach((e, i) => assertClose(actual[i], e, { rtol, atol, message: `${label} output ${i}` }));
+}
+
+Deno.test("cpu: every primitive matches the reference backend", async () => {
+  const r = rng(1);
+  const x = () => randomTensor(rng(1), [3, 4], { lo: 0.2, hi: 2 });
+  const cases: [string, (x: Tensor) => unknown][] = [
+    [
+      "neg exp log sqrt recip sin cos tanh",
+      (x) => [x.neg(), x.exp(), x.log(), x.sqrt(), L.div(1, x), x.sin(), x.cos(), x.tanh()],
+    ],
+    [
+      "stop_gradient cast",
+      (x) => [x.stopGradient(), x.mul(3).cast("int32"), x.greater(1).cast("float32"), x.cast("bool")],
+    ],
+    ["add mul max pow less equal where", (x) => {
+      const y = x.transpose().reshape([3, 4]);
+      return [x.add(y), x.mul(y), x.maximum(y), x.pow(y), x.less(y), x.equal(x), L.where(x.less(y), x, y)];
+    }],
+    ["int arithmetic", (x) => {
+      const i = x.mul(10).cast("int32");
+      return [i.add(i), i.mul(i), i.neg(), i.maximum(3), i.sum(), i.max(0)];
+    }],
+    ["sum reduce_max", (x) => [x.sum(), x.sum(0), x.sum(1, true), x.max(), x.max(0), x.min(1)]],
+    ["reshape transpose broadcast slice pad concat", (x) => [
+      x.reshape([2, 6]),
+      x.transpose(),
+      x.expand([2, 3, 4]),
+      x.slice([1, 1], [2, 2]),
+      x.pad([[1, 0], [2, 1]], -1),
+      L.concat([x, x.neg()], 1),
+      L.concat([x, x], 0),
+    ]],
+    [
+      "matmul",
+      (
+        x,
+      ) => [
+        L.matmul(x, x.transpose()),
+        L.matmul(x.transpose(), x),
+        L.matmul(x.expand([2, 3, 4]), x.transpose().expand([2, 4, 3])),
+      ],
+    ],
+    ["gather scatter_add", (x) => {
+      const idx = L.tensor([2, 0, 2], { dtype: "int32" });
+      return [L.take(x, idx), L.grad((t: Tensor) => L.take(t, idx).square().sum())(x).toDense()];
+    }],
+    [
+      "full iota random_bits",
+      (
+        x,
+      ) => [
+        L.zeros([2, 3]).add(x.sum()),
+        L.arange(5).mul(2),
+        L.eye(3),
+        L.random.uniform(L.random.key(3), [7]),
+      ],
+    ],
+  ];
+  void r;
+  for (const [label, f] of cases) {
+    const { expected, actual } = await onBoth(f, () => [x()]);
+    compare(expected, actual, 1e-5, 1e-6, label);
+  }
+});
+
+/** A random program over square n×n tensors: each step applies an op to earlier values. */
+const stepArb = fc.tuple(fc.integer({ min: 0, max: 17 }), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 1 }));
+
+function runProgram(steps: [number, number, number, number][], inputs: Tensor[]): Tensor {
+  const values = [...inputs];
+  const n = inputs[0].shape[0];
+  for (const [op, i, j, axis] of steps) {
+    const a = values[i % values.length];
+    const b = values[j % values.length];
+    const next = [
+      () => a.tanh().exp(),
+      () => a.add(b),
+      () => a.mul(b).sub(a),
+      () => L.div(a, b.abs().add(0.5)),
+      () => a.abs().add(0.1).sqrt(),
+      () => a.abs().add(0.5).log(),
+      () => a.relu().add(b.sigmoid()),
+      () => a.gelu().add(b.softplus()),
+      () => a.transpose(),
+      () => a.add(a.max(axis, true)),
+      () => a.sub(a.mean(axis, true)),
+      () => L.softmax(a, axis),
+      () => L.logSoftmax(b, axis).add(a),
+      () => L.matmul(a, b).mul(0.3),
+      () => L.where(a.greater(b), a, b.mul(2)),
+      () => (n > 1 ? L.pad(L.slice(a, [1, 0], [n - 1, n]), [[0, 1], [0, 0]], 0.5) : a.neg()),
+      () => L.slice(L.concat([a, b], 1), [0, 1], [n, n]),
+      () =>
+        L.take(a, L.arange(n).mul(7).add(axis).cast("int32").sub(L.arange(n).mul(7)).cast("int32").mul(0))
+          .add(b),
+    ][op]();
+    values.push(next);
+  }
+  return values[values.length - 1];
+}
+
+Deno.test("cpu: random fused programs and their gradients match the reference (fast-check)", async () => {
+  const programs = fc.sample(
+    fc.tuple(
+      fc.integer({ min: 1, max: 5 }),
+      fc.array(stepArb, { minLength: 1, maxLength: 8 }),
+      fc.integer({ min: 1, max: 1e6 }),
+    ),
+    { numRuns: 40, seed: 42 },
+  );
+  const results: { expected: ArrayLike<number>[]; actual: ArrayLike<number>[] }[] = [];
+  const make =
+    (n: number, seed: number) => () => [randomTensor(rng(seed), [n, n]), randomTensor(rng(seed + 1), [n, n])];
+  await setBackend("reference");
+  const run = () =>
+    programs.map(([n, steps, seed]) => {
+      const f = (x: Tensor, y: Tensor) => runProgram(steps, [x, y]).square().mean();
+      const [value, grads] = L.jit(L.valueAndGrad(f, { argnums: [0, 1] }))(...make(n, seed)());
+      return [value.dataSync(), grads[0].dataSync(), grads[1].dataSync()];
+    });
+  const expected = run();
+  let actual: ArrayLike<number>[][] = [];
+  await withCpu(2, () => {
+    actual = run();
+  });
+  expected.forEach((e, i) => results.push({ expected: e, actual: actual[i] }));
+  results.forEach(({ expected, actual }, i) =>
+    compare(expected, actual, 2e-3, 2e-4, `program ${i} ${JSON.stringify(programs[i][1])}`)
+  );
+});
+
+Deno.test("cpu: results are identical for 1 and 2 threads (elementwise and matmul exactly)", async () => {
+  const make = (): [Tensor, Tensor] => [randomTensor(rng(5), [256, 300]), randomTensor(rng(6), [300, 200])];
+  const f = (a: Tensor, b: Tensor) => [L.matmul(a, b), a.tanh().mul(2).add(1), a.sum(1)];
+  let one: ArrayLike<number>[] = [];
+  let two: ArrayLike<number>[] = [];
+  await withCpu(1, () => {
+    one = L.flatten(L.jit(f)(...make())).leaves.map((t) => t.dataSync());
+  });
+  await withCpu(2, () => {
+    two = L.flatten(L.jit(f)(...make())).leaves.map((t) => t.dataSync());
+  });
+  one.forEach((o, i) => assert.deepEqual(Array.from(two[i]), Array.from(o), `output ${i}`));
+});
+
+Deno.test("cpu: an allocation beyond the memory limit fails with a clear error naming the tensor", async () => {
+  await withCpu(1, () => {
+    assert.throws(
+      () => L.zeros([70000, 70000]),
+      /cannot allocate 18\.3 GiB for float32\[70000,70000\]/,
+    );
+    // The backend still works afterwards.
+    assert.equal(L.ones([3]).sum().item(), 3);
+  });
+});
+
+Deno.test("cpu: out-of-range gather indices are reported", async () => {
+  await withCpu(1, () => {
+    assert.throws(() => L.take(L.zeros([4, 2]), [4]), /index 4 is out of range for an axis of size 4/);
+  });
+});
+
+Deno.test("cpu: donated params are updated in place; a sparse update writes only the touched rows", async () => {
+  await withCpu(1, () => {
+    const vocab = 100_000;
+    const dim = 64;
+    const ids = L.tensor([5, 99_999, 5, 42], { dtype: "int32" });
+    const loss = (table: Tensor) => L.take(table, ids).square().sum();
+    const step = (table: Tensor) => {
+      const g = L.grad(loss)(table) as L.SparseRows;
+      return new L.SparseRows(g.indices, g.values.mul(-0.1), g.shape).addTo(table);
+    };
+    const donating = L.jit(step, { donate: [0] });
+    const copying = L.jit(step);
+    const start = L.random.normal(L.random.key(0), [vocab, dim]);
+    const expected = copying(copying(start));
+    // A copy of start to donate (times 1, not plus 0, which would turn -0 into +0).
+    let table = donating(L.mul(start, 1));
+    const buffer = table._buffer;
+    table = donating(table);
+    assert.equal(table._buffer, buffer, "the second step wrote into the first step's buffer");
+    const [got, want] = [table.dataSync(), expected.dataSync()];
+    const mismatch = got.findIndex((v, i) => !Object.is(v, want[i]));
+    assert.equal(mismatch, -1, `element ${mismatch}: ${got[mismatch]} vs ${want[mismatch]}`);
+  });
+});
+
+Deno.test("cpu: a donated tensor cannot be used after the call", async () => {
+  await withCpu(1, () => {
+    const f = L.jit((x: Tensor) => x.mul(2), { donate: [0] });
+    const x = L.ones([4]);
+    const y = f(x);
+    assert.deepEqual(y.arraySync(), [2, 2, 2, 2]);
+    assert.throws(() => x.add(1), /donated to a jit call/);
+    // A tensor passed twice is not donated (one use would overwrite the other's input).
+    const g = L.jit((a: Tensor, b: Tensor) => a.add(b), { donate: [0, 1] });
+    const z = L.ones([4]);
+    assert.deepEqual(g(z, z).arraySync(), [2, 2, 2, 2]);
+  });
+});
+
+Deno.test("memory plan: a donated table is scattered into in place and the result takes over its buffer", () => {
+  const step = (table: Tensor, ids: Tensor) => {
+    const g = L.grad((t: Tensor) => L.take(t, ids).square().sum())(table) as L.SparseRows;
+    return new L.SparseRows(g.indices, g.values.mul(-0.1), g.shape).addTo(table);
+  };
+  const graph = optimize(L.jit(step).graphFor(L.zeros([1000, 8]), L.tensor([1, 2], { dtype: "int32" })));
+  const program = fuse(graph);
+  const scatter = program.kernels.find((k) => k.kind === "opaque" && k.eqn.prim === "scatter_add")!;
+  const donatedPlan = planMemory(program, new Set([graph.inputs[0]]));
+  assert.ok(donatedPlan.inPlace.has(scatter));
+  assert.deepEqual(donatedPlan.storage.get(scatter.output), { input: graph.inputs[0] });
+  const plainPlan = planMemory(program);
+  assert.ok(!plainPlan.inPlace.has(scatter), "without donation the caller's table is never overwritten");
+});

@@ -1,0 +1,116 @@
+/** Graph passes on small graphs: the text before and after each pass, and what the fused program reads. */
+import assert from "node:assert/strict";
+import * as L from "../../mod.ts";
+import type { Tensor } from "../../mod.ts";
+import { fuse } from "../../kernels/passes/fuse.ts";
+import { planMemory } from "../../kernels/passes/memory.ts";
+import {
+  eliminateCommonSubexpressions,
+  eliminateDeadCode,
+  optimize,
+  simplify,
+} from "../../kernels/passes/simplify.ts";
+
+const lines = (...l: string[]) => l.join("\n");
+
+Deno.test("simplify: x*1, x+0, transpose of transpose and neg of neg disappear", () => {
+  const g = L.trace((x: Tensor) => x.mul(1).add(0).transpose().transpose().neg().neg(), { shape: [2, 3] });
+  assert.equal(g.eqns.length, 12);
+  assert.equal(simplify(g).toString(), lines("{ lambda a:f32[2,3] . let", "  in (a) }"));
+});
+
+Deno.test("simplify: splat constants fold through reshape, broadcast and arithmetic", () => {
+  const g = L.trace((x: Tensor) => L.full([2], 3).mul(L.full([2], 2)).add(x), { shape: [2] });
+  assert.equal(
+    simplify(g).toString(),
+    lines(
+      "{ lambda a:f32[2] . let",
+      '    b:f32[2] = full[shape=[2] value=6 dtype="float32"]',
+      "    c:f32[2] = add b a",
+      "  in (c) }",
+    ),
+  );
+  const summed = L.trace((x: Tensor) => L.ones([4, 3]).sum(0).add(x), { shape: [3] });
+  assert.match(simplify(summed).toString(), /full\[shape=\[3\] value=4 dtype="float32"\]/);
+});
+
+Deno.test("CSE: the same primitive on the same operands is computed once", () => {
+  const g = L.trace((x: Tensor) => x.exp().add(x.exp()), { shape: [3] });
+  assert.equal(
+    g.toString(),
+    lines(
+      "{ lambda a:f32[3] . let",
+      "    b:f32[3] = exp a",
+      "    c:f32[3] = exp a",
+      "    d:f32[3] = add b c",
+      "  in (d) }",
+    ),
+  );
+  assert.equal(
+    eliminateCommonSubexpressions(g).toString(),
+    lines("{ lambda a:f32[3] . let", "    b:f32[3] = exp a", "    c:f32[3] = add b b", "  in (c) }"),
+  );
+});
+
+Deno.test("DCE: equations no output depends on are dropped", () => {
+  const g = L.trace((x: Tensor) => {
+    x.log();
+    return x.neg();
+  }, { shape: [3] });
+  assert.equal(g.eqns.length, 2);
+  assert.equal(
+    eliminateDeadCode(g).toString(),
+    lines("{ lambda a:f32[3] . let", "    b:f32[3] = neg a", "  in (b) }"),
+  );
+});
+
+Deno.test("fusion: matmul absorbs a transposed operand; bias, relu and the sum fuse into one reduction", () => {
+  const g = L.trace(
+    (x: Tensor, w: Tensor) => x.matmul(w.transpose()).add(1).relu().sum(0),
+    { shape: [4, 3] },
+    {
+      shape: [5, 3],
+    },
+  );
+  assert.equal(
+    fuse(optimize(g)).toString(),
+    lines(
+      "k0 matmul[4,5] d <- (a, b): batch=1 m=4 n=5 k=3 transB",
+      "k1 reduce[5] j <- (d): sum[axes=[0]] where(less(0, add(d, 1)), add(d, 1), 0)",
+    ),
+  );
+});
+
+Deno.test("fusion: an 8-op elementwise chain over a broadcast bias is one loop with two inputs", () => {
+  const g = L.trace(
+    (x: Tensor, b: Tensor) => x.mul(2).add(b).maximum(0).mul(x).sub(1).neg().add(3).mul(0.5),
+    { shape: [16, 8] },
+    { shape: [8] },
+  );
+  const program = fuse(optimize(g));
+  assert.equal(program.kernels.length, 1);
+  assert.equal(program.kernels[0].kind, "elementwise");
+  assert.equal(program.kernels[0].inputs.length, 2);
+});
+
+Deno.test("fusion: a value used by two kernels is materialized once, not recomputed", () => {
+  const g = L.trace((x: Tensor) => {
+    const e = x.exp();
+    return [e.sum(0), e.max(1)];
+  }, { shape: [4, 4] });
+  const program = fuse(optimize(g));
+  assert.deepEqual(program.kernels.map((k) => k.kind), ["elementwise", "reduce", "reduce"]);
+  assert.match(program.toString(), /k0 elementwise\[4,4\] b <- \(a\): exp\(a\)/);
+});
+
+Deno.test("memory plan: intermediates share slots by liveness; lockstep elementwise kernels write in place", () => {
+  const chain = L.trace((x: Tensor) => x.matmul(x).matmul(x).matmul(x).matmul(x), { shape: [8, 8] });
+  assert.equal(planMemory(fuse(chain)).slotBytes.length, 2);
+  const g = L.trace((x: Tensor, w: Tensor) => x.matmul(w).tanh().matmul(w).sum(), { shape: [8, 8] }, {
+    shape: [8, 8],
+  });
+  const program = fuse(optimize(g));
+  const plan = planMemory(program);
+  const tanh = program.kernels.find((k) => k.kind === "elementwise")!;
+  assert.ok(plan.inPlace.has(tanh), program.toString());
+});

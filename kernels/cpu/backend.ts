@@ -19,6 +19,7 @@ import { optimize } from "../passes/simplify.ts";
 import { executePrimitive } from "../reference/mod.ts";
 import { threefry2x32 } from "../reference/threefry.ts";
 import { elementwiseKernel, reduceKernel } from "./codegen.ts";
+import { simdElementwiseKernel } from "./simd.ts";
 import type { CpuRuntime } from "./pool.ts";
 
 /** A block of the runtime's memory holding one tensor's elements. */
@@ -180,9 +181,19 @@ function compileKernel(k: Kernel, ctx: Context): Step {
     ctx.view(output, k.output.dtype, sizeOf(k.output.shape)),
   ];
   switch (k.kind) {
-    case "elementwise":
+    case "elementwise": {
+      const shared = ctx.runtime.memory.buffer instanceof SharedArrayBuffer;
+      const limits = shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 };
+      const vectorized = simdElementwiseKernel(k, ctx.runtime.memory, limits);
+      if (vectorized) {
+        return (inputs, output) =>
+          vectorized.run([...inputs.map((b) => b.ptr), output.ptr], 0, vectorized.outer);
+      }
+      const generated = elementwiseKernel(k);
+      return (inputs, output) => generated.run(views(inputs, output), 0, generated.outer);
+    }
     case "reduce": {
-      const generated = k.kind === "elementwise" ? elementwiseKernel(k) : reduceKernel(k);
+      const generated = reduceKernel(k);
       return (inputs, output) => generated.run(views(inputs, output), 0, generated.outer);
     }
     case "matmul": {

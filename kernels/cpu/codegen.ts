@@ -145,7 +145,7 @@ class Emitter {
 }
 
 /** Every affine form an expression reads (loads, iotas, pad guards). */
-function collectAffines(e: Expr, out: Affine[] = [], seen = new Set<Expr>()): Affine[] {
+export function collectAffines(e: Expr, out: Affine[] = [], seen = new Set<Expr>()): Affine[] {
   if (seen.has(e)) return out;
   seen.add(e);
   switch (e.kind) {
@@ -169,7 +169,11 @@ function collectAffines(e: Expr, out: Affine[] = [], seen = new Set<Expr>()): Af
  * contiguously (coefficient of the outer = inner coefficient × inner extent). `groups` keeps reduction axes
  * from merging with kept axes.
  */
-function collapse(shape: readonly number[], forms: readonly Affine[], groups: readonly number[]) {
+export function collapse(
+  shape: readonly number[],
+  forms: readonly Affine[],
+  groups: readonly number[],
+): { n: number; group: number; coeffs: number[] }[] {
   let dims = shape.map((n, d) => ({ n, group: groups[d], coeffs: forms.map((f) => f.coeffs[d]) }))
     .filter((d) => d.n !== 1);
   for (let changed = true; changed;) {

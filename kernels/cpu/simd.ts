@@ -1,0 +1,298 @@
+/**
+ * WebAssembly SIMD code generation for fused elementwise kernels of float32 arithmetic (add, mul, max, neg,
+ * recip, sqrt, comparisons, where, casts between float32 and bool). Four lanes per instruction; operands read
+ * contiguously or broadcast along the innermost axis. Each operation is one IEEE float32 operation, so
+ * results are bit-identical to op-by-op float32 evaluation. Kernels with other ops (exp, log, ...), integer
+ * data, or strided innermost reads fall back to the JavaScript generator.
+ * @module
+ */
+import type { Affine, ElementwiseKernel, Expr } from "../passes/fuse.ts";
+import { stridesOf } from "../../dsl/shape.ts";
+import { collapse, collectAffines } from "./codegen.ts";
+import { Code, type MemoryLimits, ModuleBuilder, unsignedLeb, ValType } from "./wasm.ts";
+
+/** A compiled SIMD kernel: byte addresses of the inputs then the output; rows `[lo, hi)` of the outer loop. */
+export interface SimdKernel {
+  /** Runs rows `[lo, hi)` of the outer loop. */
+  readonly run: (pointers: readonly number[], lo: number, hi: number) => void;
+  /** Extent of the outer loop. */
+  readonly outer: number;
+  /** The module's bytes (workers compile the same kernel). */
+  readonly bytes: Uint8Array<ArrayBuffer>;
+}
+
+const SUPPORTED = new Set([
+  "add",
+  "mul",
+  "max",
+  "neg",
+  "recip",
+  "sqrt",
+  "less",
+  "equal",
+  "where",
+  "cast",
+  "stop_gradient",
+]);
+
+function simd(c: Code, opcode: number): Code {
+  return c.op(0xfd, ...unsignedLeb(opcode));
+}
+
+const F32X4 = {
+  neg: 0xe1,
+  sqrt: 0xe3,
+  add: 0xe4,
+  mul: 0xe6,
+  div: 0xe7,
+  max: 0xe9,
+  eq: 0x41,
+  ne: 0x42,
+  lt: 0x43,
+};
+const V128_AND = 0x4e;
+const V128_BITSELECT = 0x52;
+const I32X4_EQ = 0x37;
+
+/** Whether the SIMD generator handles this kernel. */
+function supported(k: ElementwiseKernel, innerCoeffs: readonly number[]): boolean {
+  if (k.output.dtype !== "float32" || innerCoeffs.some((c) => c !== 0 && c !== 1)) return false;
+  const ok = (e: Expr): boolean => {
+    switch (e.kind) {
+      case "load":
+        return e.dtype === "float32";
+      case "const":
+        return true;
+      case "op": {
+        if (!SUPPORTED.has(e.prim)) return false;
+        if (e.prim === "cast") {
+          const from = e.args[0].dtype;
+          const to = e.params.dtype;
+          if (!((from === "bool" && to === "float32") || (from === "float32" && to === "bool"))) return false;
+        }
+        if (
+          (e.prim === "less" || e.prim === "max" || e.prim === "add" || e.prim === "mul") &&
+          e.args[0].dtype !== "float32"
+        ) {
+          return false;
+        }
+        return e.args.every(ok);
+      }
+      default:
+        return false;
+    }
+  };
+  return ok(k.expr);
+}
+
+/**
+ * Compiles an elementwise kernel to a SIMD module over `memory`, or returns undefined when the kernel needs
+ * the JavaScript generator.
+ *
+ * @example
+ * ```ts
+ * import { trace, tensor } from "../../mod.ts";
+ * import { fuse, type ElementwiseKernel } from "../passes/fuse.ts";
+ * import { simdElementwiseKernel } from "./simd.ts";
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const k = fuse(trace((x) => x.mul(2).add(1), tensor([1, 2, 3, 4, 5]))).kernels[0] as ElementwiseKernel;
+ * const kernel = simdElementwiseKernel(k, memory, { initial: 1 })!;
+ * new Float32Array(memory.buffer, 0, 5).set([1, 2, 3, 4, 5]);
+ * kernel.run([0, 64], 0, kernel.outer);
+ * if (new Float32Array(memory.buffer, 64, 5).join() !== "3,5,7,9,11") throw new Error();
+ * ```
+ */
+export function simdElementwiseKernel(
+  k: ElementwiseKernel,
+  memory: WebAssembly.Memory,
+  limits: MemoryLimits,
+): SimdKernel | undefined {
+  const loads = collectAffines(k.expr);
+  const outForm: Affine = { offset: 0, coeffs: stridesOf(k.shape) };
+  const forms = [...loads, outForm];
+  const dims = collapse(k.shape, forms, k.shape.map(() => 0));
+  if (dims.length === 0) return undefined;
+  const inner = dims[dims.length - 1];
+  if (!supported(k, inner.coeffs)) return undefined;
+  const bytes = buildModule(k, dims, forms, limits);
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  const fn = instance.exports.kernel as (...args: number[]) => void;
+  return { run: (pointers, lo, hi) => fn(lo, hi, ...pointers), outer: dims[0].n, bytes };
+}
+
+function buildModule(
+  k: ElementwiseKernel,
+  dims: { n: number; coeffs: number[] }[],
+  forms: readonly Affine[],
+  limits: MemoryLimits,
+): Uint8Array<ArrayBuffer> {
+  const mb = new ModuleBuilder().importMemory("env", "memory", limits);
+  const inputs = k.inputs.length;
+  const params = [ValType.i32, ValType.i32, ...Array.from({ length: inputs + 1 }, () => ValType.i32)];
+  const out = forms.length - 1;
+  const levels = dims.length;
+  const inner = dims[levels - 1].coeffs;
+  const fn = mb.addFunction(params, [], (c) => {
+    const [LO, HI] = [0, 1];
+    // Parameter 2 + i is the byte address of input i; the output's comes last.
+    const base = (f: number) => 2 + (f === out ? inputs : inputOf(k.expr, forms[f]));
+    // addr[f][level]: byte address of form f at the current iteration of `level`.
+    const addr = forms.map(() => Array.from({ length: levels }, () => c.local(ValType.i32)));
+    const index = Array.from({ length: levels }, () => c.local(ValType.i32));
+    const emitter = new SimdEmitter(c, forms, inner);
+    forms.forEach((form, f) => {
+      c.get(base(f)).i32Const(4 * form.offset).i32Add();
+      c.get(LO).i32Const(4 * dims[0].coeffs[f]).i32Mul().i32Add().set(addr[f][0]);
+    });
+    const advance = (level: number, count: number) =>
+      forms.forEach((_, f) => {
+        const step = 4 * dims[level].coeffs[f] * count;
+        if (step !== 0) c.get(addr[f][level]).i32Const(step).i32Add().set(addr[f][level]);
+      });
+    const limit = (level: number) => (level === 0 ? c.get(HI) : c.i32Const(dims[level].n));
+    // A counted loop over `level` whose body may process `width` elements per iteration.
+    const counted = (level: number, width: number, body: () => void) =>
+      c.block((exit) =>
+        c.loop((again) => {
+          c.get(index[level]).i32Const(width).i32Add();
+          limit(level);
+          c.i32GtS().brIf(exit);
+          body();
+          advance(level, width);
+          c.get(index[level]).i32Const(width).i32Add().set(index[level]).br(again);
+        })
+      );
+    const nest = (level: number) => {
+      if (level === 0) c.get(LO).set(index[0]);
+      else c.i32Const(0).set(index[level]);
+      if (level < levels - 1) {
+        counted(level, 1, () => {
+          forms.forEach((_, f) => c.get(addr[f][level]).set(addr[f][level + 1]));
+          nest(level + 1);
+        });
+        return;
+      }
+      // Innermost: four elements per step while four remain, then one at a time (operands splat).
+      for (const vector of [true, false]) {
+        counted(level, vector ? 4 : 1, () => {
+          c.get(addr[out][level]);
+          emitter.emit(k.expr, addr.map((a) => a[level]), vector);
+          if (vector) c.v128Store();
+          else c.f32x4ExtractLane(0).f32Store();
+        });
+      }
+    };
+    nest(0);
+  });
+  mb.exportFunction("kernel", fn);
+  return mb.toBytes();
+}
+
+/** The input index of the load whose affine form is `form`. */
+function inputOf(e: Expr, form: Affine): number {
+  if (e.kind === "load") return e.at === form ? e.input : -1;
+  if (e.kind === "op") {
+    for (const a of e.args) {
+      const found = inputOf(a, form);
+      if (found >= 0) return found;
+    }
+  }
+  return -1;
+}
+
+const splatF32 = (value: number) => new Uint8Array(new Float32Array(4).fill(value).buffer);
+
+/** Pushes the v128 value of an expression (float lanes; bool values as all-ones/all-zeros lane masks). */
+class SimdEmitter {
+  private locals = new Map<Expr, number>();
+  private readonly formIndex: Map<Affine, number>;
+
+  constructor(private readonly c: Code, forms: readonly Affine[], private readonly inner: readonly number[]) {
+    this.formIndex = new Map(forms.map((f, i) => [f, i]));
+  }
+
+  /** Emits `e` once per element (or 4 elements when `vector`), reading form f at address local `addr[f]`. */
+  emit(e: Expr, addr: readonly number[], vector: boolean): void {
+    this.locals = new Map();
+    this.node(e, addr, vector);
+  }
+
+  private node(e: Expr, addr: readonly number[], vector: boolean): void {
+    const c = this.c;
+    const known = this.locals.get(e);
+    if (known !== undefined) {
+      c.get(known);
+      return;
+    }
+    const sub = (x: Expr) => this.node(x, addr, vector);
+    switch (e.kind) {
+      case "load": {
+        const f = this.formIndex.get(e.at)!;
+        c.get(addr[f]);
+        // Contiguous along the innermost axis: a vector load; broadcast along it (or a tail): a splat.
+        if (vector && this.inner[f] === 1) c.v128Load();
+        else c.v128Load32Splat();
+        break;
+      }
+      case "const":
+        c.v128Const(e.dtype === "bool" ? new Uint8Array(16).fill(e.value ? 0xff : 0) : splatF32(e.value));
+        break;
+      case "op": {
+        const [a, b, x] = e.args;
+        switch (e.prim) {
+          case "stop_gradient":
+            sub(a);
+            break;
+          case "neg":
+          case "sqrt":
+            sub(a);
+            simd(c, F32X4[e.prim]);
+            break;
+          case "recip":
+            c.v128Const(splatF32(1));
+            sub(a);
+            simd(c, F32X4.div);
+            break;
+          case "add":
+          case "mul":
+          case "max":
+            sub(a);
+            sub(b);
+            simd(c, F32X4[e.prim]);
+            break;
+          case "less":
+            sub(a);
+            sub(b);
+            simd(c, F32X4.lt);
+            break;
+          case "equal":
+            sub(a);
+            sub(b);
+            simd(c, a.dtype === "float32" ? F32X4.eq : I32X4_EQ);
+            break;
+          case "where":
+            // bitselect(v1, v2, mask) takes v1's bits where the mask is set.
+            sub(b);
+            sub(x);
+            sub(a);
+            simd(c, V128_BITSELECT);
+            break;
+          case "cast":
+            sub(a);
+            if (a.dtype === "bool") {
+              c.v128Const(splatF32(1));
+              simd(c, V128_AND);
+            } else {
+              c.v128Const(new Uint8Array(16));
+              simd(c, F32X4.ne);
+            }
+            break;
+        }
+        break;
+      }
+    }
+    const local = c.local(ValType.v128);
+    c.tee(local);
+    this.locals.set(e, local);
+  }
+}

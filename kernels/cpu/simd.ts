@@ -9,7 +9,7 @@
 import type { Affine, ElementwiseKernel, Expr } from "../passes/fuse.ts";
 import { stridesOf } from "../../dsl/shape.ts";
 import { collapse, collectAffines } from "./codegen.ts";
-import { Code, type MemoryLimits, ModuleBuilder, unsignedLeb, ValType } from "./wasm.ts";
+import { type Code, type MemoryLimits, ModuleBuilder, unsignedLeb, ValType } from "./wasm.ts";
 
 /** A compiled SIMD kernel: byte addresses of the inputs then the output; rows `[lo, hi)` of the outer loop. */
 export interface SimdKernel {

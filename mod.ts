@@ -14,10 +14,16 @@
  * ```
  * @module
  */
-import { registerBackend } from "./kernels/backend.ts";
+import { registerBackend, setBackend } from "./kernels/backend.ts";
+import { createCpuBackend } from "./kernels/cpu/backend.ts";
+import { CpuRuntime } from "./kernels/cpu/pool.ts";
 import { createReferenceBackend } from "./kernels/reference/mod.ts";
 
 registerBackend("reference", createReferenceBackend);
+// The compiling CPU backend: threads from LOOM_THREADS (default: all cores; one thread where the page is not
+// cross-origin isolated). It is the default in Deno; elsewhere call `await setBackend("cpu")`.
+registerBackend("cpu", async () => createCpuBackend(await CpuRuntime.create()));
+if ("Deno" in globalThis) await setBackend("cpu");
 
 export { getBackend, listBackends, registerBackend, setBackend } from "./kernels/backend.ts";
 export type { Backend, CompileOptions, DeviceBuffer, Executable } from "./kernels/backend.ts";

@@ -19,7 +19,8 @@ import { optimize } from "../passes/simplify.ts";
 import { executePrimitive } from "../reference/mod.ts";
 import { threefry2x32 } from "../reference/threefry.ts";
 import { elementwiseKernel, reduceKernel } from "./codegen.ts";
-import { simdElementwiseKernel } from "./simd.ts";
+import { viewType } from "./jobs.ts";
+import { simdElementwiseModule } from "./simd.ts";
 import type { CpuRuntime } from "./pool.ts";
 
 /** A block of the runtime's memory holding one tensor's elements. */
@@ -180,21 +181,35 @@ function compileKernel(k: Kernel, ctx: Context): Step {
     ...inputs.map((b, i) => ctx.view(b, k.inputs[i].dtype, sizeOf(k.inputs[i].shape))),
     ctx.view(output, k.output.dtype, sizeOf(k.output.shape)),
   ];
+  const runtime = ctx.runtime;
+  const jsArgs = (inputs: readonly CpuBuffer[], output: CpuBuffer) =>
+    [...inputs, output].flatMap((b, i) => {
+      const v = i < inputs.length ? k.inputs[i] : k.output;
+      return [b.ptr, sizeOf(v.shape), viewType(v.dtype)];
+    });
   switch (k.kind) {
     case "elementwise": {
-      const shared = ctx.runtime.memory.buffer instanceof SharedArrayBuffer;
+      const work = sizeOf(k.shape);
+      const shared = runtime.memory.buffer instanceof SharedArrayBuffer;
       const limits = shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 };
-      const vectorized = simdElementwiseKernel(k, ctx.runtime.memory, limits);
+      const vectorized = simdElementwiseModule(k, limits);
       if (vectorized) {
+        const id = runtime.registerKernel({ wasm: vectorized.bytes });
         return (inputs, output) =>
-          vectorized.run([...inputs.map((b) => b.ptr), output.ptr], 0, vectorized.outer);
+          runtime.runKernel(id, [...inputs.map((b) => b.ptr), output.ptr], vectorized.outer, work);
       }
       const generated = elementwiseKernel(k);
-      return (inputs, output) => generated.run(views(inputs, output), 0, generated.outer);
+      const id = runtime.registerKernel({ js: generated.source });
+      return (inputs, output) => runtime.runKernel(id, jsArgs(inputs, output), generated.outer, work);
     }
     case "reduce": {
       const generated = reduceKernel(k);
-      return (inputs, output) => generated.run(views(inputs, output), 0, generated.outer);
+      if (!generated.splittable) {
+        return (inputs, output) => generated.run(views(inputs, output), 0, generated.outer);
+      }
+      const id = runtime.registerKernel({ js: generated.source });
+      const work = sizeOf(k.inShape);
+      return (inputs, output) => runtime.runKernel(id, jsArgs(inputs, output), generated.outer, work);
     }
     case "matmul": {
       const { batch, m, n, transA, transB } = k;

@@ -21,7 +21,7 @@ export interface GeneratedKernel {
   readonly outer: number;
   /** Whether rows of the outer loop may run on different threads (false for a full reduction). */
   readonly splittable: boolean;
-  /** The JavaScript source, for debugging and the docs site. */
+  /** The function's body (`views`, `lo`, `hi` in scope): for workers, debugging and the docs site. */
   readonly source: string;
 }
 
@@ -234,14 +234,14 @@ function loopNest(
   return [...lines, ...open(0)];
 }
 
-function compile(source: string, inputs: number): KernelFunction {
+/** The whole body of a kernel function `(views, lo, hi)`: unpack the views, then the loops. */
+function functionBody(source: string, inputs: number): string {
   const unpack = Array.from({ length: inputs }, (_, i) => `const in${i} = views[${i}];`).join("\n");
-  return new Function(
-    "views",
-    "lo",
-    "hi",
-    `"use strict";\n${unpack}\nconst out = views[${inputs}];\n${source}`,
-  ) as KernelFunction;
+  return `${unpack}\nconst out = views[${inputs}];\n${source}`;
+}
+
+function compile(body: string): KernelFunction {
+  return new Function("views", "lo", "hi", `"use strict";\n${body}`) as KernelFunction;
 }
 
 /**
@@ -270,9 +270,9 @@ export function elementwiseKernel(k: ElementwiseKernel): GeneratedKernel {
     const value = emitter.emit(k.expr);
     return [...emitter.lines, `out[${counter(all.length - 1)}] = ${value};`];
   };
-  const source = loopNest(dims, all.map((a) => a.offset), body).join("\n");
+  const source = functionBody(loopNest(dims, all.map((a) => a.offset), body).join("\n"), k.inputs.length);
   return {
-    run: compile(source, k.inputs.length),
+    run: compile(source),
     outer: dims.length ? dims[0].n : 1,
     splittable: true,
     source,
@@ -325,9 +325,9 @@ export function reduceKernel(k: ReduceKernel): GeneratedKernel {
     before: [`let acc = ${init};`],
     after: (counter) => [`out[${counter(all.length - 1)}] = acc;`],
   });
-  const source = lines.join("\n");
+  const source = functionBody(lines.join("\n"), k.inputs.length);
   return {
-    run: compile(source, k.inputs.length),
+    run: compile(source),
     outer: dims.length ? dims[0].n : 1,
     splittable: keptLevels > 0,
     source,

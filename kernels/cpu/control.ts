@@ -23,8 +23,12 @@ export const Control = {
   error: 4,
   nextUnit: 5,
   packedCount: 6,
+  /** What the current job is: 0 a matmul (at `job`), 1 a generated kernel (at `kernel`). */
+  kind: 7,
   job: 8,
-  ints: 32,
+  /** A kernel job: id, code type, code address, code length, outer rows, chunk, argument count, arguments. */
+  kernel: 32,
+  ints: 160,
 } as const;
 
 /**

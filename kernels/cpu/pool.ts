@@ -11,6 +11,7 @@
 
 import { Allocator } from "./allocator.ts";
 import { Control, type WorkerInit } from "./control.ts";
+import { compileKernel, type KernelRunner, KernelType, runChunks } from "./jobs.ts";
 import {
   buildSgemmModule,
   GemmFlags,
@@ -92,6 +93,8 @@ export interface CpuRuntimeOptions {
 
 const PAGE = 65536;
 const CONTROL_OFFSET = 64;
+/** Below this many elements per thread a generated kernel runs on the calling thread alone. */
+const MIN_ELEMENTS_PER_THREAD = 1 << 15;
 /** Below this many flops per thread the wake-up costs more than the extra thread saves. */
 const MIN_FLOPS_PER_THREAD = 1 << 21;
 /** Polls of a shared counter before sleeping on it (tens of microseconds). */
@@ -230,6 +233,8 @@ export class CpuRuntime {
   private packBuffer = 0;
   private packBufferBytes = 0;
   private closed = false;
+  /** Registered kernels: where their code is, and the calling thread's compiled copy. */
+  private readonly kernels: { type: number; ptr: number; length: number; run: KernelRunner }[] = [];
 
   private constructor(
     /** The memory all operands live in (shared when `threads > 1` or when the host allows it). */
@@ -410,6 +415,65 @@ export class CpuRuntime {
     }
     if (failure !== undefined) throw failure;
     if (Atomics.load(control, Control.error)) throw new Error("sgemm: a worker failed (see the console)");
+  }
+
+  /**
+   * Registers generated kernel code (a WebAssembly module exporting `kernel(lo, hi, ...pointers)`, or the
+   * body of a JavaScript function `(views, lo, hi)`) and returns its id for {@linkcode CpuRuntime.runKernel}.
+   * The code is kept in the shared memory, where workers compile it on first use.
+   */
+  registerKernel(code: { wasm: Uint8Array } | { js: string }): number {
+    const bytes = "wasm" in code ? code.wasm : new TextEncoder().encode(code.js);
+    const type = "wasm" in code ? KernelType.wasm : KernelType.js;
+    const ptr = this.heap.alloc(bytes.length);
+    new Uint8Array(this.memory.buffer, ptr, bytes.length).set(bytes);
+    const id = this.kernels.length;
+    this.kernels.push({
+      type,
+      ptr,
+      length: bytes.length,
+      run: compileKernel(type, ptr, bytes.length, this.memory),
+    });
+    return id;
+  }
+
+  /**
+   * Runs rows `[0, outer)` of kernel `id` with `args` (byte addresses for WebAssembly kernels; address,
+   * length, dtype-code triples for JavaScript ones). `work` (elements touched) decides whether waking the
+   * workers pays; each row is computed by one thread, so results do not depend on the thread count.
+   */
+  runKernel(id: number, args: readonly number[], outer: number, work: number): void {
+    if (this.closed) throw new Error("runKernel: this CpuRuntime is closed");
+    const kernel = this.kernels[id];
+    const threads = Math.max(1, Math.min(this.threads, outer, Math.floor(work / MIN_ELEMENTS_PER_THREAD)));
+    if (threads === 1 || args.length > Control.ints - Control.kernel - 7) {
+      kernel.run(0, outer, args);
+      return;
+    }
+    // Several chunks per thread so that a thread slowed by the machine gets help from the others.
+    const chunk = Math.ceil(outer / (threads * 4));
+    const control = this.control;
+    const k = Control.kernel;
+    control.set([id, kernel.type, kernel.ptr, kernel.length, outer, chunk, args.length, ...args], k);
+    Atomics.store(control, Control.kind, 1);
+    Atomics.store(control, Control.error, 0);
+    Atomics.store(control, Control.nextUnit, 0);
+    Atomics.store(control, Control.pending, this.workers.length);
+    Atomics.add(control, Control.generation, 1);
+    Atomics.notify(control, Control.generation);
+    let failure: unknown;
+    try {
+      runChunks(kernel.run, outer, chunk, args, this.shared.next);
+    } catch (error) {
+      failure = error;
+    }
+    for (let spin = 0; spin < WORKER_SPIN && Atomics.load(control, Control.pending) !== 0; spin++);
+    for (let pending; (pending = Atomics.load(control, Control.pending)) !== 0;) {
+      Atomics.wait(control, Control.pending, pending);
+    }
+    Atomics.store(control, Control.kind, 0);
+    if (failure !== undefined) throw failure;
+    if (Atomics.load(control, Control.error)) throw new Error("runKernel: a worker failed (see the console)");
   }
 
   /** Stops the workers. The memory stays readable; `sgemm` and `alloc` must not be used after. */

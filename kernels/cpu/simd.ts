@@ -107,17 +107,37 @@ export function simdElementwiseKernel(
   memory: WebAssembly.Memory,
   limits: MemoryLimits,
 ): SimdKernel | undefined {
+  const module = simdElementwiseModule(k, limits);
+  if (!module) return undefined;
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(module.bytes), { env: { memory } });
+  const fn = instance.exports.kernel as (...args: number[]) => void;
+  return { run: (pointers, lo, hi) => fn(lo, hi, ...pointers), outer: module.outer, bytes: module.bytes };
+}
+
+/**
+ * The module of a SIMD elementwise kernel (exporting `kernel(lo, hi, ...inputPointers, outputPointer)`) and
+ * the extent of its outer loop, or undefined when the kernel needs the JavaScript generator.
+ *
+ * @example
+ * ```ts
+ * import { trace, tensor } from "../../mod.ts";
+ * import { fuse, type ElementwiseKernel } from "../passes/fuse.ts";
+ * import { simdElementwiseModule } from "./simd.ts";
+ * const exp = fuse(trace((x) => x.exp(), tensor([1]))).kernels[0] as ElementwiseKernel;
+ * if (simdElementwiseModule(exp, { initial: 1 }) !== undefined) throw new Error("exp is not vectorised");
+ * ```
+ */
+export function simdElementwiseModule(
+  k: ElementwiseKernel,
+  limits: MemoryLimits,
+): { bytes: Uint8Array<ArrayBuffer>; outer: number } | undefined {
   const loads = collectAffines(k.expr);
   const outForm: Affine = { offset: 0, coeffs: stridesOf(k.shape) };
   const forms = [...loads, outForm];
   const dims = collapse(k.shape, forms, k.shape.map(() => 0));
   if (dims.length === 0) return undefined;
-  const inner = dims[dims.length - 1];
-  if (!supported(k, inner.coeffs)) return undefined;
-  const bytes = buildModule(k, dims, forms, limits);
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-  const fn = instance.exports.kernel as (...args: number[]) => void;
-  return { run: (pointers, lo, hi) => fn(lo, hi, ...pointers), outer: dims[0].n, bytes };
+  if (!supported(k, dims[dims.length - 1].coeffs)) return undefined;
+  return { bytes: buildModule(k, dims, forms, limits), outer: dims[0].n };
 }
 
 function buildModule(

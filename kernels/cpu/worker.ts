@@ -12,6 +12,7 @@
 import type { GemmFunction, PackFunction } from "./matmul.ts";
 import { readJob, runUnits, type ThreadContext } from "./partition.ts";
 import { Control, type WorkerInit } from "./control.ts";
+import { compileKernel, type KernelRunner, runChunks } from "./jobs.ts";
 
 /** The start-up data, or null when this module was imported rather than started as a worker. */
 async function receiveInit(): Promise<WorkerInit | null> {
@@ -39,6 +40,7 @@ function serve(init: WorkerInit): void {
     packedCount: () => Atomics.load(control, Control.packedCount),
   };
 
+  const kernels = new Map<number, KernelRunner>();
   Atomics.add(control, Control.ready, 1);
   Atomics.notify(control, Control.ready);
 
@@ -52,6 +54,11 @@ function serve(init: WorkerInit): void {
     if (generation === seen) continue;
     seen = generation;
     if (Atomics.load(control, Control.quit)) return;
+    if (Atomics.load(control, Control.kind) === 1) {
+      runKernelJob(control, init.memory, kernels);
+      if (Atomics.sub(control, Control.pending, 1) === 1) Atomics.notify(control, Control.pending);
+      continue;
+    }
     const job = readJob(control, Control.job);
     // Small jobs use fewer threads than the pool has; only those threads count as pending.
     if (init.thread >= job.threads) continue;
@@ -64,6 +71,25 @@ function serve(init: WorkerInit): void {
       console.error(`loom cpu worker ${init.thread}:`, error);
     }
     if (Atomics.sub(control, Control.pending, 1) === 1) Atomics.notify(control, Control.pending);
+  }
+}
+
+/** Takes chunks of the posted kernel job, compiling the kernel the first time this worker meets it. */
+function runKernelJob(
+  control: Int32Array,
+  memory: WebAssembly.Memory,
+  kernels: Map<number, KernelRunner>,
+): void {
+  const k = Control.kernel;
+  const [id, type, codePtr, codeLength, outer, chunk, argc] = control.subarray(k, k + 7);
+  const args = Array.from(control.subarray(k + 7, k + 7 + argc));
+  try {
+    let run = kernels.get(id);
+    if (!run) kernels.set(id, run = compileKernel(type, codePtr, codeLength, memory));
+    runChunks(run, outer, chunk, args, () => Atomics.add(control, Control.nextUnit, 1));
+  } catch (error) {
+    Atomics.store(control, Control.error, 1);
+    console.error("loom cpu worker:", error);
   }
 }
 

@@ -40,6 +40,11 @@ function simd(c: Code, opcode: number): Code {
 }
 
 const F32X4 = {
+  abs: 0xe0,
+  sub: 0xe5,
+  min: 0xe8,
+  gt: 0x44,
+  nearest: 0x6a,
   neg: 0xe1,
   sqrt: 0xe3,
   add: 0xe4,
@@ -53,6 +58,9 @@ const F32X4 = {
 const V128_AND = 0x4e;
 const V128_BITSELECT = 0x52;
 const I32X4_EQ = 0x37;
+const I32X4_SHL = 0xab;
+const I32X4_ADD = 0xae;
+const I32X4_TRUNC_SAT_F32X4_S = 0xf8;
 
 /** Whether the SIMD generator handles this kernel. */
 function supported(k: ElementwiseKernel, innerCoeffs: readonly number[]): boolean {
@@ -273,6 +281,14 @@ class SimdEmitter {
             sub(a);
             simd(c, F32X4.div);
             break;
+          case "exp":
+            sub(a);
+            this.exp();
+            break;
+          case "tanh":
+            sub(a);
+            this.tanh();
+            break;
           case "add":
           case "mul":
           case "max":
@@ -314,5 +330,128 @@ class SimdEmitter {
     const local = c.local(ValType.v128);
     c.tee(local);
     this.locals.set(e, local);
+  }
+
+  /** A fresh v128 local holding the value on top of the stack (popped). */
+  private hold(): number {
+    const local = this.c.local(ValType.v128);
+    this.c.set(local);
+    return local;
+  }
+
+  /** `p(x) = ((c0 x + c1) x + ...) x + cn` by Horner's rule, for x in a local. */
+  private horner(x: number, coefficients: readonly number[]): void {
+    const c = this.c;
+    c.v128Const(splatF32(coefficients[0]));
+    for (const k of coefficients.slice(1)) {
+      c.get(x);
+      simd(c, F32X4.mul);
+      c.v128Const(splatF32(k));
+      simd(c, F32X4.add);
+    }
+  }
+
+  /**
+   * e^x for the four lanes on the stack: x = n ln2 + r with |r| <= ln2/2 (ln2 split in two constants so that
+   * r is exact), e^r by a degree-7 polynomial (Cephes' expf coefficients, about 1 ulp), scaled by 2^n built in
+   * the exponent bits. Beyond the float32 range the result is +Infinity or 0; NaN stays NaN.
+   */
+  private exp(): void {
+    const c = this.c;
+    const x = this.hold();
+    c.get(x).v128Const(splatF32(Math.LOG2E));
+    simd(c, F32X4.mul);
+    simd(c, F32X4.nearest);
+    const n = this.hold();
+    // r = x - n * 0.693359375 - n * -2.12194440e-4
+    c.get(x).get(n).v128Const(splatF32(0.693359375));
+    simd(c, F32X4.mul);
+    simd(c, F32X4.sub);
+    c.get(n).v128Const(splatF32(-2.12194440e-4));
+    simd(c, F32X4.mul);
+    simd(c, F32X4.sub);
+    const r = this.hold();
+    this.horner(r, [
+      1.9875691500e-4,
+      1.3981999507e-3,
+      8.3334519073e-3,
+      4.1665795894e-2,
+      1.6666665459e-1,
+      5.0000001201e-1,
+    ]);
+    c.get(r).get(r);
+    simd(c, F32X4.mul);
+    simd(c, F32X4.mul);
+    c.get(r);
+    simd(c, F32X4.add);
+    c.v128Const(splatF32(1));
+    simd(c, F32X4.add);
+    // 2^(n-1) from its exponent bits (n - 1 + 127), times 2: n reaches 128 just below the overflow bound.
+    c.get(n);
+    simd(c, I32X4_TRUNC_SAT_F32X4_S);
+    c.v128Const(new Uint8Array(new Int32Array(4).fill(126).buffer));
+    simd(c, I32X4_ADD);
+    c.i32Const(23);
+    simd(c, I32X4_SHL);
+    simd(c, F32X4.mul);
+    c.v128Const(splatF32(2));
+    simd(c, F32X4.mul);
+    const y = this.hold();
+    // Overflow to +Infinity, underflow to 0.
+    c.v128Const(splatF32(Infinity)).get(y).get(x).v128Const(splatF32(88.72283));
+    simd(c, F32X4.gt);
+    simd(c, V128_BITSELECT);
+    c.v128Const(splatF32(0)).get(x).v128Const(splatF32(-87.33654));
+    simd(c, F32X4.lt);
+    const low = this.hold();
+    c.get(low);
+    simd(c, V128_BITSELECT);
+  }
+
+  /**
+   * tanh of the four lanes on the stack: an odd polynomial below |x| = 0.625 (Cephes' tanhf coefficients),
+   * else 1 - 2 / (e^(2|x|) + 1) with the sign of x.
+   */
+  private tanh(): void {
+    const c = this.c;
+    const x = this.hold();
+    c.get(x);
+    simd(c, F32X4.abs);
+    const ax = this.hold();
+    c.get(ax).get(ax);
+    simd(c, F32X4.add);
+    this.exp();
+    c.v128Const(splatF32(1));
+    simd(c, F32X4.add);
+    const d = this.hold();
+    c.v128Const(splatF32(1)).v128Const(splatF32(2)).get(d);
+    simd(c, F32X4.div);
+    simd(c, F32X4.sub);
+    const big = this.hold();
+    c.get(big);
+    simd(c, F32X4.neg);
+    c.get(big).get(x).v128Const(splatF32(0));
+    simd(c, F32X4.lt);
+    simd(c, V128_BITSELECT);
+    const large = this.hold();
+    c.get(x).get(x);
+    simd(c, F32X4.mul);
+    const z = this.hold();
+    this.horner(z, [
+      -5.70498872745e-3,
+      2.06390887954e-2,
+      -5.37397155531e-2,
+      1.33314422036e-1,
+      -3.33332819422e-1,
+    ]);
+    c.get(z);
+    simd(c, F32X4.mul);
+    c.get(x);
+    simd(c, F32X4.mul);
+    c.get(x);
+    simd(c, F32X4.add);
+    c.get(large).get(ax).v128Const(splatF32(0.625));
+    simd(c, F32X4.lt);
+    simd(c, V128_BITSELECT);
   }
 }

@@ -28,6 +28,8 @@ const SUPPORTED = new Set([
   "neg",
   "recip",
   "sqrt",
+  "exp",
+  "tanh",
   "less",
   "equal",
   "where",
@@ -59,7 +61,9 @@ const V128_AND = 0x4e;
 const V128_BITSELECT = 0x52;
 const I32X4_EQ = 0x37;
 const I32X4_SHL = 0xab;
+const I32X4_SHR_S = 0xac;
 const I32X4_ADD = 0xae;
+const I32X4_SUB = 0xb1;
 const I32X4_TRUNC_SAT_F32X4_S = 0xf8;
 
 /** Whether the SIMD generator handles this kernel. */
@@ -386,25 +390,35 @@ class SimdEmitter {
     simd(c, F32X4.add);
     c.v128Const(splatF32(1));
     simd(c, F32X4.add);
-    // 2^(n-1) from its exponent bits (n - 1 + 127), times 2: n reaches 128 just below the overflow bound.
+    // Times 2^n as 2^h · 2^(n-h) with h = n >> 1: each factor is a normal float built in the exponent bits,
+    // even where n itself (-126..128 here) would not be.
     c.get(n);
     simd(c, I32X4_TRUNC_SAT_F32X4_S);
-    c.v128Const(new Uint8Array(new Int32Array(4).fill(126).buffer));
-    simd(c, I32X4_ADD);
-    c.i32Const(23);
-    simd(c, I32X4_SHL);
-    simd(c, F32X4.mul);
-    c.v128Const(splatF32(2));
-    simd(c, F32X4.mul);
+    const whole = this.hold();
+    c.get(whole).i32Const(1);
+    simd(c, I32X4_SHR_S);
+    const half = this.hold();
+    const twoTo = (exponent: () => void) => {
+      exponent();
+      c.v128Const(new Uint8Array(new Int32Array(4).fill(127).buffer));
+      simd(c, I32X4_ADD);
+      c.i32Const(23);
+      simd(c, I32X4_SHL);
+      simd(c, F32X4.mul);
+    };
+    twoTo(() => c.get(half));
+    twoTo(() => {
+      c.get(whole).get(half);
+      simd(c, I32X4_SUB);
+    });
     const y = this.hold();
     // Overflow to +Infinity, underflow to 0.
     c.v128Const(splatF32(Infinity)).get(y).get(x).v128Const(splatF32(88.72283));
     simd(c, F32X4.gt);
     simd(c, V128_BITSELECT);
-    c.v128Const(splatF32(0)).get(x).v128Const(splatF32(-87.33654));
+    const high = this.hold();
+    c.v128Const(splatF32(0)).get(high).get(x).v128Const(splatF32(-87.33654));
     simd(c, F32X4.lt);
-    const low = this.hold();
-    c.get(low);
     simd(c, V128_BITSELECT);
   }
 

@@ -263,3 +263,22 @@ Deno.test("memory plan: a donated table is scattered into in place and the resul
   const plainPlan = planMemory(program);
   assert.ok(!plainPlan.inPlace.has(scatter), "without donation the caller's table is never overwritten");
 });
+
+Deno.test("cpu: vectorised exp and tanh agree with the reference to float32 precision over their whole range", async () => {
+  const values = [
+    ...Array.from({ length: 2001 }, (_, i) => -90 + i * 0.09),
+    0,
+    -0,
+    1e-30,
+    -1e-7,
+    Infinity,
+    -Infinity,
+    NaN,
+  ];
+  const make = () => [L.tensor(values)];
+  const { expected, actual } = await onBoth((x: Tensor) => [x.exp(), x.tanh(), x.sigmoid()], make, 2);
+  // exp flushes results below the smallest normal float (x < -87.34) to zero: an absolute error < 1.2e-38.
+  compare(expected.slice(0, 2), actual.slice(0, 2), 3e-7, 1.2e-38, "exp/tanh");
+  // sigmoid = (tanh(x/2) + 1) / 2 turns tanh's last-bit error into an absolute one.
+  compare(expected.slice(2), actual.slice(2), 0, 1e-7, "sigmoid");
+});

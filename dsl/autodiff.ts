@@ -14,10 +14,30 @@ import { showShape } from "./shape.ts";
 import { SparseRows } from "./sparse.ts";
 import { bind, evalGraph, Tensor, Trace, withTrace } from "./tensor.ts";
 
-/** Which arguments to differentiate: one index (one gradient) or a list (a list of gradients, in that order). */
+/**
+ * Which arguments to differentiate: one index (one gradient) or a list (a list of gradients, in that order).
+ *
+ * @example
+ * ```ts
+ * import { type ArgNums, grad, tensor } from "../mod.ts";
+ * const argnums: ArgNums = [1];
+ * const [g] = grad((a, b) => a.mul(b).sum(), { argnums })(tensor([2]), tensor([3]));
+ * if (g.item() !== 2) throw new Error();
+ * ```
+ */
 export type ArgNums = number | readonly number[];
 
-/** Options of `grad` and `valueAndGrad`. */
+/**
+ * Options of `grad` and `valueAndGrad`.
+ *
+ * @example
+ * ```ts
+ * import { type GradOptions, tensor, valueAndGrad } from "../mod.ts";
+ * const options: GradOptions = { hasAux: true };
+ * const [[, aux], g] = valueAndGrad((x) => [x.sum(), "aux"], options)(tensor([1]));
+ * if (aux !== "aux" || g.item() !== 1) throw new Error();
+ * ```
+ */
 export interface GradOptions {
   /** Arguments to differentiate with respect to (default 0). */
   argnums?: ArgNums;

@@ -21,7 +21,16 @@ const CHECKSUM_KEY = "loom.sha256";
 /** A nested structure of arrays and plain objects whose leaves are tensor names. */
 type Skeleton = string | Skeleton[] | { [key: string]: Skeleton };
 
-/** What `load` returns: the rebuilt params and the metadata given to `save`. */
+/**
+ * What `load` returns: the rebuilt params and the metadata given to `save`.
+ *
+ * @example
+ * ```ts
+ * import { type Checkpoint, decodeCheckpoint, encodeCheckpoint, tensor } from "../mod.ts";
+ * const saved: Checkpoint = await decodeCheckpoint(await encodeCheckpoint({ w: tensor([1]) }, { step: "3" }));
+ * if (saved.metadata.step !== "3") throw new Error();
+ * ```
+ */
 export interface Checkpoint {
   /** The params pytree, nested as it was saved. */
   params: unknown;

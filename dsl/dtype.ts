@@ -3,10 +3,28 @@
  * @module
  */
 
-/** The element types Loom supports: 32-bit floats, 32-bit signed integers and booleans. */
+/**
+ * The element types Loom supports: 32-bit floats, 32-bit signed integers and booleans.
+ *
+ * @example
+ * ```ts
+ * import { type DType, zeros } from "../mod.ts";
+ * const dtype: DType = "int32";
+ * if (zeros([1], dtype).dtype !== "int32") throw new Error();
+ * ```
+ */
 export type DType = "float32" | "int32" | "bool";
 
-/** The typed array that stores a tensor of each dtype on the host (booleans are bytes 0/1). */
+/**
+ * The typed array that stores a tensor of each dtype on the host (booleans are bytes 0/1).
+ *
+ * @example
+ * ```ts
+ * import { type HostArray, tensor } from "../mod.ts";
+ * const data: HostArray = await tensor([1, 2]).data();
+ * if (data.length !== 2) throw new Error();
+ * ```
+ */
 export type HostArray = Float32Array | Int32Array | Uint8Array;
 
 /** Every dtype name, in a fixed order (useful for validation and property tests). */

@@ -7,7 +7,16 @@ import type { DType } from "./dtype.ts";
 import type { Shape } from "./shape.ts";
 import { showShape } from "./shape.ts";
 
-/** An abstract value: what a graph knows about a tensor before it has data. */
+/**
+ * An abstract value: what a graph knows about a tensor before it has data.
+ *
+ * @example
+ * ```ts
+ * import { type Aval, trace } from "../mod.ts";
+ * const out: Aval = trace((x) => x.sum(), { shape: [3] }).outputs[0];
+ * if (out.shape.length !== 0 || out.dtype !== "float32") throw new Error();
+ * ```
+ */
 export interface Aval {
   /** The tensor's shape. */
   readonly shape: Shape;
@@ -33,7 +42,16 @@ export class Var implements Aval {
   constructor(readonly id: number, readonly shape: Shape, readonly dtype: DType) {}
 }
 
-/** One step of a graph: `out = prim[params](...inputs)`. */
+/**
+ * One step of a graph: `out = prim[params](...inputs)`.
+ *
+ * @example
+ * ```ts
+ * import { type Eqn, trace } from "../mod.ts";
+ * const eqn: Eqn = trace((x) => x.exp(), { shape: [2] }).eqns[0];
+ * if (eqn.prim !== "exp" || eqn.inputs.length !== 1) throw new Error();
+ * ```
+ */
 export interface Eqn {
   /** The primitive's name, a key of the primitive table. */
   readonly prim: string;

@@ -16,7 +16,17 @@ interface Compiled {
   backend: Backend;
 }
 
-/** Options of `jit`. */
+/**
+ * Options of `jit`.
+ *
+ * @example
+ * ```ts
+ * import { jit, type JitOptions, tensor } from "../mod.ts";
+ * const options: JitOptions = { donate: [0] };
+ * const double = jit((x) => x.mul(2), options);
+ * if (double(tensor([1])).item() !== 2) throw new Error();
+ * ```
+ */
 export interface JitOptions {
   /**
    * Indices of arguments the caller gives up (like JAX's `donate_argnums`): their buffers may be reused for
@@ -45,7 +55,17 @@ function donatedLeaves(
   return flags.map((d, i) => d && count.get(leaves[i]) === 1);
 }
 
-/** A jit-compiled function: call it like the original; it also exposes its cache. */
+/**
+ * A jit-compiled function: call it like the original; it also exposes its cache.
+ *
+ * @example
+ * ```ts
+ * import { jit, type Jitted, tensor, type Tensor } from "../mod.ts";
+ * const inc: Jitted<(x: Tensor) => Tensor> = jit((x: Tensor) => x.add(1));
+ * inc(tensor([1]));
+ * if (inc.cacheSize !== 1) throw new Error();
+ * ```
+ */
 export type Jitted<F extends (...args: any[]) => any> = F & {
   /** The traced graph for these arguments (traced now if not cached). */
   graphFor(...args: Parameters<F>): Graph;

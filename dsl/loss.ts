@@ -7,7 +7,17 @@ import * as ops from "./ops.ts";
 import { showShape } from "./shape.ts";
 import type { Tensor } from "./tensor.ts";
 
-/** Options of `crossEntropy`. */
+/**
+ * Options of `crossEntropy`.
+ *
+ * @example
+ * ```ts
+ * import { loss, tensor } from "../mod.ts";
+ * const options: loss.CrossEntropyOptions = { ignoreIndex: -1 };
+ * const labels = tensor([0, -1], { dtype: "int32" });
+ * if (!(loss.crossEntropy(tensor([[2, 0], [0, 2]]), labels, options).item() > 0)) throw new Error();
+ * ```
+ */
 export interface CrossEntropyOptions {
   /** Positions labelled this (e.g. -100, or a padding id) count for nothing, not even in the mean. */
   ignoreIndex?: number;

@@ -26,7 +26,16 @@ export type { NestedArray, TensorOrNumber };
 // ---------------------------------------------------------------------------------------------------------
 // Creation
 
-/** Options of `tensor()`. */
+/**
+ * Options of `tensor()`.
+ *
+ * @example
+ * ```ts
+ * import { tensor, type TensorOptions } from "../mod.ts";
+ * const options: TensorOptions = { shape: [2, 2], dtype: "int32" };
+ * if (tensor([1, 2, 3, 4], options).dtype !== "int32") throw new Error();
+ * ```
+ */
 export interface TensorOptions {
   /** The shape; inferred from nested arrays when omitted (a flat typed array becomes 1-D). */
   shape?: readonly number[];

@@ -14,13 +14,42 @@ import { showShape } from "./shape.ts";
 import { SparseRows } from "./sparse.ts";
 import { Tensor } from "./tensor.ts";
 
-/** A learning rate as a function of the step count (an int32 scalar: updates done before this one). */
+/**
+ * A learning rate as a function of the step count (an int32 scalar: updates done before this one).
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "../mod.ts";
+ * const halve: optim.Schedule = (step) => tensor(0.1).div(step.add(1));
+ * optim.sgd({ lr: halve });
+ * ```
+ */
 export type Schedule = (step: Tensor) => Tensor;
 
-/** A constant learning rate or a schedule. */
+/**
+ * A constant learning rate or a schedule.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "../mod.ts";
+ * const lr: optim.LearningRate = optim.cosineDecay({ from: 0.1, steps: 100 });
+ * optim.adam({ lr });
+ * ```
+ */
 export type LearningRate = number | Schedule;
 
-/** An optimizer: pure functions from params and gradients to new params and state. */
+/**
+ * An optimizer: pure functions from params and gradients to new params and state.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "../mod.ts";
+ * const opt: optim.Optimizer = optim.sgd({ lr: 0.5 });
+ * const params = { w: tensor([1]) };
+ * const { params: next } = opt.update({ w: tensor([1]) }, opt.init(params), params);
+ * if (next.w.item() !== 0.5) throw new Error();
+ * ```
+ */
 export interface Optimizer<S = OptimizerState> {
   /** The state before the first update (moments at zero, step 0). */
   init(params: unknown): S;
@@ -28,7 +57,16 @@ export interface Optimizer<S = OptimizerState> {
   update<P>(grads: unknown, state: S, params: P): { params: P; state: S };
 }
 
-/** The state every optimizer keeps: the step count, the learning rate, and slots shaped like the params. */
+/**
+ * The state every optimizer keeps: the step count, the learning rate, and slots shaped like the params.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "../mod.ts";
+ * const state: optim.OptimizerState = optim.adam({ lr: 0.01 }).init({ w: tensor([1]) });
+ * if (state.step.item() !== 0) throw new Error();
+ * ```
+ */
 export interface OptimizerState {
   /** Number of updates done (int32 scalar). */
   step: Tensor;
@@ -48,7 +86,16 @@ function fraction(step: Tensor, steps: number): Tensor {
   return ops.minimum(step.cast("float32"), steps).div(steps);
 }
 
-/** Options of `linearDecay` and `cosineDecay`. */
+/**
+ * Options of `linearDecay` and `cosineDecay`.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "../mod.ts";
+ * const options: optim.DecayOptions = { from: 0.1, to: 0.001, steps: 1000 };
+ * optim.linearDecay(options);
+ * ```
+ */
 export interface DecayOptions {
   /** The rate at step 0. */
   from: number;
@@ -246,7 +293,16 @@ function applyRule(
   };
 }
 
-/** Options every optimizer takes. */
+/**
+ * Options every optimizer takes.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "../mod.ts";
+ * const options: optim.CommonOptions = { lr: 0.1, clipGlobalNorm: 1 };
+ * optim.sgd(options);
+ * ```
+ */
 export interface CommonOptions {
   /** The learning rate: a number or a schedule. */
   lr: LearningRate;
@@ -298,7 +354,16 @@ function makeOptimizer(slotNames: readonly string[], options: CommonOptions, rul
 // ---------------------------------------------------------------------------------------------------------
 // The optimizers
 
-/** Options of `sgd`. */
+/**
+ * Options of `sgd`.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "../mod.ts";
+ * const options: optim.SgdOptions = { lr: 0.1, momentum: 0.9, nesterov: true };
+ * optim.sgd(options);
+ * ```
+ */
 export interface SgdOptions extends CommonOptions {
   /** Momentum μ (default 0): `v = μ·v + g`, `p -= lr·v`, as PyTorch. */
   momentum?: number;
@@ -335,7 +400,16 @@ export function sgd(options: SgdOptions): Optimizer {
   });
 }
 
-/** Options of `adam` and `adamw`. */
+/**
+ * Options of `adam` and `adamw`.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "../mod.ts";
+ * const options: optim.AdamOptions = { lr: 1e-3, beta1: 0.9, beta2: 0.999 };
+ * optim.adam(options);
+ * ```
+ */
 export interface AdamOptions extends CommonOptions {
   /** Decay of the first moment (default 0.9). */
   beta1?: number;
@@ -380,7 +454,16 @@ export function adam(options: AdamOptions): Optimizer {
   return makeOptimizer(["mu", "nu"], options, adamRule(options, 0));
 }
 
-/** Options of `adamw`. */
+/**
+ * Options of `adamw`.
+ *
+ * @example
+ * ```ts
+ * import { optim } from "../mod.ts";
+ * const options: optim.AdamWOptions = { lr: 1e-3, weightDecay: 0.01 };
+ * optim.adamw(options);
+ * ```
+ */
 export interface AdamWOptions extends AdamOptions {
   /** Decoupled weight decay λ (default 0.01, as PyTorch): `p -= lr·λ·p` each step. */
   weightDecay?: number;

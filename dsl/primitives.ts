@@ -12,7 +12,16 @@ import { type Shape, shapesEqual, showShape, sizeOf } from "./shape.ts";
 import { SparseRows } from "./sparse.ts";
 import { bind, type Tensor } from "./tensor.ts";
 
-/** A cotangent flowing backwards: dense, or sparse rows (from gathers). */
+/**
+ * A cotangent flowing backwards: dense, or sparse rows (from gathers).
+ *
+ * @example
+ * ```ts
+ * import { type Cotangent, grad, tensor } from "../mod.ts";
+ * const g: Cotangent = grad((x) => x.sum())(tensor([1, 2]));
+ * if (g.shape.join() !== "2") throw new Error();
+ * ```
+ */
 export type Cotangent = Tensor | SparseRows;
 
 /** The classes of primitives, which backends and fusion passes dispatch on. */
@@ -24,7 +33,16 @@ export type PrimitiveKind =
   | "indexing"
   | "source";
 
-/** One entry of the primitive table. */
+/**
+ * One entry of the primitive table.
+ *
+ * @example
+ * ```ts
+ * import { type Primitive, PRIMITIVES } from "../mod.ts";
+ * const exp: Primitive = PRIMITIVES.exp;
+ * if (exp.kind !== "elementwise") throw new Error();
+ * ```
+ */
 export interface Primitive {
   /** How backends and passes treat it. */
   readonly kind: PrimitiveKind;
@@ -142,7 +160,17 @@ function binary(
 
 const noGrad = () => null;
 
-/** Every primitive, by name. */
+/**
+ * Every primitive, by name.
+ *
+ * @example
+ * ```ts
+ * import { PRIMITIVES } from "../mod.ts";
+ * const a = { shape: [2, 3], dtype: "float32" } as const;
+ * const b = { shape: [3, 4], dtype: "float32" } as const;
+ * if (PRIMITIVES.matmul.infer([a, b], {}).shape.join() !== "2,4") throw new Error();
+ * ```
+ */
 export const PRIMITIVES: Readonly<Record<string, Primitive>> = {
   // ---- elementwise unary ----
   neg: unary("neg", NUMERIC, (g) => neg(g)),

@@ -6,12 +6,30 @@
 import { SparseRows } from "./sparse.ts";
 import { Tensor } from "./tensor.ts";
 
-/** A nested structure of tensors: what params, gradients and batches are. */
+/**
+ * A nested structure of tensors: what params, gradients and batches are.
+ *
+ * @example
+ * ```ts
+ * import { flatten, type PyTree, tensor } from "../mod.ts";
+ * const params: PyTree = { w: tensor([1]), layers: [tensor([2])] };
+ * if (flatten(params).leaves.length !== 2) throw new Error();
+ * ```
+ */
 export type PyTree = Tensor | SparseRows | PyTreeNode | number | string | boolean | null | undefined;
 /** A container node of a pytree. */
 export type PyTreeNode = readonly PyTree[] | { readonly [key: string]: PyTree };
 
-/** The structure of a pytree without its tensors; `key` identifies it (for caches). */
+/**
+ * The structure of a pytree without its tensors; `key` identifies it (for caches).
+ *
+ * @example
+ * ```ts
+ * import { flatten, tensor, type TreeDef } from "../mod.ts";
+ * const def: TreeDef = flatten([tensor([1]), 2]).def;
+ * if (def.leafCount !== 1) throw new Error();
+ * ```
+ */
 export interface TreeDef {
   /** A string that is equal for equal structures (including static leaves). */
   readonly key: string;

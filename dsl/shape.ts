@@ -3,7 +3,16 @@
  * @module
  */
 
-/** A tensor shape: one non-negative integer per axis; `[]` is a scalar. */
+/**
+ * A tensor shape: one non-negative integer per axis; `[]` is a scalar.
+ *
+ * @example
+ * ```ts
+ * import { type Shape, zeros } from "../mod.ts";
+ * const shape: Shape = [2, 3];
+ * if (zeros(shape).size !== 6) throw new Error();
+ * ```
+ */
 export type Shape = readonly number[];
 
 /**

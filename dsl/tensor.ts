@@ -11,10 +11,28 @@ import * as ops from "./ops.ts";
 import { PRIMITIVES } from "./primitives.ts";
 import { type Shape, showShape, sizeOf } from "./shape.ts";
 
-/** Nested JS arrays of numbers or booleans, as `toArray` returns and `tensor` accepts. */
+/**
+ * Nested JS arrays of numbers or booleans, as `toArray` returns and `tensor` accepts.
+ *
+ * @example
+ * ```ts
+ * import { type NestedArray, tensor } from "../mod.ts";
+ * const rows: NestedArray = [[1, 2], [3, 4]];
+ * if (tensor(rows).shape.join() !== "2,2") throw new Error();
+ * ```
+ */
 export type NestedArray = number | boolean | NestedArray[];
 
-/** A tensor or a plain JS number where an op accepts either (numbers take the other operand's dtype). */
+/**
+ * A tensor or a plain JS number where an op accepts either (numbers take the other operand's dtype).
+ *
+ * @example
+ * ```ts
+ * import { add, tensor, type TensorOrNumber } from "../mod.ts";
+ * const two: TensorOrNumber = 2;
+ * if (add(tensor([1]), two).item() !== 3) throw new Error();
+ * ```
+ */
 export type TensorOrNumber = Tensor | number;
 
 /**

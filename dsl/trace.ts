@@ -7,7 +7,16 @@ import type { Graph } from "./graph.ts";
 import { flatten } from "./pytree.ts";
 import { Tensor, Trace, withTrace } from "./tensor.ts";
 
-/** An input given by shape and dtype only. */
+/**
+ * An input given by shape and dtype only.
+ *
+ * @example
+ * ```ts
+ * import { type Spec, trace } from "../mod.ts";
+ * const input: Spec = { shape: [4], dtype: "float32" };
+ * if (trace((x) => x.exp(), input).inputs[0].shape[0] !== 4) throw new Error();
+ * ```
+ */
 export interface Spec {
   /** The input's shape. */
   shape: readonly number[];

@@ -7,22 +7,60 @@ import type { DType, HostArray } from "../dsl/dtype.ts";
 import type { Eqn, Graph } from "../dsl/graph.ts";
 import type { Shape } from "../dsl/shape.ts";
 
-/** A backend's own storage for one tensor's elements (a typed array, WebAssembly memory, a GPU buffer). */
+/**
+ * A backend's own storage for one tensor's elements (a typed array, WebAssembly memory, a GPU buffer).
+ *
+ * @example
+ * ```ts
+ * import { type DeviceBuffer, getBackend } from "../mod.ts";
+ * const buffer: DeviceBuffer = getBackend().fromHost(new Float32Array([1]), [1], "float32");
+ * if (buffer === undefined) throw new Error();
+ * ```
+ */
 export type DeviceBuffer = unknown;
 
-/** A compiled graph: takes one buffer per graph input then per capture, returns one per output. */
+/**
+ * A compiled graph: takes one buffer per graph input then per capture, returns one per output.
+ *
+ * @example
+ * ```ts
+ * import { type Executable, getBackend, trace } from "../mod.ts";
+ * const backend = getBackend();
+ * const negate: Executable = backend.compile(trace((x) => x.neg(), { shape: [2] }));
+ * const [out] = negate.run([backend.fromHost(new Float32Array([1, 2]), [2], "float32")]);
+ * if (backend.readSync!(out, [2], "float32").join() !== "-1,-2") throw new Error();
+ * ```
+ */
 export interface Executable {
   /** Runs the compiled graph. */
   run(inputs: readonly DeviceBuffer[]): DeviceBuffer[];
 }
 
-/** Options of `Backend.compile`. */
+/**
+ * Options of `Backend.compile`.
+ *
+ * @example
+ * ```ts
+ * import type { CompileOptions } from "../mod.ts";
+ * const options: CompileOptions = { donated: [true, false] };
+ * if (!options.donated![0]) throw new Error();
+ * ```
+ */
 export interface CompileOptions {
   /** One flag per graph input: the caller will not use that input again, so its buffer may be reused. */
   donated?: readonly boolean[];
 }
 
-/** What a backend must do: hold data, run one primitive eagerly, and compile whole graphs. */
+/**
+ * What a backend must do: hold data, run one primitive eagerly, and compile whole graphs.
+ *
+ * @example
+ * ```ts
+ * import { type Backend, getBackend } from "../mod.ts";
+ * const backend: Backend = getBackend();
+ * if (typeof backend.compile !== "function") throw new Error();
+ * ```
+ */
 export interface Backend {
   /** The name `setBackend` knows it by. */
   readonly name: string;

@@ -40,7 +40,16 @@ export type Params = any;
 /** What flows between layers: a tensor, or a list of values (from `branch`, into `parallel`). */
 export type Value = Tensor | readonly Value[];
 
-/** A tensor shape, or a list of shapes for a list of values. */
+/**
+ * A tensor shape, or a list of shapes for a list of values.
+ *
+ * @example
+ * ```ts
+ * import type { ShapeTree } from "../../mod.ts";
+ * const shapes: ShapeTree = [[2, 3], [2, 5]];
+ * if (shapes.length !== 2) throw new Error();
+ * ```
+ */
 export type ShapeTree = readonly number[] | readonly ShapeTree[];
 
 /** Per-call settings that `apply` threads to every layer. */
@@ -89,7 +98,16 @@ export interface Layer<In = unknown, Out = unknown> {
   readonly "~features"?: { readonly in: In; readonly out: Out };
 }
 
-/** Any layer, whatever its feature types. */
+/**
+ * Any layer, whatever its feature types.
+ *
+ * @example
+ * ```ts
+ * import { type AnyLayer, nn } from "../../mod.ts";
+ * const layers: AnyLayer[] = [nn.dense(4), nn.layerNorm()];
+ * if (layers.length !== 2) throw new Error();
+ * ```
+ */
 export type AnyLayer = Layer<any, any>;
 
 /** The input description of a layer type. */

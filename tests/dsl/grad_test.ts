@@ -284,3 +284,13 @@ Deno.test("grad: integer outputs and comparisons carry no gradient", () => {
   );
   assert.deepEqual(g.arraySync(), [1, 0, 1]);
 });
+
+Deno.test("grad: scatter-add (SparseRows.addTo) differentiates into its base and its values", () => {
+  const r = rng(21);
+  const base = randomTensor(r, [4, 3]);
+  const values = randomTensor(r, [5, 3]);
+  const ids = tensor([2, 0, 2, 3, 2], { dtype: "int32" });
+  const w = weighted(21);
+  checkGrad((b, v) => w(new SparseRows(ids, v, [4, 3]).addTo(b).tanh()), [base, values], { label: "scatter_add" });
+  checkGrad((v) => w(new SparseRows(ids, v, [4, 3]).toDense().square()), [values], { label: "toDense" });
+});

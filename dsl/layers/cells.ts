@@ -33,6 +33,18 @@ export interface Cell<U extends number = number> {
   initialState(batch: number): Tensor[];
   /** Advances the state by one step with input `x: [batch, inputDim]`. */
   step(params: CellParams, state: Tensor[], x: Tensor): Tensor[];
+  /**
+   * The part of a step that depends on the input only (`x · wi` plus the input bias), for `x: [rows,
+   * inputDim]`. `recur` computes it for every time step in one matmul, then runs `advance` per step.
+   */
+  project(params: CellParams, x: Tensor): Tensor;
+  /** Advances the state by one step, given the step's projected input (a row block of `project`'s result). */
+  advance(params: CellParams, state: Tensor[], projected: Tensor): Tensor[];
+}
+
+/** Completes a cell from its projection and advance: `step` is one followed by the other. */
+function cell<U extends number>(spec: Omit<Cell<U>, "step">): Cell<U> {
+  return { ...spec, step: (params, state, x) => spec.advance(params, state, spec.project(params, x)) };
 }
 
 /** Params of `rnnCell`: `wi: [in, units]`, `wh: [units, units]`, `b: [units]`. */
@@ -95,16 +107,14 @@ function weights(key: Tensor, inputDim: number, units: number, gates: number): {
  */
 export function rnnCell<U extends number>(units: U): Cell<U> {
   checkUnits("rnnCell", units);
-  return {
+  return cell({
     name: "rnnCell",
     units,
     init: (key, inputDim) => ({ ...weights(key, inputDim, units, 1), b: ops.zeros([units]) }),
     initialState: zeroState(1, units),
-    step(params, [h], x) {
-      const { wi, wh, b } = params as RnnParams;
-      return [x.matmul(wi).add(h.matmul(wh)).add(b).tanh()];
-    },
-  };
+    project: (params, x) => x.matmul(params.wi).add((params as RnnParams).b),
+    advance: (params, [h], projected) => [projected.add(h.matmul((params as RnnParams).wh)).tanh()],
+  });
 }
 
 /**
@@ -124,7 +134,7 @@ export function rnnCell<U extends number>(units: U): Cell<U> {
  */
 export function lstmCell<U extends number>(units: U): Cell<U> {
   checkUnits("lstmCell", units);
-  return {
+  return cell({
     name: "lstmCell",
     units,
     init(key, inputDim) {
@@ -132,9 +142,9 @@ export function lstmCell<U extends number>(units: U): Cell<U> {
       return { ...weights(key, inputDim, units, 4), b };
     },
     initialState: zeroState(2, units),
-    step(params, [h, c], x) {
-      const { wi, wh, b } = params as LstmParams;
-      const z = x.matmul(wi).add(h.matmul(wh)).add(b);
+    project: (params, x) => x.matmul(params.wi).add((params as LstmParams).b),
+    advance(params, [h, c], projected) {
+      const z = projected.add(h.matmul((params as LstmParams).wh));
       const i = gate(z, 0, units).sigmoid();
       const f = gate(z, 1, units).sigmoid();
       const g = gate(z, 2, units).tanh();
@@ -142,7 +152,7 @@ export function lstmCell<U extends number>(units: U): Cell<U> {
       const next = f.mul(c).add(i.mul(g));
       return [o.mul(next.tanh()), next];
     },
-  };
+  });
 }
 
 /**
@@ -163,7 +173,7 @@ export function lstmCell<U extends number>(units: U): Cell<U> {
  */
 export function gruCell<U extends number>(units: U): Cell<U> {
   checkUnits("gruCell", units);
-  return {
+  return cell({
     name: "gruCell",
     units,
     init: (key, inputDim) => ({
@@ -172,14 +182,14 @@ export function gruCell<U extends number>(units: U): Cell<U> {
       bh: ops.zeros([3 * units]),
     }),
     initialState: zeroState(1, units),
-    step(params, [h], x) {
-      const { wi, wh, bi, bh } = params as GruParams;
-      const a = x.matmul(wi).add(bi);
+    project: (params, x) => x.matmul(params.wi).add((params as GruParams).bi),
+    advance(params, [h], a) {
+      const { wh, bh } = params as GruParams;
       const b = h.matmul(wh).add(bh);
       const r = gate(a, 0, units).add(gate(b, 0, units)).sigmoid();
       const z = gate(a, 1, units).add(gate(b, 1, units)).sigmoid();
       const n = gate(a, 2, units).add(r.mul(gate(b, 2, units))).tanh();
       return [ops.sub(1, z).mul(n).add(z.mul(h))];
     },
-  };
+  });
 }

@@ -46,14 +46,19 @@ export function recur<U extends number>(cell: Cell<U>, options: RecurOptions = {
       const features = cellParams.wi.shape[0];
       const input = expectTensor(name, x, ["batch", "time", features]);
       const [batch, time] = input.shape;
+      // The input's share of every step in one matmul (one large product instead of `time` small ones);
+      // only the recurrent part stays inside the loop.
+      const projected = cell.project(cellParams, input.reshape([batch * time, features]));
+      const width = projected.shape[1];
+      const perStep = projected.reshape([batch, time, width]);
       let state = cell.initialState(batch);
       const outputs: Tensor[] = new Array(time);
       for (let step = 0; step < time; step++) {
         const t = reverse ? time - 1 - step : step;
-        state = cell.step(
+        state = cell.advance(
           cellParams,
           state,
-          input.slice([0, t, 0], [batch, 1, features]).reshape([batch, features]),
+          perStep.slice([0, t, 0], [batch, 1, width]).reshape([batch, width]),
         );
         outputs[t] = state[0];
       }

@@ -242,6 +242,19 @@ export function fuse(graph: Graph): Program {
     const p = producer.get(v);
     return p !== undefined && !MOVEMENT.has(p.prim) && p.prim !== "full" && p.prim !== "iota";
   };
+  /** Would computing `v` in a fused loop evaluate a costly op (exp, log, ...) that is not yet in memory? */
+  const expensiveMemo = new Map<Var, boolean>();
+  const expensive = (v: Var): boolean => {
+    if (materialized.has(v)) return false;
+    const p = producer.get(v);
+    if (!p || !fusible(p)) return false;
+    let result = expensiveMemo.get(v);
+    if (result === undefined) {
+      result = (computed(v) && !CHEAP.has(p.prim)) || p.inputs.some(expensive);
+      expensiveMemo.set(v, result);
+    }
+    return result;
+  };
   for (const e of graph.eqns) {
     if (e.prim === "sum" || e.prim === "reduce_max") {
       // A reduction writes its result, but reads its operand through the fused prologue.
@@ -257,10 +270,9 @@ export function fuse(graph: Graph): Program {
       }
       continue;
     }
-    const source = producer.get(e.inputs[0]);
-    if (e.prim === "broadcast" && computed(e.inputs[0]) && !CHEAP.has(source!.prim)) {
+    if (e.prim === "broadcast" && sizeOf(e.out.shape) > sizeOf(e.inputs[0].shape) && expensive(e.inputs[0])) {
       // Fusing through an expanding broadcast would recompute an expensive value once per copy.
-      if (sizeOf(e.out.shape) > sizeOf(e.inputs[0].shape)) materialized.add(e.inputs[0]);
+      materialized.add(e.inputs[0]);
     }
   }
 

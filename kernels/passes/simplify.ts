@@ -101,6 +101,7 @@ export function simplify(graph: Graph): Graph {
   const r = new Rewriter(graph);
   const splat = new Map<Var, number>();
   const producer = new Map<Var, Eqn>();
+  const pieces = new Map<Var, Placement>();
   for (const e of graph.eqns) {
     const inputs = e.inputs.map((v) => r.get(v));
     const constants = inputs.map((v) => splat.get(v));
@@ -140,6 +141,15 @@ export function simplify(graph: Graph): Graph {
         continue;
       }
     }
+    // A sum of zero-pads that place blocks side by side along one axis (the gradient of many slices, e.g.
+    // one per time step) is a concat: one copy instead of a loop testing every pad at every element.
+    const placed = placement(e, inputs, pieces, (a, b) => r.emit("add", [a, b], {}, a));
+    if (placed) {
+      const v = emitPlacement(r, placed, e.out);
+      pieces.set(v, placed);
+      r.replace(e.out, v);
+      continue;
+    }
     const simpler = rewrite(e, inputs, splat, producer);
     if (simpler) {
       r.replace(e.out, simpler);
@@ -150,6 +160,64 @@ export function simplify(graph: Graph): Graph {
     r.replace(e.out, v);
   }
   return eliminateDeadCode(r.finish());
+}
+
+/** Disjoint blocks along one axis of an otherwise zero tensor: `parts[i]` fills `[start, start + size)`. */
+interface Placement {
+  readonly axis: number;
+  readonly parts: readonly { readonly start: number; readonly size: number; readonly v: Var }[];
+}
+
+/** The placement an equation computes, if it is a one-axis zero pad or a sum of disjoint placements. */
+function placement(
+  e: Eqn,
+  inputs: readonly Var[],
+  pieces: ReadonlyMap<Var, Placement>,
+  add: (a: Var, b: Var) => Var,
+): Placement | undefined {
+  if (e.prim === "pad" && e.params.value === 0 && e.out.dtype === "float32") {
+    const low = e.params.low as number[];
+    const high = e.params.high as number[];
+    const padded = low.map((l, i) => l + high[i]).flatMap((p, i) => (p > 0 ? [i] : []));
+    if (padded.length !== 1) return undefined;
+    const axis = padded[0];
+    return { axis, parts: [{ start: low[axis], size: inputs[0].shape[axis], v: inputs[0] }] };
+  }
+  if (e.prim !== "add") return undefined;
+  const [a, b] = inputs.map((v) => pieces.get(v));
+  if (!a || !b || a.axis !== b.axis) return undefined;
+  const parts: Placement["parts"][number][] = [];
+  for (const part of [...a.parts, ...b.parts].sort((x, y) => x.start - y.start)) {
+    const last = parts[parts.length - 1];
+    if (last && last.start === part.start && last.size === part.size) {
+      // The same block placed twice (a slice used twice): its two gradients add up.
+      parts[parts.length - 1] = { ...last, v: add(last.v, part.v) };
+    } else if (last && part.start < last.start + last.size) {
+      return undefined;
+    } else {
+      parts.push(part);
+    }
+  }
+  return { axis: a.axis, parts };
+}
+
+/** Emits a placement as one concat, with zero blocks in the gaps. */
+function emitPlacement(r: Rewriter, placed: Placement, like: Var): Var {
+  const { axis, parts } = placed;
+  const blocks: Var[] = [];
+  const zeros = (start: number, size: number) => {
+    const shape = like.shape.map((d, i) => (i === axis ? size : d));
+    blocks.push(r.emit("full", [], { shape, value: 0, dtype: like.dtype }, new Var(-1, shape, like.dtype)));
+    return start + size;
+  };
+  let at = 0;
+  for (const part of parts) {
+    if (part.start > at) at = zeros(at, part.start - at);
+    blocks.push(part.v);
+    at += part.size;
+  }
+  if (at < like.shape[axis]) zeros(at, like.shape[axis] - at);
+  return blocks.length === 1 ? blocks[0] : r.emit("concat", blocks, { axis }, like);
 }
 
 function foldedSplat(r: Rewriter, splat: Map<Var, number>, like: Var, value: number): Var {

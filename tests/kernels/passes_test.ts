@@ -114,3 +114,16 @@ Deno.test("memory plan: intermediates share slots by liveness; lockstep elementw
   const tanh = program.kernels.find((k) => k.kind === "elementwise")!;
   assert.ok(plan.inPlace.has(tanh), program.toString());
 });
+
+Deno.test("simplify: the gradient of slices taken side by side is one concat, not a sum of pads", () => {
+  const f = (x: Tensor) => {
+    let total = L.zeros([]);
+    for (let t = 0; t < 4; t++) total = total.add(x.slice([0, t], [2, 1]).mul(x.slice([0, t], [2, 1])).sum());
+    return total;
+  };
+  const g = optimize(L.jit(L.grad(f)).graphFor(L.zeros([2, 5])));
+  const prims = g.eqns.map((e) => e.prim);
+  assert.equal(prims.filter((p) => p === "pad").length, 0, g.toString());
+  assert.equal(prims.filter((p) => p === "concat").length, 1, g.toString());
+  assert.deepEqual(L.grad(f)(L.ones([2, 5])).arraySync(), [[2, 2, 2, 2, 0], [2, 2, 2, 2, 0]]);
+});

@@ -60,6 +60,9 @@ const F32X4 = {
 const V128_AND = 0x4e;
 const V128_BITSELECT = 0x52;
 const I32X4_EQ = 0x37;
+const I32X4_NE = 0x38;
+const I16X8_EXTEND_LOW_I8X16_U = 0x89;
+const I32X4_EXTEND_LOW_I16X8_U = 0xa9;
 const I32X4_SHL = 0xab;
 const I32X4_SHR_S = 0xac;
 const I32X4_ADD = 0xae;
@@ -72,7 +75,7 @@ function supported(k: ElementwiseKernel, innerCoeffs: readonly number[]): boolea
   const ok = (e: Expr): boolean => {
     switch (e.kind) {
       case "load":
-        return e.dtype === "float32";
+        return e.dtype === "float32" || e.dtype === "bool";
       case "const":
         return true;
       case "op": {
@@ -171,14 +174,16 @@ function buildModule(
     // addr[f][level]: byte address of form f at the current iteration of `level`.
     const addr = forms.map(() => Array.from({ length: levels }, () => c.local(ValType.i32)));
     const index = Array.from({ length: levels }, () => c.local(ValType.i32));
+    // Bytes per element of each form: bool operands are bytes, everything else 4-byte words.
+    const bytes = forms.map((form, f) => (f !== out && dtypeOf(k.expr, form) === "bool" ? 1 : 4));
     const emitter = new SimdEmitter(c, forms, inner);
     forms.forEach((form, f) => {
-      c.get(base(f)).i32Const(4 * form.offset).i32Add();
-      c.get(LO).i32Const(4 * dims[0].coeffs[f]).i32Mul().i32Add().set(addr[f][0]);
+      c.get(base(f)).i32Const(bytes[f] * form.offset).i32Add();
+      c.get(LO).i32Const(bytes[f] * dims[0].coeffs[f]).i32Mul().i32Add().set(addr[f][0]);
     });
     const advance = (level: number, count: number) =>
       forms.forEach((_, f) => {
-        const step = 4 * dims[level].coeffs[f] * count;
+        const step = bytes[f] * dims[level].coeffs[f] * count;
         if (step !== 0) c.get(addr[f][level]).i32Const(step).i32Add().set(addr[f][level]);
       });
     const limit = (level: number) => (level === 0 ? c.get(HI) : c.i32Const(dims[level].n));
@@ -218,6 +223,18 @@ function buildModule(
   });
   mb.exportFunction("kernel", fn);
   return mb.toBytes();
+}
+
+/** The dtype of the load whose affine form is `form`. */
+function dtypeOf(e: Expr, form: Affine): string | undefined {
+  if (e.kind === "load") return e.at === form ? e.dtype : undefined;
+  if (e.kind === "op") {
+    for (const a of e.args) {
+      const found = dtypeOf(a, form);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 /** The input index of the load whose affine form is `form`. */
@@ -260,9 +277,20 @@ class SimdEmitter {
     switch (e.kind) {
       case "load": {
         const f = this.formIndex.get(e.at)!;
+        const contiguous = vector && this.inner[f] === 1;
         c.get(addr[f]);
+        if (e.dtype === "bool") {
+          // Four bytes 0/1 (or one, splat) widened to 32-bit lanes, then turned into lane masks.
+          if (contiguous) c.v128Load32Zero();
+          else c.v128Load8Splat();
+          simd(c, I16X8_EXTEND_LOW_I8X16_U);
+          simd(c, I32X4_EXTEND_LOW_I16X8_U);
+          c.v128Const(new Uint8Array(16));
+          simd(c, I32X4_NE);
+          break;
+        }
         // Contiguous along the innermost axis: a vector load; broadcast along it (or a tail): a splat.
-        if (vector && this.inner[f] === 1) c.v128Load();
+        if (contiguous) c.v128Load();
         else c.v128Load32Splat();
         break;
       }

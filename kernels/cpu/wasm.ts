@@ -362,6 +362,14 @@ export class Code {
   v128Load32Splat(offset = 0): this {
     return this.mem(0x09, 2, offset, true);
   }
+  /** `v128.load8_splat`: loads one byte and copies it to all sixteen lanes. */
+  v128Load8Splat(offset = 0): this {
+    return this.mem(0x07, 0, offset, true);
+  }
+  /** `v128.load32_zero`: loads 4 bytes into the low lane, zeroing the rest. */
+  v128Load32Zero(offset = 0): this {
+    return this.mem(0x5c, 2, offset, true);
+  }
   /** `v128.store` (16 bytes) at address + offset. */
   v128Store(offset = 0): this {
     return this.mem(0x0b, 4, offset, true);

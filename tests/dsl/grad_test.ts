@@ -291,6 +291,8 @@ Deno.test("grad: scatter-add (SparseRows.addTo) differentiates into its base and
   const values = randomTensor(r, [5, 3]);
   const ids = tensor([2, 0, 2, 3, 2], { dtype: "int32" });
   const w = weighted(21);
-  checkGrad((b, v) => w(new SparseRows(ids, v, [4, 3]).addTo(b).tanh()), [base, values], { label: "scatter_add" });
+  checkGrad((b, v) => w(new SparseRows(ids, v, [4, 3]).addTo(b).tanh()), [base, values], {
+    label: "scatter_add",
+  });
   checkGrad((v) => w(new SparseRows(ids, v, [4, 3]).toDense().square()), [values], { label: "toDense" });
 });

@@ -70,6 +70,10 @@ Deno.test("cpu: every primitive matches the reference backend", async () => {
       const i = x.mul(10).cast("int32");
       return [i.add(i), i.mul(i), i.neg(), i.maximum(3), i.sum(), i.max(0)];
     }],
+    ["bool masks read from memory by several kernels", (x) => {
+      const mask = x.greater(1);
+      return [mask, L.where(mask, x, 0).sum(0), L.where(mask, x.neg(), x.exp()), mask.cast("float32").mul(x)];
+    }],
     ["sum reduce_max", (x) => [x.sum(), x.sum(0), x.sum(1, true), x.max(), x.max(0), x.min(1)]],
     ["reshape transpose broadcast slice pad concat", (x) => [
       x.reshape([2, 6]),

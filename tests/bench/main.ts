@@ -1,0 +1,195 @@
+/**
+ * `deno task bench`: Loom's CPU backend against TensorFlow.js (wasm and cpu backends, in the same process
+ * and run) and numpy, on kernels and on whole training steps. Prints one markdown table on stdout
+ * (progress goes to stderr) and writes it to `tests/bench/results.md`.
+ *
+ * Flags: `--quick` for a 1-2 minute smoke run; `--only=sgemm,mlp,...` to run some workloads (results.md
+ * is then left alone). `LOOM_THREADS` sets Loom's threads (default: every core).
+ *
+ * Each workload runs in a child process of its own (`--workload=NAME`, which prints its rows as JSON).
+ * That keeps rows independent (heap, JIT state, resident memory for the memory row) and is needed today:
+ * Loom returns the buffer of a dropped result to its WebAssembly memory only when V8 collects the tensor,
+ * so a process that drops many large results grows that memory (about 1.4 GiB after the sgemm and
+ * elementwise rows of a quick run), and past 2 GiB Loom's workers fail ("RangeError: Start offset
+ * -2132648832 is outside the bounds of the buffer").
+ * @module
+ */
+import { cpus } from "node:os";
+import { type BenchOptions, progress, type Row, row, toMarkdown } from "./harness.ts";
+import { setupLoomCpu } from "./loom.ts";
+import { loadTfjs, type TfSetup, wasmThreads } from "./tfjs.ts";
+import { matmulRows } from "./matmul.ts";
+import { elementwiseRows } from "./elementwise.ts";
+import { softmaxRows } from "./softmax.ts";
+import { mlpRows } from "./mlp.ts";
+import { lstmRows } from "./lstm.ts";
+import { transformerRows } from "./transformer.ts";
+import { skipgramRows } from "./skipgram.ts";
+import { memoryRows } from "./memory.ts";
+
+type Workload = (options: BenchOptions, tfjs: TfSetup | null) => Promise<Row[]>;
+
+/** The workloads, in table order. */
+const WORKLOADS: [string, Workload][] = [
+  ["sgemm", matmulRows],
+  ["elementwise", elementwiseRows],
+  ["softmax", softmaxRows],
+  ["mlp", mlpRows],
+  ["lstm", lstmRows],
+  ["transformer", transformerRows],
+  ["skipgram", skipgramRows],
+  ["memory", memoryRows],
+];
+
+/** What a child process reports. */
+interface ChildReport {
+  /** The workload's rows. */
+  rows: Row[];
+  /** Loom's threads. */
+  threads: number;
+  /** Whether Loom's sgemm used fused multiply-add. */
+  relaxed: boolean;
+  /** TF.js state, for the footnotes: null when it did not load. */
+  tfjs: { wasmThreads: boolean } | null;
+  /** Size of Loom's WebAssembly memory at the end, in bytes. */
+  loomMemory: number;
+}
+
+interface Args {
+  quick: boolean;
+  only: Set<string> | null;
+  workload: string | null;
+}
+
+function parseArgs(args: readonly string[]): Args {
+  const known = WORKLOADS.map(([name]) => name);
+  const parsed: Args = { quick: false, only: null, workload: null };
+  for (const arg of args) {
+    if (arg === "--quick") parsed.quick = true;
+    else if (arg.startsWith("--only=")) parsed.only = new Set(arg.slice("--only=".length).split(","));
+    else if (arg.startsWith("--workload=")) parsed.workload = arg.slice("--workload=".length);
+    else throw new Error(`bench: unknown argument ${arg}; use --quick and/or --only=${known}`);
+  }
+  const unknown = [...(parsed.only ?? []), ...(parsed.workload ? [parsed.workload] : [])]
+    .filter((name) => !known.includes(name));
+  if (unknown.length) throw new Error(`bench: unknown workload ${unknown}; known: ${known}`);
+  return parsed;
+}
+
+/** Child side: runs one workload and prints a {@linkcode ChildReport} as JSON on stdout. */
+async function runWorkload(name: string, quick: boolean): Promise<void> {
+  const { runtime } = await setupLoomCpu();
+  const tfjs = await loadTfjs();
+  const workload = WORKLOADS.find(([n]) => n === name)![1];
+  let rows: Row[];
+  try {
+    rows = await workload({ quick, threads: runtime.threads }, tfjs);
+  } catch (error) {
+    // A failing workload is a finding to report, not a reason to lose the other rows.
+    const message = error instanceof Error ? error.message : String(error);
+    progress(`${name} failed: ${error instanceof Error ? error.stack : error}`);
+    rows = [row(name, { loom: "failed", notes: `error: ${message.split("\n")[0]}` })];
+  }
+  const loomMemory = runtime.memory.buffer.byteLength;
+  progress(`${name} done; Loom's WebAssembly memory is ${(loomMemory / 2 ** 20).toFixed(0)} MiB`);
+  runtime.close();
+  const report: ChildReport = {
+    rows,
+    threads: runtime.threads,
+    relaxed: runtime.relaxed,
+    tfjs: tfjs && { wasmThreads: wasmThreads(tfjs) },
+    loomMemory,
+  };
+  console.log(JSON.stringify(report));
+}
+
+/** Parent side: one child per workload, with this process's V8 flags; a crashed child becomes a failed row. */
+async function spawnWorkload(name: string, quick: boolean): Promise<ChildReport | null> {
+  const args = [
+    "run",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-run",
+    "--allow-sys",
+    "--v8-flags=--max-old-space-size=8192",
+    new URL(import.meta.url).pathname,
+    `--workload=${name}`,
+    ...(quick ? ["--quick"] : []),
+  ];
+  const child = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" }).spawn();
+  const { code, stdout } = await child.output();
+  const lines = new TextDecoder().decode(stdout).trim().split("\n");
+  try {
+    return JSON.parse(lines[lines.length - 1]) as ChildReport;
+  } catch {
+    progress(`${name}: the child process exited with code ${code} without a report`);
+    return null;
+  }
+}
+
+/** The processor's name, for the header (node:os needs --allow-sys; Deno reads /proc only with -A). */
+function cpuName(): string {
+  try {
+    return cpus()[0]?.model ?? "unknown CPU";
+  } catch {
+    return "unknown CPU";
+  }
+}
+
+/** How to read the table: what was measured and how, and what differs between the sides. */
+function footnotes(tfjs: ChildReport["tfjs"]): string[] {
+  return [
+    "- Times are medians of the timed calls that follow warm-up (two calls for Loom, whose first call " +
+    "traces and compiles; one for the others); the contenders of a row run " +
+    'interleaved in one process. "(1 run)" or "(2 runs)" marks a median of fewer than 3 calls (slow ' +
+    "contenders get fewer repetitions). Loom / TF.js wasm is a ratio of times: below 1, Loom is faster. " +
+    "Each workload runs in a fresh process.",
+    tfjs
+      ? `- TF.js 4.22.0 (tfjs-core; gradients registered by @tensorflow/tfjs): the wasm backend (XNNPACK)${
+        tfjs.wasmThreads ? "" : " runs on one thread, since Deno gives it no cross-origin-isolated workers"
+      }; the cpu backend is plain JavaScript. Backward passes multiply by transposed matrices: compare the ` +
+        "two 512 sgemm rows for what that costs each library."
+      : "- TF.js could not be loaded, so its columns are n/a.",
+    "- Training rows: the same model, initial weights (Loom's init, copied into TF.js variables), batch and " +
+    "Adam (eps 1e-8) on both sides, so the step-1 losses must agree; TF.js does forward, backward and update " +
+    "with optimizer.minimize, Loom with one jit of valueAndGrad and optim.adam, params and state donated.",
+    "- numpy: `a @ b` in float32 in a python3 subprocess, its BLAS with its default threads; it runs alone, " +
+    "before the other sgemm contenders.",
+  ];
+}
+
+async function main(): Promise<void> {
+  const { quick, only, workload } = parseArgs(Deno.args);
+  if (workload) return await runWorkload(workload, quick);
+  const started = performance.now();
+  const rows: Row[] = [];
+  let meta: ChildReport | undefined;
+  for (const [name] of WORKLOADS) {
+    if (only && !only.has(name)) continue;
+    const report = await spawnWorkload(name, quick);
+    if (report) {
+      rows.push(...report.rows);
+      meta ??= report;
+    } else {
+      rows.push(row(name, { loom: "failed", notes: "the process crashed: see its output on stderr" }));
+    }
+  }
+  const took = `${((performance.now() - started) / 60_000).toFixed(1)} min`;
+  const command = `deno task bench${Deno.args.length ? ` ${Deno.args.join(" ")}` : ""}`;
+  const date = new Date().toISOString().slice(0, 10);
+  const threads = meta ? `${meta.threads} thread${meta.threads > 1 ? "s" : ""}` : "? threads";
+  const simd = meta?.relaxed ? "relaxed-SIMD FMA" : "SIMD mul+add";
+  const report = [
+    `\`${command}\` on ${date}: ${cpuName()}, ${navigator.hardwareConcurrency} cores; ` +
+    `Deno ${Deno.version.deno}; Loom cpu backend with ${threads} (${simd}); the run took ${took}.`,
+    "",
+    toMarkdown(rows),
+    "",
+    ...footnotes(meta ? meta.tfjs : null),
+  ].join("\n");
+  console.log(report);
+  if (!only) await Deno.writeTextFile(new URL("./results.md", import.meta.url), `${report}\n`);
+}
+
+if (import.meta.main) await main();

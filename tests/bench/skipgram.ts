@@ -1,0 +1,133 @@
+/**
+ * Skip-gram with negative sampling (Mikolov et al., 2013) on Penn Treebank, timed as training throughput
+ * in words per second per thread, the unit word2vec.c reports. The update is sparse: the gradients of the
+ * two tables come out of `take` as `SparseRows`, and with the tables donated the SGD step writes only the
+ * rows a batch touched.
+ *
+ * Setup as word2vec.c: window 5 shrunk at random per centre word, 5 negatives drawn from the unigram
+ * distribution to the 3/4, dim 100, input vectors uniform in ±0.5/dim and output vectors zero, SGD at
+ * 0.025 (constant here) on the summed loss. Unlike word2vec.c there is no subsampling of frequent words
+ * (every word is a centre word) and negatives equal to the context word are kept.
+ * @module
+ */
+import * as L from "../../mod.ts";
+import { type BenchOptions, progress, type Row, row, seeded } from "./harness.ts";
+
+const [WINDOW, NEGATIVES, DIM, BATCH, LR] = [5, 5, 100, 256, 0.025];
+const CONTEXTS = 2 * WINDOW;
+const TABLE_SIZE = 1_000_000;
+
+/** The corpus as ids (most frequent word first) and the table that negatives are drawn from. */
+function prepare(text: string): { ids: Int32Array; vocab: number; unigram: Int32Array } {
+  const words = text.split(/\s+/).filter((w) => w.length > 0);
+  const counts = new Map<string, number>();
+  for (const w of words) counts.set(w, (counts.get(w) ?? 0) + 1);
+  const byFrequency = [...counts].sort((a, b) => b[1] - a[1]);
+  const idOf = new Map(byFrequency.map(([w], i) => [w, i]));
+  const ids = Int32Array.from(words, (w) => idOf.get(w)!);
+  // Each word owns a share of the table proportional to count^0.75: a uniform index is then a draw.
+  const weights = byFrequency.map(([, c]) => c ** 0.75);
+  const total = weights.reduce((a, b) => a + b, 0);
+  const unigram = new Int32Array(TABLE_SIZE);
+  let word = 0, cumulative = weights[0] / total;
+  for (let i = 0; i < TABLE_SIZE; i++) {
+    if (i / TABLE_SIZE > cumulative && word < weights.length - 1) cumulative += weights[++word] / total;
+    unigram[i] = word;
+  }
+  return { ids, vocab: byFrequency.length, unigram };
+}
+
+type Tables = { input: L.Tensor; output: L.Tensor };
+
+/** The negative-sampling loss summed over the real (mask 1) centre-context pairs of a batch. */
+function loss(p: Tables, centre: L.Tensor, context: L.Tensor, negatives: L.Tensor, mask: L.Tensor): L.Tensor {
+  const u = L.take(p.input, centre); // [B, D]
+  const positive = L.take(p.output, context).mul(u.unsqueeze(1)).sum(-1); // [B, C]
+  const negative = L.take(p.output, negatives).mul(u.reshape([BATCH, 1, 1, DIM])).sum(-1); // [B, C, K]
+  return L.softplus(positive.neg()).add(L.softplus(negative).sum(-1)).mul(mask).sum();
+}
+
+/** The skip-gram row, or a row saying why it was skipped. */
+export async function skipgramRows(options: BenchOptions): Promise<Row[]> {
+  const workload = `skip-gram training, PTB train (window ${WINDOW}, ${NEGATIVES} negatives, dim ${DIM}, ` +
+    `batch ${BATCH} centre words, SGD)`;
+  const path = new URL("../../../shared/data/ptb.train.txt", import.meta.url);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    return [
+      row(workload, { loom: "skipped", notes: `no ${decodeURIComponent(path.pathname)} (../shared absent)` }),
+    ];
+  }
+  progress("skip-gram");
+  const { ids, vocab, unigram } = prepare(text);
+  const random = seeded(11);
+  let params: Tables = {
+    input: L.random.uniform(L.random.key(12), [vocab, DIM], { minval: -0.5 / DIM, maxval: 0.5 / DIM }),
+    output: L.zeros([vocab, DIM]),
+  };
+  const opt = L.optim.sgd({ lr: LR });
+  let state = opt.init(params);
+  const step = L.jit((p: Tables, s: L.optim.OptimizerState, ...batch: L.Tensor[]) => {
+    const [value, g] = L.valueAndGrad(loss)(p, ...batch as [L.Tensor, L.Tensor, L.Tensor, L.Tensor]);
+    const u = opt.update(g, s, p);
+    return [value, u.params, u.state] as const;
+  }, { donate: [0, 1] });
+
+  // The batch is built on the host each step, as word2vec.c does; its cost counts in the throughput.
+  const centre = new Int32Array(BATCH);
+  const context = new Int32Array(BATCH * CONTEXTS);
+  const negatives = new Int32Array(BATCH * CONTEXTS * NEGATIVES);
+  const mask = new Float32Array(BATCH * CONTEXTS);
+  let cursor = 0;
+  const train = (): { loss: number; pairs: number } => {
+    let pairs = 0;
+    mask.fill(0);
+    for (let b = 0; b < BATCH; b++, cursor = (cursor + 1) % ids.length) {
+      centre[b] = ids[cursor];
+      const reach = WINDOW - random() % WINDOW;
+      let slot = b * CONTEXTS;
+      for (let offset = -reach; offset <= reach; offset++) {
+        const at = cursor + offset;
+        if (offset === 0 || at < 0 || at >= ids.length) continue;
+        context[slot] = ids[at];
+        mask[slot++] = 1;
+        pairs++;
+      }
+    }
+    for (let i = 0; i < negatives.length; i++) negatives[i] = unigram[random() % TABLE_SIZE];
+    let value: L.Tensor;
+    [value, params, state] = step(
+      params,
+      state,
+      L.tensor(centre, { dtype: "int32" }),
+      L.tensor(context, { shape: [BATCH, CONTEXTS], dtype: "int32" }),
+      L.tensor(negatives, { shape: [BATCH, CONTEXTS, NEGATIVES], dtype: "int32" }),
+      L.tensor(mask, { shape: [BATCH, CONTEXTS] }),
+    );
+    return { loss: value.item(), pairs };
+  };
+
+  const first = train(); // compiles
+  train();
+  const seconds = options.quick ? 5 : 20;
+  const start = performance.now();
+  let steps = 0;
+  let last = first;
+  while (performance.now() - start < seconds * 1000) {
+    last = train();
+    steps++;
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  const perThread = steps * BATCH / elapsed / options.threads;
+  const perPair = (r: { loss: number; pairs: number }) => (r.loss / r.pairs).toFixed(2);
+  return [row(workload, {
+    loom: `${Math.round(perThread).toLocaleString("en-US")} words/s/thread (LOOM_THREADS=${options.threads})`,
+    tfjsWasm: "n/a",
+    tfjsCpu: "n/a",
+    notes: `C word2vec figure measured separately; ${(steps * BATCH).toLocaleString("en-US")} words in ` +
+      `${elapsed.toFixed(1)} s, vocab ${vocab.toLocaleString("en-US")}; loss per pair ${perPair(first)} at ` +
+      `the first batch, ${perPair(last)} at the last; no subsampling`,
+  })];
+}

@@ -25,11 +25,21 @@ import type { CpuRuntime } from "./pool.ts";
 
 /** A block of the runtime's memory holding one tensor's elements. */
 export class CpuBuffer {
+  /**
+   * An untouched JS buffer of the same size, for owned blocks: V8 counts it as external memory, so the
+   * garbage collector runs (and frees dead tensors' blocks) as often as WebAssembly allocations warrant.
+   * Its pages are never written, so it costs address space, not resident memory.
+   */
+  ballast?: ArrayBuffer;
+
   /** Wraps an allocation of `bytes` bytes at byte address `ptr`. */
   constructor(readonly ptr: number, readonly bytes: number) {}
 }
 
 type View = Float32Array | Int32Array | Uint8Array;
+
+/** Blocks from this size up carry a ballast (small ones are freed often enough by ordinary collections). */
+const BALLAST_FROM = 1 << 16;
 
 /** Options of {@linkcode createCpuBackend}. */
 export interface CpuBackendOptions {
@@ -52,12 +62,12 @@ export interface CpuBackendOptions {
  * ```
  */
 export function createCpuBackend(runtime: CpuRuntime, options: CpuBackendOptions = {}): Backend {
-  const finalizer = new FinalizationRegistry<number>((ptr) => runtime.free(ptr));
+  const owned = new OwnedBlocks(runtime);
 
-  const allocate = (bytes: number, what: () => string, owned = true): CpuBuffer => {
+  const allocate = (bytes: number, what: () => string, isOwned = true): CpuBuffer => {
     let ptr: number;
     try {
-      ptr = runtime.alloc(bytes);
+      ptr = owned.alloc(bytes);
     } catch (e) {
       throw new RangeError(
         `cpu backend: cannot allocate ${formatBytes(bytes)} for ${what()}: ${(e as Error).message}. ` +
@@ -66,7 +76,7 @@ export function createCpuBackend(runtime: CpuRuntime, options: CpuBackendOptions
       );
     }
     const buffer = new CpuBuffer(ptr, bytes);
-    if (owned) finalizer.register(buffer, ptr);
+    if (isOwned) owned.adopt(buffer);
     return buffer;
   };
 
@@ -116,6 +126,31 @@ export function createCpuBackend(runtime: CpuRuntime, options: CpuBackendOptions
     },
   };
   return backend;
+}
+
+/**
+ * The blocks that tensors own, returned to the allocator when their buffer is garbage-collected. The
+ * registry's callbacks run between tasks, so a synchronous loop releases nothing until it awaits; donate the
+ * values a loop replaces (`jit(step, { donate })`) or await between steps.
+ */
+class OwnedBlocks {
+  private readonly finalizer: FinalizationRegistry<number>;
+
+  constructor(private readonly runtime: CpuRuntime) {
+    this.finalizer = new FinalizationRegistry((ptr) => this.runtime.free(ptr));
+  }
+
+  alloc(bytes: number): number {
+    return this.runtime.alloc(bytes);
+  }
+
+  adopt(buffer: CpuBuffer): void {
+    this.finalizer.register(buffer, buffer.ptr);
+    // An untouched ArrayBuffer as large as the block: V8 counts it as external memory, so it collects (and
+    // the registry frees blocks) as often as the WebAssembly allocations warrant. Its pages are never
+    // written, so it costs address space, not resident memory.
+    if (buffer.bytes >= BALLAST_FROM) buffer.ballast = new ArrayBuffer(buffer.bytes);
+  }
 }
 
 function formatBytes(bytes: number): string {

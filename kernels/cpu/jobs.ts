@@ -37,7 +37,8 @@ export function compileKernel(
 ): KernelRunner {
   // Copy out of the (possibly shared) memory: compilers take ordinary buffers.
   const code = new Uint8Array(codeLength);
-  code.set(new Uint8Array(memory.buffer, codePtr, codeLength));
+  // Addresses travel through int32 slots: read them back as unsigned (memories may exceed 2 GiB).
+  code.set(new Uint8Array(memory.buffer, codePtr >>> 0, codeLength));
   if (type === KernelType.wasm) {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory } });
     const kernel = instance.exports.kernel as (...args: number[]) => void;
@@ -53,7 +54,7 @@ export function compileKernel(
     const views: ArrayLike<number>[] = [];
     const buffer = memory.buffer;
     for (let i = 0; i < args.length; i += 3) {
-      const [ptr, length, type] = [args[i], args[i + 1], args[i + 2]];
+      const [ptr, length, type] = [args[i] >>> 0, args[i + 1], args[i + 2]];
       views.push(
         type === 0
           ? new Float32Array(buffer, ptr, length)

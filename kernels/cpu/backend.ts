@@ -254,7 +254,7 @@ function compileKernel(k: Kernel, ctx: Context): Step {
       };
     }
     case "opaque":
-      return compileOpaque(k, views);
+      return compileOpaque(k, views, () => runtime.memory.buffer);
   }
 }
 
@@ -267,18 +267,22 @@ function indexError(index: number, rows: number): RangeError {
 function compileOpaque(
   k: OpaqueKernel,
   views: (inputs: readonly CpuBuffer[], output: CpuBuffer) => View[],
+  memoryOf: (buffer: CpuBuffer) => ArrayBufferLike,
 ): Step {
   const e = k.eqn;
   switch (e.prim) {
     case "gather": {
       const rows = e.inputs[0].shape[0];
-      const rowSize = sizeOf(e.inputs[0].shape.slice(1));
+      const width = sizeOf(e.inputs[0].shape.slice(1)) * BYTES_PER_ELEMENT[e.out.dtype];
       return (inputs, output) => {
-        const [table, idx, out] = views(inputs, output);
+        const [, idx] = views(inputs, output);
+        // Row copies within the one memory: copyWithin moves bytes without creating a view per row.
+        const memory = new Uint8Array(memoryOf(output));
+        const [from, to] = [inputs[0].ptr, output.ptr];
         for (let i = 0; i < idx.length; i++) {
           const r = idx[i];
           if (!(r >= 0 && r < rows)) throw indexError(r, rows);
-          out.set(table.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize);
+          memory.copyWithin(to + i * width, from + r * width, from + (r + 1) * width);
         }
       };
     }

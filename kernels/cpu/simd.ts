@@ -59,6 +59,9 @@ const F32X4 = {
 };
 const V128_AND = 0x4e;
 const V128_BITSELECT = 0x52;
+const I32X4 = { neg: 0xa1, add: 0xae, mul: 0xb5, max: 0xb8, less: 0x39 } as const;
+const F32X4_CONVERT_I32X4_S = 0xfa;
+const I32X4_EXTRACT_LANE = 0x1b;
 const I32X4_EQ = 0x37;
 const I32X4_NE = 0x38;
 const I16X8_EXTEND_LOW_I8X16_U = 0x89;
@@ -70,29 +73,22 @@ const I32X4_SUB = 0xb1;
 const I32X4_TRUNC_SAT_F32X4_S = 0xf8;
 
 /** Whether the SIMD generator handles this kernel. */
+const FLOAT_ONLY = new Set(["recip", "sqrt", "exp", "tanh"]);
+
+/** Whether the SIMD generator handles this kernel. */
 function supported(k: ElementwiseKernel, innerCoeffs: readonly number[]): boolean {
-  if (k.output.dtype !== "float32" || innerCoeffs.some((c) => c !== 0 && c !== 1)) return false;
+  if (k.output.dtype === "bool" || innerCoeffs.some((c) => c !== 0 && c !== 1)) return false;
   const ok = (e: Expr): boolean => {
     switch (e.kind) {
       case "load":
-        return e.dtype === "float32" || e.dtype === "bool";
       case "const":
         return true;
-      case "op": {
+      case "op":
         if (!SUPPORTED.has(e.prim)) return false;
-        if (e.prim === "cast") {
-          const from = e.args[0].dtype;
-          const to = e.params.dtype;
-          if (!((from === "bool" && to === "float32") || (from === "float32" && to === "bool"))) return false;
-        }
-        if (
-          (e.prim === "less" || e.prim === "max" || e.prim === "add" || e.prim === "mul") &&
-          e.args[0].dtype !== "float32"
-        ) {
-          return false;
-        }
+        if (FLOAT_ONLY.has(e.prim) && e.args[0].dtype !== "float32") return false;
+        // Integer arithmetic on bools is promoted by the ops layer, so bool lanes only meet where/equal/cast.
+        if (["add", "mul", "max", "neg", "less"].includes(e.prim) && e.args[0].dtype === "bool") return false;
         return e.args.every(ok);
-      }
       default:
         return false;
     }
@@ -215,6 +211,7 @@ function buildModule(
           c.get(addr[out][level]);
           emitter.emit(k.expr, addr.map((a) => a[level]), vector);
           if (vector) c.v128Store();
+          else if (k.output.dtype === "int32") simd(c, I32X4_EXTRACT_LANE).op(0, 0x36, 2, 0); // i32.store
           else c.f32x4ExtractLane(0).f32Store();
         });
       }
@@ -250,6 +247,7 @@ function inputOf(e: Expr, form: Affine): number {
 }
 
 const splatF32 = (value: number) => new Uint8Array(new Float32Array(4).fill(value).buffer);
+const splatI32 = (value: number) => new Uint8Array(new Int32Array(4).fill(value).buffer);
 
 /** Pushes the v128 value of an expression (float lanes; bool values as all-ones/all-zeros lane masks). */
 class SimdEmitter {
@@ -295,7 +293,13 @@ class SimdEmitter {
         break;
       }
       case "const":
-        c.v128Const(e.dtype === "bool" ? new Uint8Array(16).fill(e.value ? 0xff : 0) : splatF32(e.value));
+        c.v128Const(
+          e.dtype === "bool"
+            ? new Uint8Array(16).fill(e.value ? 0xff : 0)
+            : e.dtype === "int32"
+            ? splatI32(e.value)
+            : splatF32(e.value),
+        );
         break;
       case "op": {
         const [a, b, x] = e.args;
@@ -304,9 +308,12 @@ class SimdEmitter {
             sub(a);
             break;
           case "neg":
+            sub(a);
+            simd(c, a.dtype === "int32" ? I32X4.neg : F32X4.neg);
+            break;
           case "sqrt":
             sub(a);
-            simd(c, F32X4[e.prim]);
+            simd(c, F32X4.sqrt);
             break;
           case "recip":
             c.v128Const(splatF32(1));
@@ -324,14 +331,10 @@ class SimdEmitter {
           case "add":
           case "mul":
           case "max":
-            sub(a);
-            sub(b);
-            simd(c, F32X4[e.prim]);
-            break;
           case "less":
             sub(a);
             sub(b);
-            simd(c, F32X4.lt);
+            simd(c, a.dtype === "int32" ? I32X4[e.prim] : e.prim === "less" ? F32X4.lt : F32X4[e.prim]);
             break;
           case "equal":
             sub(a);
@@ -345,16 +348,22 @@ class SimdEmitter {
             sub(a);
             simd(c, V128_BITSELECT);
             break;
-          case "cast":
+          case "cast": {
             sub(a);
+            const to = e.params.dtype;
+            if (a.dtype === to) break;
             if (a.dtype === "bool") {
-              c.v128Const(splatF32(1));
+              // Masks are all-ones lanes: keep the bits of 1.0 (or of integer 1).
+              c.v128Const(to === "float32" ? splatF32(1) : splatI32(1));
               simd(c, V128_AND);
-            } else {
+            } else if (to === "bool") {
               c.v128Const(new Uint8Array(16));
-              simd(c, F32X4.ne);
+              simd(c, a.dtype === "float32" ? F32X4.ne : I32X4_NE);
+            } else {
+              simd(c, to === "float32" ? F32X4_CONVERT_I32X4_S : I32X4_TRUNC_SAT_F32X4_S);
             }
             break;
+          }
         }
         break;
       }

@@ -297,6 +297,9 @@ export function elementwiseKernel(k: ElementwiseKernel): GeneratedKernel {
 export function reduceKernel(k: ReduceKernel): GeneratedKernel {
   const rank = k.inShape.length;
   const kept = Array.from({ length: rank }, (_, d) => d).filter((d) => !k.axes.includes(d));
+  // When the innermost axis is kept (column sums, bias gradients), walk the input in memory order and
+  // accumulate into a row of float64 partial results; otherwise finish one output element at a time.
+  if (kept.includes(rank - 1) && k.inShape[rank - 1] > 1) return streamingReduceKernel(k, kept);
   const order = [...kept, ...k.axes];
   const forms = collectAffines(k.prologue);
   const outStrides = stridesOf(kept.map((d) => k.inShape[d]));
@@ -332,4 +335,46 @@ export function reduceKernel(k: ReduceKernel): GeneratedKernel {
     splittable: keptLevels > 0,
     source,
   };
+}
+
+/**
+ * A reduction in input order: every output element accumulates its inputs in increasing index order (as the
+ * one-element-at-a-time loop does), into a float64 scratch that is rounded once at the end. Rows of the
+ * outer loop may go to different threads when the outermost axis is kept.
+ */
+function streamingReduceKernel(k: ReduceKernel, kept: readonly number[]): GeneratedKernel {
+  const rank = k.inShape.length;
+  const forms = collectAffines(k.prologue);
+  const outShape = kept.map((d) => k.inShape[d]);
+  const outStrides = stridesOf(outShape);
+  const outForm: Affine = {
+    offset: 0,
+    coeffs: Array.from({ length: rank }, (_, d) => (kept.includes(d) ? outStrides[kept.indexOf(d)] : 0)),
+  };
+  const all = [...forms, outForm];
+  const dims = collapse(k.inShape, all, k.inShape.map((_, d) => (kept.includes(d) ? 0 : 1)));
+  const index = new Map<Affine, number>(all.map((a, i) => [a, i]));
+  const out = all.length - 1;
+  const isMax = k.op === "max";
+  const init = isMax ? (k.output.dtype === "float32" ? "-Infinity" : "-2147483648") : "0";
+  const outSize = outShape.reduce((n, d) => n * d, 1);
+  const splittable = dims.length > 0 && dims[0].group === 0;
+  // The output elements rows [lo, hi) own: contiguous when the outer loop runs over a kept axis.
+  const [first, last] = splittable
+    ? [`lo * ${dims[0].coeffs[out]}`, `hi * ${dims[0].coeffs[out]}`]
+    : ["0", String(outSize)];
+  const body = (counter: (f: number) => string) => {
+    const emitter = new Emitter((a) => counter(index.get(a)!));
+    const v = emitter.emit(k.prologue);
+    const slot = `acc[${counter(out)}]`;
+    return [...emitter.lines, isMax ? `if (!(${v} <= ${slot})) ${slot} = ${v};` : `${slot} += ${v};`];
+  };
+  const lines = [
+    `const acc = new Float64Array(${outSize});`,
+    `for (let o = ${first}; o < ${last}; o++) acc[o] = ${init};`,
+    ...loopNest(dims, all.map((a) => a.offset), body),
+    `for (let o = ${first}; o < ${last}; o++) out[o] = acc[o];`,
+  ];
+  const source = functionBody(lines.join("\n"), k.inputs.length);
+  return { run: compile(source), outer: dims.length ? dims[0].n : 1, splittable, source };
 }

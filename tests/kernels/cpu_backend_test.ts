@@ -185,7 +185,13 @@ Deno.test("cpu: random fused programs and their gradients match the reference (f
 
 Deno.test("cpu: results are identical for 1 and 2 threads (elementwise and matmul exactly)", async () => {
   const make = (): [Tensor, Tensor] => [randomTensor(rng(5), [256, 300]), randomTensor(rng(6), [300, 200])];
-  const f = (a: Tensor, b: Tensor) => [L.matmul(a, b), a.tanh().mul(2).add(1), a.sum(1)];
+  const f = (a: Tensor, b: Tensor) => [
+    L.matmul(a, b),
+    a.tanh().mul(2).add(1),
+    a.sum(1),
+    a.reshape([16, 16, 300]).square().sum(1),
+    a.reshape([16, 16, 300]).max(1),
+  ];
   let one: ArrayLike<number>[] = [];
   let two: ArrayLike<number>[] = [];
   await withCpu(1, () => {

@@ -71,7 +71,9 @@ export function createCpuBackend(runtime: CpuRuntime, options: CpuBackendOptions
     } catch (e) {
       throw new RangeError(
         `cpu backend: cannot allocate ${formatBytes(bytes)} for ${what()}: ${(e as Error).message}. ` +
-          "Use smaller batches or shapes.",
+          "Use smaller batches or shapes. Tensors that are no longer used are only returned to memory when " +
+          "the program yields to the event loop: a long synchronous loop should `await` now and then, or " +
+          "donate the values it replaces (jit(step, { donate: [...] })).",
         { cause: e },
       );
     }

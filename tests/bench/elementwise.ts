@@ -13,6 +13,7 @@ import {
   formatTiming,
   measure,
   progress,
+  randomFloats,
   type Row,
   row,
   type Timing,
@@ -29,8 +30,8 @@ const tfChain = (tf: Tf, x: TfTensor) =>
 /** The chain row and the one-op row. */
 export async function elementwiseRows(options: BenchOptions, tfjs: TfSetup | null): Promise<Row[]> {
   progress("elementwise chain");
-  const x = L.random.normal(L.random.key(3), [SIZE]);
-  const host = x.dataSync() as Float32Array;
+  const host = randomFloats(SIZE, 3);
+  const x = L.tensor(host);
   const chain = L.jit(loomChain);
   const one = L.jit((x: L.Tensor) => x.neg());
   const expected = chain(x).dataSync() as Float32Array;

@@ -13,6 +13,8 @@ export interface BenchOptions {
   quick: boolean;
   /** Threads of Loom's CPU runtime. */
   threads: number;
+  /** The current size of Loom's WebAssembly memory, in bytes. */
+  loomMemory: () => number;
 }
 
 /** One thing to time: a Loom function, the same work on a TF.js backend, a plain copy. */
@@ -172,6 +174,16 @@ export function seeded(seed: number): () => number {
 export function randomIds(count: number, classes: number, seed: number): Int32Array {
   const next = seeded(seed);
   return Int32Array.from({ length: count }, () => next() % classes);
+}
+
+/**
+ * `count` floats uniform in `[-scale, scale)` from a fixed seed. Inputs are made on the host and uploaded
+ * once: Loom's eager random ops would leave large temporaries in its memory, which the timing loops give
+ * no chance to be returned (see main.ts).
+ */
+export function randomFloats(count: number, seed: number, scale = 1): Float32Array {
+  const next = seeded(seed);
+  return Float32Array.from({ length: count }, () => (next() / 2 ** 31 - 1) * scale);
 }
 
 /** Progress for the person waiting; stderr, so that stdout holds only the table. */

@@ -6,12 +6,13 @@
  * Flags: `--quick` for a 1-2 minute smoke run; `--only=sgemm,mlp,...` to run some workloads (results.md
  * is then left alone). `LOOM_THREADS` sets Loom's threads (default: every core).
  *
- * Each workload runs in a child process of its own (`--workload=NAME`, which prints its rows as JSON).
- * That keeps rows independent (heap, JIT state, resident memory for the memory row) and is needed today:
- * Loom returns the buffer of a dropped result to its WebAssembly memory only when V8 collects the tensor,
- * so a process that drops many large results grows that memory (about 1.4 GiB after the sgemm and
- * elementwise rows of a quick run), and past 2 GiB Loom's workers fail ("RangeError: Start offset
- * -2132648832 is outside the bounds of the buffer").
+ * Each workload runs in a child process of its own (`--workload=NAME`, which prints its rows as JSON), so
+ * that rows stay independent: V8 heap, JIT state, resident memory for the memory row, and Loom's
+ * WebAssembly memory. That memory never shrinks, and the timing loops here never yield to the event loop,
+ * where the FinalizationRegistry callbacks that return dropped tensors' blocks run: in one process for all
+ * workloads it kept growing from row to row (2.2 GiB after the sgemm rows when their operands came from
+ * eager random ops), and a plain `for` loop dropping 16 MB results fails after about 240 calls with
+ * "cannot grow WebAssembly memory to 4299554560 bytes".
  * @module
  */
 import { cpus } from "node:os";
@@ -83,7 +84,11 @@ async function runWorkload(name: string, quick: boolean): Promise<void> {
   const workload = WORKLOADS.find(([n]) => n === name)![1];
   let rows: Row[];
   try {
-    rows = await workload({ quick, threads: runtime.threads }, tfjs);
+    rows = await workload({
+      quick,
+      threads: runtime.threads,
+      loomMemory: () => runtime.memory.buffer.byteLength,
+    }, tfjs);
   } catch (error) {
     // A failing workload is a finding to report, not a reason to lose the other rows.
     const message = error instanceof Error ? error.message : String(error);
@@ -163,6 +168,8 @@ async function main(): Promise<void> {
   const { quick, only, workload } = parseArgs(Deno.args);
   if (workload) return await runWorkload(workload, quick);
   const started = performance.now();
+  // Other processes on the 2 cores skew every timing: the load average says how busy the machine was.
+  const loadBefore = Deno.loadavg()[0];
   const rows: Row[] = [];
   let meta: ChildReport | undefined;
   for (const [name] of WORKLOADS) {
@@ -182,14 +189,29 @@ async function main(): Promise<void> {
   const simd = meta?.relaxed ? "relaxed-SIMD FMA" : "SIMD mul+add";
   const report = [
     `\`${command}\` on ${date}: ${cpuName()}, ${navigator.hardwareConcurrency} cores; ` +
-    `Deno ${Deno.version.deno}; Loom cpu backend with ${threads} (${simd}); the run took ${took}.`,
+    `Deno ${Deno.version.deno}; Loom cpu backend with ${threads} (${simd}); the run took ${took}; ` +
+    `1-minute load average ${loadBefore.toFixed(2)} before it, ${Deno.loadavg()[0].toFixed(2)} after.`,
     "",
     toMarkdown(rows),
     "",
     ...footnotes(meta ? meta.tfjs : null),
   ].join("\n");
-  console.log(report);
-  if (!only) await Deno.writeTextFile(new URL("./results.md", import.meta.url), `${report}\n`);
+  console.log(only ? report : await writeResults(report));
+}
+
+/**
+ * Writes results.md and formats it with `deno fmt` (the repository's fmt check covers markdown); returns
+ * the formatted text, so that the table printed is the one in the file.
+ */
+async function writeResults(report: string): Promise<string> {
+  const file = new URL("./results.md", import.meta.url);
+  await Deno.writeTextFile(file, `${report}\n`);
+  // From the repository root, so that deno.json's fmt settings apply.
+  const root = new URL("../../", import.meta.url).pathname;
+  const fmt = await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", file.pathname], cwd: root })
+    .output();
+  if (!fmt.success) progress(`deno fmt results.md failed: ${new TextDecoder().decode(fmt.stderr)}`);
+  return await Deno.readTextFile(file);
 }
 
 if (import.meta.main) await main();

@@ -8,11 +8,11 @@ import * as L from "../../mod.ts";
 import {
   type BenchOptions,
   type Contender,
-  formatMs,
   formatRatio,
   formatTiming,
   measure,
   progress,
+  randomFloats,
   type Row,
   row,
   type Timing,
@@ -77,12 +77,15 @@ function cell(t: Timing | undefined, n: number): string {
   return t ? formatTiming(t, ` · ${gflops(n, t.ms).toFixed(1)} GFLOP/s`) : "n/a";
 }
 
-/** Where TF.js's cpu backend was last timed, to estimate (by n³) whether a larger size is worth running. */
-type Estimate = { n: number; ms: number } | undefined;
+/**
+ * The largest size TF.js's cpu backend runs: at 0.2-0.6 GFLOP/s, 2048 took 79 s and 89 s a call on the
+ * 2-core development machine, past the 60 s a call a row may take; --quick stops earlier.
+ */
+const tfjsCpuMaxN = (quick: boolean) => quick ? 512 : 1024;
 
 /**
- * One size: Loom, both TF.js backends (TF.js cpu skipped when its estimate exceeds `slowLimitMs`) and
- * numpy's figure. With `transB`, b is used transposed (`a · bᵀ`, as backward passes multiply).
+ * One size: Loom, both TF.js backends and numpy's figure. With `transB`, b is used transposed (`a · bᵀ`,
+ * as backward passes multiply).
  */
 async function sgemmRow(
   n: number,
@@ -90,13 +93,10 @@ async function sgemmRow(
   options: BenchOptions,
   tfjs: TfSetup | null,
   numpy: Map<number, number> | string,
-  estimate: Estimate,
-): Promise<{ row: Row; estimate: Estimate }> {
+): Promise<Row> {
   progress(`sgemm n=${n}${transB ? ", b transposed" : ""}`);
-  // TF.js's cpu backend runs at well under 1 GFLOP/s; a size whose run would exceed this is skipped.
-  const slowLimitMs = options.quick ? 5_000 : 60_000;
-  const a = L.random.normal(L.random.key(1), [n, n]), b = L.random.normal(L.random.key(2), [n, n]);
-  const [ah, bh] = [a.dataSync() as Float32Array, b.dataSync() as Float32Array];
+  const [ah, bh] = [randomFloats(n * n, 1), randomFloats(n * n, 2)];
+  const [a, b] = [L.tensor(ah, { shape: [n, n] }), L.tensor(bh, { shape: [n, n] })];
   // The reference product for the checks is a · b; with transB the stored operand is bᵀ.
   const stored = transB ? L.transpose(b) : b;
   const storedHost = stored.dataSync() as Float32Array;
@@ -109,9 +109,10 @@ async function sgemmRow(
   check("Loom", matmul(a, stored).dataSync() as Float32Array);
   const contenders: Contender[] = [{ name: "loom", run: () => matmul(a, stored) }];
   for (const backend of tfjs?.backends ?? []) {
-    const expected = backend === "cpu" && estimate ? estimate.ms * (n / estimate.n) ** 3 : 0;
-    if (expected > slowLimitMs) {
-      notes.push(`TF.js cpu skipped: ~${formatMs(expected)} a call`);
+    if (backend === "cpu" && n > tfjsCpuMaxN(options.quick)) {
+      notes.push(
+        options.quick ? "TF.js cpu not run above 512 in --quick" : "TF.js cpu not run: over a minute a call",
+      );
       continue;
     }
     const { tf } = tfjs!;
@@ -131,21 +132,18 @@ async function sgemmRow(
   const t = await measure(contenders, { maxReps: maxReps(n), budgetMs: options.quick ? 800 : 3_000 });
   const cpu = t.get("cpu");
   const numpyMs = typeof numpy === "string" || transB ? undefined : numpy.get(n);
-  return {
-    row: row(`sgemm ${n}×${n}×${n}${transB ? ", b transposed (a·bᵀ)" : ""} (jit matmul)`, {
-      loom: cell(t.get("loom"), n),
-      tfjsWasm: cell(t.get("wasm"), n),
-      tfjsCpu: cell(cpu, n),
-      numpy: numpyMs !== undefined
-        ? cell({ ms: numpyMs, reps: maxReps(n) }, n)
-        : typeof numpy === "string" && !transB
-        ? `n/a (${numpy})`
-        : "n/a",
-      ratio: formatRatio(t.get("loom"), t.get("wasm")),
-      notes: notes.join("; "),
-    }),
-    estimate: cpu ? { n, ms: cpu.ms } : estimate,
-  };
+  return row(`sgemm ${n}×${n}×${n}${transB ? ", b transposed (a·bᵀ)" : ""} (jit matmul)`, {
+    loom: cell(t.get("loom"), n),
+    tfjsWasm: cell(t.get("wasm"), n),
+    tfjsCpu: cell(cpu, n),
+    numpy: numpyMs !== undefined
+      ? cell({ ms: numpyMs, reps: maxReps(n) }, n)
+      : typeof numpy === "string" && !transB
+      ? `n/a (${numpy})`
+      : "n/a",
+    ratio: formatRatio(t.get("loom"), t.get("wasm")),
+    notes: notes.join("; "),
+  });
 }
 
 /** The sgemm rows: one per size, and one with a transposed operand. */
@@ -155,12 +153,9 @@ export async function matmulRows(options: BenchOptions, tfjs: TfSetup | null): P
   progress("sgemm: numpy");
   const numpy = await numpyMatmul(sizes);
   const rows: Row[] = [];
-  let estimate: Estimate;
   for (const n of sizes) {
-    const result = await sgemmRow(n, false, options, tfjs, numpy, estimate);
-    rows.push(result.row);
-    estimate = result.estimate;
-    if (n === 512) rows.push((await sgemmRow(n, true, options, tfjs, numpy, estimate)).row);
+    rows.push(await sgemmRow(n, false, options, tfjs, numpy));
+    if (n === 512) rows.push(await sgemmRow(n, true, options, tfjs, numpy));
   }
   return rows;
 }

@@ -12,6 +12,13 @@ import { transformerTraining } from "./transformer.ts";
 
 const MB = 2 ** 20;
 
+/** One reading: the step, the process's resident set size and the size of Loom's WebAssembly memory. */
+interface Reading {
+  step: number;
+  rss: number;
+  loom: number;
+}
+
 /** The memory row. */
 export function memoryRows(options: BenchOptions): Promise<Row[]> {
   progress("memory: transformer training loop");
@@ -20,31 +27,38 @@ export function memoryRows(options: BenchOptions): Promise<Row[]> {
   const limitMs = (options.quick ? 30 : 180) * 1000;
   const spec = transformerTraining();
   const { contender, losses } = loomTrainer(spec, spec.model.init(L.random.key(0), spec.inputShape).params);
-  let rssEarly = 0;
+  const read = (step: number): Reading => ({ step, rss: Deno.memoryUsage().rss, loom: options.loomMemory() });
+  // Readings after the early step and then every `early` steps: the row shows the first, the middle one
+  // and the last, so that a trend can be told from the garbage collector's ups and downs.
+  const readings: Reading[] = [];
   const start = performance.now();
   let steps = 0;
   // Keep going past the time limit until the early reading exists, so that there is something to compare.
   while (steps < target && (performance.now() - start < limitMs || steps <= early)) {
     contender.run();
     steps++;
-    if (steps === early) rssEarly = Deno.memoryUsage().rss;
+    if (steps % early === 0) readings.push(read(steps));
   }
-  const rssEnd = Deno.memoryUsage().rss;
+  if (readings[readings.length - 1].step !== steps) readings.push(read(steps));
   const elapsed = performance.now() - start;
-  const change = (rssEnd / rssEarly - 1) * 100;
+  const [first, middle, last] = [readings[0], readings[readings.length >> 1], readings[readings.length - 1]];
+  const change = (last.rss / first.rss - 1) * 100;
+  const mb = (r: Reading) => `${(r.rss / MB).toFixed(0)} MB after step ${r.step}`;
   const cut = steps < target
     ? `; stopped at step ${steps} of ${target} after ${formatMs(elapsed)} (${
       formatMs(elapsed / steps)
     } a step)`
     : "";
   return Promise.resolve([row(`memory: transformer training loop, ${steps} steps`, {
-    loom:
-      `RSS ${(rssEarly / MB).toFixed(0)} MB after step ${early}, ${
-        (rssEnd / MB).toFixed(0)
-      } MB after step ${steps} ` +
-      `(${change >= 0 ? "+" : ""}${change.toFixed(1)}%)`,
+    loom: `RSS ${mb(first)}, ${mb(middle)}, ${mb(last)} (${change >= 0 ? "+" : ""}${
+      change.toFixed(1)
+    }% first to last)`,
     tfjsWasm: "n/a",
     tfjsCpu: "n/a",
-    notes: `target: within 5%${cut}; loss ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(3)}`,
+    notes: `target: within 5%${cut}; Loom's WebAssembly memory ${(first.loom / MB).toFixed(0)} MiB at step ` +
+      `${first.step}, ${(last.loom / MB).toFixed(0)} MiB at step ${last.step}; loss ${
+        losses[0].toFixed(3)
+      } → ` +
+      `${losses[losses.length - 1].toFixed(3)}`,
   })]);
 }

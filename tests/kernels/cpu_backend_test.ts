@@ -94,9 +94,13 @@ Deno.test("cpu: every primitive matches the reference backend", async () => {
         L.matmul(x.expand([2, 3, 4]), x.transpose().expand([2, 4, 3])),
       ],
     ],
-    ["gather scatter_add", (x) => {
+    ["gather scatter_add first_occurrence", (x) => {
       const idx = L.tensor([2, 0, 2], { dtype: "int32" });
-      return [L.take(x, idx), L.grad((t: Tensor) => L.take(t, idx).square().sum())(x).toDense()];
+      return [
+        L.take(x, idx),
+        L.grad((t: Tensor) => L.take(t, idx).square().sum())(x).toDense(),
+        L.firstOccurrence(L.tensor([4, 1, 4, 4, 0, 1], { dtype: "int32" })),
+      ];
     }],
     [
       "full iota random_bits",

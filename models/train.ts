@@ -5,6 +5,6 @@
  */
 if (import.meta.main) {
   console.log(
-    "Loom: no models yet. The core (tensors, autodiff, jit) is ready: see README.md for the API tour.",
+    "Loom: no models yet. Tensors, autodiff, jit, layers, losses and optimizers are ready: see README.md.",
   );
 }

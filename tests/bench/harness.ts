@@ -58,6 +58,9 @@ export function median(values: readonly number[]): number {
 
 async function timeOnce(c: Contender): Promise<number> {
   await c.prepare?.();
+  // Let a task boundary pass before each timed call: Loom returns the buffers of dropped results to its
+  // allocator in finalization callbacks, which run between tasks (TF.js contenders dispose explicitly).
+  await new Promise((resolve) => setTimeout(resolve, 0));
   const start = performance.now();
   c.run();
   return performance.now() - start;

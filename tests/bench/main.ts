@@ -149,7 +149,8 @@ function footnotes(tfjs: ChildReport["tfjs"]): string[] {
     "traces and compiles; one for the others); the contenders of a row run " +
     'interleaved in one process. "(1 run)" or "(2 runs)" marks a median of fewer than 3 calls (slow ' +
     "contenders get fewer repetitions). Loom / TF.js wasm is a ratio of times: below 1, Loom is faster. " +
-    "Each workload runs in a fresh process.",
+    "Each workload runs in a fresh process, and every timed call starts after a task boundary (untimed), where " +
+    "Loom's finalizers return dropped results' memory as TF.js's dispose() does.",
     tfjs
       ? `- TF.js 4.22.0 (tfjs-core; gradients registered by @tensorflow/tfjs): the wasm backend (XNNPACK)${
         tfjs.wasmThreads ? "" : " runs on one thread, since Deno gives it no cross-origin-isolated workers"

@@ -67,7 +67,7 @@ export function createCpuBackend(runtime: CpuRuntime, options: CpuBackendOptions
   const allocate = (bytes: number, what: () => string, isOwned = true): CpuBuffer => {
     let ptr: number;
     try {
-      ptr = owned.alloc(bytes);
+      ptr = runtime.alloc(bytes);
     } catch (e) {
       throw new RangeError(
         `cpu backend: cannot allocate ${formatBytes(bytes)} for ${what()}: ${(e as Error).message}. ` +
@@ -138,12 +138,8 @@ export function createCpuBackend(runtime: CpuRuntime, options: CpuBackendOptions
 class OwnedBlocks {
   private readonly finalizer: FinalizationRegistry<number>;
 
-  constructor(private readonly runtime: CpuRuntime) {
-    this.finalizer = new FinalizationRegistry((ptr) => this.runtime.free(ptr));
-  }
-
-  alloc(bytes: number): number {
-    return this.runtime.alloc(bytes);
+  constructor(runtime: CpuRuntime) {
+    this.finalizer = new FinalizationRegistry((ptr) => runtime.free(ptr));
   }
 
   adopt(buffer: CpuBuffer): void {

@@ -1,7 +1,7 @@
 /**
  * sgemm through the public API: `jit(matmul)` on square float32 matrices, against TF.js's `matMul` on both
  * backends and numpy's `a @ b`. This times what a user gets (jit dispatch and the output's allocation
- * included), where `sgemm.ts` times the raw kernel.
+ * included); the raw kernel is covered by `tests/kernels/cpu_matmul_test.ts` for correctness.
  * @module
  */
 import * as L from "../../mod.ts";

@@ -15,7 +15,7 @@ import { type Eqn, Graph, type Var } from "../../dsl/graph.ts";
 import { type Shape, showShape, sizeOf } from "../../dsl/shape.ts";
 import { fuse, type Kernel, type OpaqueKernel } from "../passes/fuse.ts";
 import { BYTES_PER_ELEMENT, byteSize, planMemory } from "../passes/memory.ts";
-import { optimize } from "../passes/simplify.ts";
+import { optimize, paramsKey } from "../passes/simplify.ts";
 import { executePrimitive } from "../reference/mod.ts";
 import { threefry2x32 } from "../reference/threefry.ts";
 import { elementwiseKernel, reduceKernel } from "./codegen.ts";
@@ -26,9 +26,9 @@ import type { CpuRuntime } from "./pool.ts";
 /** A block of the runtime's memory holding one tensor's elements. */
 export class CpuBuffer {
   /**
-   * An untouched JS buffer of the same size, for owned blocks: V8 counts it as external memory, so the
-   * garbage collector runs (and frees dead tensors' blocks) as often as WebAssembly allocations warrant.
-   * Its pages are never written, so it costs address space, not resident memory.
+   * An untouched JS buffer that one owned block in every 64 MiB of them carries: V8 counts it as external
+   * memory, so the garbage collector runs (and frees dead tensors' blocks) as often as WebAssembly
+   * allocations warrant. Its pages are never written, so it costs address space, not resident memory.
    */
   ballast?: ArrayBuffer;
 
@@ -38,8 +38,12 @@ export class CpuBuffer {
 
 type View = Float32Array | Int32Array | Uint8Array;
 
-/** Blocks from this size up carry a ballast (small ones are freed often enough by ordinary collections). */
-const BALLAST_FROM = 1 << 16;
+/**
+ * Size of one ballast. Above glibc's largest mmap threshold (32 MiB), so that every ballast is a fresh
+ * mapping of untouched zero pages: allocating it costs no memset and no resident memory. (Smaller buffers
+ * are served from the malloc heap once a first one is freed, and then calloc clears them page by page.)
+ */
+const BALLAST_BYTES = 64 << 20;
 
 /** Options of {@linkcode createCpuBackend}. */
 export interface CpuBackendOptions {
@@ -112,7 +116,7 @@ export function createCpuBackend(runtime: CpuRuntime, options: CpuBackendOptions
     read: (buffer, shape, dtype) => Promise.resolve(copyOut(buffer, shape, dtype)),
     readSync: copyOut,
     execute(eqn: Eqn, inputs: readonly DeviceBuffer[]) {
-      const key = `${eqn.prim}|${JSON.stringify(eqn.params)}|${
+      const key = `${eqn.prim}|${paramsKey(eqn.params)}|${
         eqn.inputs.map((v) => v.dtype + showShape(v.shape)).join(";")
       }`;
       let executable = eagerCache.get(key);
@@ -142,12 +146,19 @@ class OwnedBlocks {
     this.finalizer = new FinalizationRegistry((ptr) => runtime.free(ptr));
   }
 
+  /** Bytes adopted since the last ballast. */
+  private debt = 0;
+
   adopt(buffer: CpuBuffer): void {
     this.finalizer.register(buffer, buffer.ptr);
-    // An untouched ArrayBuffer as large as the block: V8 counts it as external memory, so it collects (and
-    // the registry frees blocks) as often as the WebAssembly allocations warrant. Its pages are never
-    // written, so it costs address space, not resident memory.
-    if (buffer.bytes >= BALLAST_FROM) buffer.ballast = new ArrayBuffer(buffer.bytes);
+    // V8 does not see WebAssembly blocks as memory that a collection would free, so every BALLAST_BYTES of
+    // adopted blocks, one of them carries an untouched ArrayBuffer of that size: V8 counts it as external
+    // memory and collects (and the registry frees blocks) as often as the WebAssembly allocations warrant.
+    this.debt += buffer.bytes;
+    if (this.debt >= BALLAST_BYTES) {
+      buffer.ballast = new ArrayBuffer(BALLAST_BYTES);
+      this.debt = 0;
+    }
   }
 }
 

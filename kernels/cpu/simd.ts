@@ -9,7 +9,7 @@
 import type { Affine, ElementwiseKernel, Expr } from "../passes/fuse.ts";
 import { stridesOf } from "../../dsl/shape.ts";
 import { collapse, collectAffines } from "./codegen.ts";
-import { type Code, type MemoryLimits, ModuleBuilder, unsignedLeb, ValType } from "./wasm.ts";
+import { Code, type MemoryLimits, ModuleBuilder, unsignedLeb, ValType } from "./wasm.ts";
 
 /** A compiled SIMD kernel: byte addresses of the inputs then the output; rows `[lo, hi)` of the outer loop. */
 export interface SimdKernel {
@@ -53,6 +53,7 @@ const F32X4 = {
   mul: 0xe6,
   div: 0xe7,
   max: 0xe9,
+  pmax: 0xeb,
   eq: 0x41,
   ne: 0x42,
   lt: 0x43,
@@ -205,18 +206,24 @@ function buildModule(
         });
         return;
       }
-      // Innermost: four elements per step while four remain, then one at a time (operands splat).
-      for (const vector of [true, false]) {
-        counted(level, vector ? 4 : 1, () => {
-          c.get(addr[out][level]);
-          emitter.emit(k.expr, addr.map((a) => a[level]), vector);
-          if (vector) c.v128Store();
-          else if (k.output.dtype === "int32") simd(c, I32X4_EXTRACT_LANE).op(0, 0x36, 2, 0); // i32.store
-          else c.f32x4ExtractLane(0).f32Store();
+      // Innermost: sixteen elements per step (four independent copies of the body, so that the CPU overlaps
+      // their dependency chains) while sixteen remain, then four, then one at a time (operands splat).
+      for (const [width, copies] of [[16, 4], [4, 1], [1, 1]]) {
+        if (width === 16 && dims[level].n < 16 && level > 0) continue;
+        counted(level, width, () => {
+          for (let copy = 0; copy < copies; copy++) {
+            c.get(addr[out][level]);
+            emitter.emit(k.expr, addr.map((a) => a[level]), width > 1, 4 * copy);
+            if (width > 1) c.v128Store(16 * copy);
+            else if (k.output.dtype === "int32") simd(c, I32X4_EXTRACT_LANE).op(0, 0x36, 2, 0); // i32.store
+            else c.f32x4ExtractLane(0).f32Store();
+          }
         });
       }
     };
+    const loopsStart = c.bytes.length;
     nest(0);
+    emitter.hoistConstants(loopsStart);
   });
   mb.exportFunction("kernel", fn);
   return mb.toBytes();
@@ -258,10 +265,40 @@ class SimdEmitter {
     this.formIndex = new Map(forms.map((f, i) => [f, i]));
   }
 
-  /** Emits `e` once per element (or 4 elements when `vector`), reading form f at address local `addr[f]`. */
-  emit(e: Expr, addr: readonly number[], vector: boolean): void {
+  /** The splat constants the body reads, each held in a local that `hoistConstants` fills before the loops. */
+  private readonly constants = new Map<string, { local: number; bytes: Uint8Array }>();
+  /** Bytes of each contiguous operand that the current `emit` reads past its address local (unrolled copies). */
+  private shift = 0;
+
+  /**
+   * Emits `e` once per element (or 4 elements when `vector`), reading form f at address local `addr[f]`;
+   * `shift` elements further along the innermost axis for contiguous operands (an unrolled copy of the body).
+   */
+  emit(e: Expr, addr: readonly number[], vector: boolean, shift = 0): void {
     this.locals = new Map();
+    this.shift = shift;
     this.node(e, addr, vector);
+  }
+
+  /**
+   * Pushes a v128 constant from its local. V8 builds a `v128.const` with several scalar moves each time it
+   * runs, which in a short elementwise body costs more than the arithmetic; a local set once stays in a register.
+   */
+  private konst(bytes: Uint8Array): Code {
+    const key = bytes.join(",");
+    let constant = this.constants.get(key);
+    if (!constant) {
+      constant = { local: this.c.local(ValType.v128), bytes };
+      this.constants.set(key, constant);
+    }
+    return this.c.get(constant.local);
+  }
+
+  /** Inserts, at byte `at` of the body (before the loops), the code that fills the constants' locals. */
+  hoistConstants(at: number): void {
+    const prologue = new Code(this.c.params);
+    for (const { local, bytes } of this.constants.values()) prologue.v128Const(bytes).set(local);
+    this.c.bytes.splice(at, 0, ...prologue.bytes);
   }
 
   private node(e: Expr, addr: readonly number[], vector: boolean): void {
@@ -279,21 +316,21 @@ class SimdEmitter {
         c.get(addr[f]);
         if (e.dtype === "bool") {
           // Four bytes 0/1 (or one, splat) widened to 32-bit lanes, then turned into lane masks.
-          if (contiguous) c.v128Load32Zero();
-          else c.v128Load8Splat();
+          if (contiguous) c.v128Load32Zero(this.shift);
+          else c.v128Load8Splat(this.inner[f] === 1 ? this.shift : 0);
           simd(c, I16X8_EXTEND_LOW_I8X16_U);
           simd(c, I32X4_EXTEND_LOW_I16X8_U);
-          c.v128Const(new Uint8Array(16));
+          this.konst(new Uint8Array(16));
           simd(c, I32X4_NE);
           break;
         }
         // Contiguous along the innermost axis: a vector load; broadcast along it (or a tail): a splat.
-        if (contiguous) c.v128Load();
-        else c.v128Load32Splat();
+        if (contiguous) c.v128Load(4 * this.shift);
+        else c.v128Load32Splat(this.inner[f] === 1 ? 4 * this.shift : 0);
         break;
       }
       case "const":
-        c.v128Const(
+        this.konst(
           e.dtype === "bool"
             ? new Uint8Array(16).fill(e.value ? 0xff : 0)
             : e.dtype === "int32"
@@ -316,7 +353,7 @@ class SimdEmitter {
             simd(c, F32X4.sqrt);
             break;
           case "recip":
-            c.v128Const(splatF32(1));
+            this.konst(splatF32(1));
             sub(a);
             simd(c, F32X4.div);
             break;
@@ -328,9 +365,43 @@ class SimdEmitter {
             sub(a);
             this.tanh();
             break;
+          case "max": {
+            // The reference's max(a, b) is NaN if either is, else a > b ? a : b. f32x4.pmax(p, q) = p < q ? q : p
+            // is one instruction (V8's f32x4.max is eight, and picks +0 over -0 where the reference picks b).
+            if (a.dtype === "int32") {
+              sub(a);
+              sub(b);
+              simd(c, I32X4.max);
+            } else if (a.kind === "const" && !Number.isNaN(a.value)) {
+              // max(k, x) = pmax(x, k): equal values give x, as the reference does, and a NaN x stays.
+              sub(b);
+              sub(a);
+              simd(c, F32X4.pmax);
+            } else if (b.kind === "const" && !Number.isNaN(b.value) && !Object.is(b.value, -0)) {
+              // max(x, k) = pmax(x, k), except that x = -0 against k = +0 must give +0 (b): adding +0 does that
+              // and changes nothing else.
+              sub(a);
+              sub(b);
+              simd(c, F32X4.pmax);
+              if (Object.is(b.value, 0)) {
+                sub(b);
+                simd(c, F32X4.add);
+              }
+            } else {
+              // pmax(b, a) = b < a ? a : b is the reference's choice for numbers; where a is NaN take a.
+              sub(a);
+              sub(b);
+              sub(a);
+              simd(c, F32X4.pmax);
+              sub(a);
+              sub(a);
+              simd(c, F32X4.ne);
+              simd(c, V128_BITSELECT);
+            }
+            break;
+          }
           case "add":
           case "mul":
-          case "max":
           case "less":
             sub(a);
             sub(b);
@@ -354,10 +425,10 @@ class SimdEmitter {
             if (a.dtype === to) break;
             if (a.dtype === "bool") {
               // Masks are all-ones lanes: keep the bits of 1.0 (or of integer 1).
-              c.v128Const(to === "float32" ? splatF32(1) : splatI32(1));
+              this.konst(to === "float32" ? splatF32(1) : splatI32(1));
               simd(c, V128_AND);
             } else if (to === "bool") {
-              c.v128Const(new Uint8Array(16));
+              this.konst(new Uint8Array(16));
               simd(c, a.dtype === "float32" ? F32X4.ne : I32X4_NE);
             } else {
               simd(c, to === "float32" ? F32X4_CONVERT_I32X4_S : I32X4_TRUNC_SAT_F32X4_S);
@@ -383,11 +454,11 @@ class SimdEmitter {
   /** `p(x) = ((c0 x + c1) x + ...) x + cn` by Horner's rule, for x in a local. */
   private horner(x: number, coefficients: readonly number[]): void {
     const c = this.c;
-    c.v128Const(splatF32(coefficients[0]));
+    this.konst(splatF32(coefficients[0]));
     for (const k of coefficients.slice(1)) {
       c.get(x);
       simd(c, F32X4.mul);
-      c.v128Const(splatF32(k));
+      this.konst(splatF32(k));
       simd(c, F32X4.add);
     }
   }
@@ -400,15 +471,18 @@ class SimdEmitter {
   private exp(): void {
     const c = this.c;
     const x = this.hold();
-    c.get(x).v128Const(splatF32(Math.LOG2E));
+    c.get(x);
+    this.konst(splatF32(Math.LOG2E));
     simd(c, F32X4.mul);
     simd(c, F32X4.nearest);
     const n = this.hold();
     // r = x - n * 0.693359375 - n * -2.12194440e-4
-    c.get(x).get(n).v128Const(splatF32(0.693359375));
+    c.get(x).get(n);
+    this.konst(splatF32(0.693359375));
     simd(c, F32X4.mul);
     simd(c, F32X4.sub);
-    c.get(n).v128Const(splatF32(-2.12194440e-4));
+    c.get(n);
+    this.konst(splatF32(-2.12194440e-4));
     simd(c, F32X4.mul);
     simd(c, F32X4.sub);
     const r = this.hold();
@@ -425,7 +499,7 @@ class SimdEmitter {
     simd(c, F32X4.mul);
     c.get(r);
     simd(c, F32X4.add);
-    c.v128Const(splatF32(1));
+    this.konst(splatF32(1));
     simd(c, F32X4.add);
     // Times 2^n as 2^h · 2^(n-h) with h = n >> 1: each factor is a normal float built in the exponent bits,
     // even where n itself (-126..128 here) would not be.
@@ -437,7 +511,7 @@ class SimdEmitter {
     const half = this.hold();
     const twoTo = (exponent: () => void) => {
       exponent();
-      c.v128Const(new Uint8Array(new Int32Array(4).fill(127).buffer));
+      this.konst(new Uint8Array(new Int32Array(4).fill(127).buffer));
       simd(c, I32X4_ADD);
       c.i32Const(23);
       simd(c, I32X4_SHL);
@@ -450,11 +524,13 @@ class SimdEmitter {
     });
     const y = this.hold();
     // Overflow to +Infinity, underflow to 0.
-    c.v128Const(splatF32(Infinity)).get(y).get(x).v128Const(splatF32(88.72283));
+    this.konst(splatF32(Infinity)).get(y).get(x);
+    this.konst(splatF32(88.72283));
     simd(c, F32X4.gt);
     simd(c, V128_BITSELECT);
     const high = this.hold();
-    c.v128Const(splatF32(0)).get(high).get(x).v128Const(splatF32(-87.33654));
+    this.konst(splatF32(0)).get(high).get(x);
+    this.konst(splatF32(-87.33654));
     simd(c, F32X4.lt);
     simd(c, V128_BITSELECT);
   }
@@ -472,16 +548,18 @@ class SimdEmitter {
     c.get(ax).get(ax);
     simd(c, F32X4.add);
     this.exp();
-    c.v128Const(splatF32(1));
+    this.konst(splatF32(1));
     simd(c, F32X4.add);
     const d = this.hold();
-    c.v128Const(splatF32(1)).v128Const(splatF32(2)).get(d);
+    this.konst(splatF32(1));
+    this.konst(splatF32(2)).get(d);
     simd(c, F32X4.div);
     simd(c, F32X4.sub);
     const big = this.hold();
     c.get(big);
     simd(c, F32X4.neg);
-    c.get(big).get(x).v128Const(splatF32(0));
+    c.get(big).get(x);
+    this.konst(splatF32(0));
     simd(c, F32X4.lt);
     simd(c, V128_BITSELECT);
     const large = this.hold();
@@ -501,7 +579,8 @@ class SimdEmitter {
     simd(c, F32X4.mul);
     c.get(x);
     simd(c, F32X4.add);
-    c.get(large).get(ax).v128Const(splatF32(0.625));
+    c.get(large).get(ax);
+    this.konst(splatF32(0.625));
     simd(c, F32X4.lt);
     simd(c, V128_BITSELECT);
   }

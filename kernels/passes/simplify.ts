@@ -269,8 +269,21 @@ function rewrite(e: Eqn, inputs: Var[], splat: Map<Var, number>, producer: Map<V
   return undefined;
 }
 
-function paramsKey(params: Params): string {
-  return JSON.stringify(params, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v));
+/**
+ * A string that equal params (and only those) share: typed arrays by their values, and -0 apart from 0
+ * (JSON alone prints both as 0, which would merge `full(-0)` with `full(0)`).
+ *
+ * @example
+ * ```ts
+ * import { paramsKey } from "./simplify.ts";
+ * if (paramsKey({ value: -0 }) === paramsKey({ value: 0 })) throw new Error("-0 and 0 must differ");
+ * ```
+ */
+export function paramsKey(params: Params): string {
+  return JSON.stringify(
+    params,
+    (_k, v) => (Object.is(v, -0) ? "-0" : ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v),
+  );
 }
 
 /**

@@ -296,3 +296,25 @@ Deno.test("cpu: vectorised exp and tanh agree with the reference to float32 prec
   // sigmoid = (tanh(x/2) + 1) / 2 turns tanh's last-bit error into an absolute one.
   compare(expected.slice(2), actual.slice(2), 0, 1e-7, "sigmoid");
 });
+
+Deno.test("cpu: maximum keeps NaN and the sign of zero as the reference does, bit for bit, vectorised or not", async () => {
+  // Enough elements for the unrolled SIMD loop, its 4-wide tail and its scalar tail.
+  const specials = [NaN, -0, 0, -1, 1, 2, -Infinity, Infinity, 1e-40, -1e-40];
+  const values = Array.from({ length: 16 * 3 + 4 + 3 }, (_, i) => specials[i % specials.length]);
+  const make = () => [L.tensor(values)];
+  const constants = [0, -0, 2, -1];
+  const { expected, actual } = await onBoth(
+    (x: Tensor) => [
+      ...constants.map((k) => x.maximum(k)),
+      ...constants.map((k) => L.maximum(k, x.mul(3))),
+      x.maximum(x.neg()),
+      x.maximum(L.tensor(values.toReversed())),
+    ],
+    make,
+    2,
+  );
+  const bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
+  expected.forEach((e, i) => assert.deepEqual(bits(actual[i]), bits(e), `output ${i}`));
+  // The reference's rule: NaN wins, else a > b ? a : b (so max(-0, 0) is 0 and max(0, -0) is -0).
+  assert.ok(Object.is(expected[0][1], 0) && Object.is(expected[1][2], -0) && Number.isNaN(expected[0][0]));
+});

@@ -181,7 +181,8 @@ interface Rows {
   first: Tensor;
 }
 
-type Grad = Tensor | Rows;
+/** A leaf gradient: dense, coalesced rows, or (for rules linear in the gradient) raw sparse rows. */
+type Grad = Tensor | Rows | SparseRows;
 
 function coalesce(g: SparseRows): Rows {
   const n = g.indices.shape[0];
@@ -194,12 +195,12 @@ function coalesce(g: SparseRows): Rows {
   return { table: g.shape, indices: g.indices, summed: ops.take(totals, firstPosition), first };
 }
 
-/** The leaves of a gradient pytree, a `SparseRows` being one leaf, each coalesced. */
-function gradLeaves(grads: unknown): Grad[] {
+/** The leaves of a gradient pytree, a `SparseRows` being one leaf, coalesced unless `raw`. */
+function gradLeaves(grads: unknown, raw = false): Grad[] {
   const leaves: Grad[] = [];
   (function walk(node: unknown): void {
     if (node instanceof Tensor) leaves.push(node);
-    else if (node instanceof SparseRows) leaves.push(coalesce(node));
+    else if (node instanceof SparseRows) leaves.push(raw ? node : coalesce(node));
     else if (Array.isArray(node)) node.forEach(walk);
     else if (node !== null && typeof node === "object") Object.values(node).forEach(walk);
   })(grads);
@@ -207,15 +208,15 @@ function gradLeaves(grads: unknown): Grad[] {
 }
 
 /** The gradient leaves, checked one by one against the param leaves. */
-function gradsFor(grads: unknown, params: readonly Tensor[]): Grad[] {
-  const leaves = gradLeaves(grads);
+function gradsFor(grads: unknown, params: readonly Tensor[], raw = false): Grad[] {
+  const leaves = gradLeaves(grads, raw);
   if (leaves.length !== params.length) {
     throw new Error(
       `optim: got ${leaves.length} gradients for ${params.length} parameters; pass grads shaped like params`,
     );
   }
   leaves.forEach((g, i) => {
-    const shape = g instanceof Tensor ? g.shape : g.table;
+    const shape = g instanceof Tensor || g instanceof SparseRows ? g.shape : g.table;
     if (shape.join() !== params[i].shape.join()) {
       throw new RangeError(
         `optim: gradient ${i} has shape ${showShape(shape)} but its parameter has ${
@@ -227,13 +228,13 @@ function gradsFor(grads: unknown, params: readonly Tensor[]): Grad[] {
   return leaves;
 }
 
-function squaredNorm(grads: readonly Grad[]): Tensor {
+function squaredNorm(grads: readonly (Tensor | Rows)[]): Tensor {
   return grads
     .map((g) => (g instanceof Tensor ? g.square().sum() : g.summed.square().mul(g.first).sum()))
     .reduce((a, b) => a.add(b), ops.zeros([]));
 }
 
-function scaleGrads(grads: readonly Grad[], maxNorm: number): Grad[] {
+function scaleGrads(grads: readonly (Tensor | Rows)[], maxNorm: number): Grad[] {
   // As PyTorch's clip_grad_norm_: scale by maxNorm / (norm + 1e-6) when that is below 1.
   const scale = ops.minimum(ops.div(maxNorm, squaredNorm(grads).sqrt().add(1e-6)), 1);
   return grads.map((g) => (g instanceof Tensor ? g.mul(scale) : { ...g, summed: g.summed.mul(scale) }));
@@ -249,7 +250,7 @@ function scaleGrads(grads: readonly Grad[], maxNorm: number): Grad[] {
  * ```
  */
 export function globalNorm(grads: unknown): Tensor {
-  return squaredNorm(gradLeaves(grads)).sqrt();
+  return squaredNorm(gradLeaves(grads) as (Tensor | Rows)[]).sqrt();
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -284,6 +285,11 @@ function applyRule(
   hyper: Hyper,
 ): { param: Tensor; slots: Tensor[] } {
   if (grad instanceof Tensor) return rule(param, grad, slots, hyper);
+  if (grad instanceof SparseRows) {
+    // Only for `p - lr·g` (see makeOptimizer's `linear`): each occurrence's -lr·g is added to its row in
+    // turn, as word2vec does, with no pass that sums repeated rows first.
+    return { param: grad.scale(hyper.lr.neg()).addTo(param), slots };
+  }
   const oldParam = ops.take(param, grad.indices);
   const oldSlots = slots.map((s) => ops.take(s, grad.indices));
   const out = rule(oldParam, grad.summed, oldSlots, hyper);
@@ -310,7 +316,16 @@ export interface CommonOptions {
   clipGlobalNorm?: number;
 }
 
-function makeOptimizer(slotNames: readonly string[], options: CommonOptions, rule: Rule): Optimizer {
+/**
+ * An optimizer from its elementwise rule. `linear` says the rule is exactly `p - lr·g` with no slots: then
+ * (without clipping, which needs each row's total) sparse gradients skip coalescing.
+ */
+function makeOptimizer(
+  slotNames: readonly string[],
+  options: CommonOptions,
+  rule: Rule,
+  linear = false,
+): Optimizer {
   const schedule = asSchedule(options.lr);
   const { clipGlobalNorm } = options;
   if (clipGlobalNorm !== undefined && !(clipGlobalNorm > 0)) {
@@ -336,8 +351,8 @@ function makeOptimizer(slotNames: readonly string[], options: CommonOptions, rul
     },
     update<P>(grads: unknown, state: OptimizerState, params: P) {
       const { leaves, def } = flatten(params);
-      let g = gradsFor(grads, leaves);
-      if (clipGlobalNorm !== undefined) g = scaleGrads(g, clipGlobalNorm);
+      let g = gradsFor(grads, leaves, linear && clipGlobalNorm === undefined);
+      if (clipGlobalNorm !== undefined) g = scaleGrads(g as (Tensor | Rows)[], clipGlobalNorm);
       const slots = slotsOf(state, def);
       const hyper: Hyper = { lr: state.lr, t: state.step.add(1).cast("float32") };
       const results = leaves.map((p, i) => applyRule(rule, p, g[i], slots.map((s) => s[i]), hyper));
@@ -391,7 +406,12 @@ export function sgd(options: SgdOptions): Optimizer {
   }
   if (nesterov && momentum === 0) throw new RangeError("optim.sgd: nesterov needs a momentum > 0");
   if (momentum === 0) {
-    return makeOptimizer([], options, (p, g, _slots, { lr }) => ({ param: p.sub(g.mul(lr)), slots: [] }));
+    return makeOptimizer(
+      [],
+      options,
+      (p, g, _slots, { lr }) => ({ param: p.sub(g.mul(lr)), slots: [] }),
+      true,
+    );
   }
   return makeOptimizer(["velocity"], options, (p, g, [v], { lr }) => {
     const velocity = v.mul(momentum).add(g);

@@ -20,31 +20,80 @@ import { bind, type Tensor } from "./tensor.ts";
  * ```
  */
 export class SparseRows {
+  /**
+   * The blocks of rows this gradient is the sum of (one per `take` of the table): `addTo` and `scale` work
+   * block by block, so that summing gradients never copies rows into one array unless `indices` or
+   * `values` is read.
+   */
+  readonly parts: readonly { readonly indices: Tensor; readonly values: Tensor }[];
+  private joined?: { indices: Tensor; values: Tensor };
+
   /** Rows touched: `indices` (int32 [n]) and their values ([n, ...rowShape]) within a table of `shape`. */
-  constructor(readonly indices: Tensor, readonly values: Tensor, readonly shape: Shape) {}
+  constructor(indices: Tensor, values: Tensor, shape: Shape);
+  /** The sum of several blocks of rows of one table. */
+  constructor(parts: readonly { indices: Tensor; values: Tensor }[], shape: Shape);
+  constructor(
+    first: Tensor | readonly { indices: Tensor; values: Tensor }[],
+    second: Tensor | Shape,
+    third?: Shape,
+  ) {
+    if (Array.isArray(first)) {
+      if (first.length === 0) throw new RangeError("SparseRows: needs at least one block of rows");
+      this.parts = first;
+      this.shape = second as Shape;
+    } else {
+      this.parts = [{ indices: first as Tensor, values: second as Tensor }];
+      this.shape = third!;
+    }
+    if (this.parts.length === 1) this.joined = this.parts[0];
+  }
+
+  /** The shape of the whole table. */
+  readonly shape: Shape;
+
+  /** int32 [n]: the row of each occurrence (all blocks, in order). */
+  get indices(): Tensor {
+    return this.join().indices;
+  }
+
+  /** [n, ...rowShape]: each occurrence's values. */
+  get values(): Tensor {
+    return this.join().values;
+  }
+
+  private join(): { indices: Tensor; values: Tensor } {
+    return this.joined ??= {
+      indices: bind("concat", this.parts.map((p) => p.indices), { axis: 0 }),
+      values: bind("concat", this.parts.map((p) => p.values), { axis: 0 }),
+    };
+  }
 
   /** The element type of the values. */
   get dtype(): DType {
-    return this.values.dtype;
+    return this.parts[0].values.dtype;
   }
 
   /** The same gradient as an ordinary tensor of `shape`. */
   toDense(): Tensor {
-    const zeros = bind("full", [], { shape: [...this.shape], value: 0, dtype: this.values.dtype });
-    return bind("scatter_add", [zeros, this.indices, this.values]);
+    const zeros = bind("full", [], { shape: [...this.shape], value: 0, dtype: this.dtype });
+    return this.addTo(zeros);
   }
 
-  /** Adds this gradient into a dense tensor of the same shape. */
+  /** Adds this gradient into a dense tensor of the same shape (block by block). */
   addTo(dense: Tensor): Tensor {
-    return bind("scatter_add", [dense, this.indices, this.values]);
+    return this.parts.reduce((acc, p) => bind("scatter_add", [acc, p.indices, p.values]), dense);
   }
 
-  /** The sum of two sparse gradients of one table: their rows side by side. */
-  concat(other: SparseRows): SparseRows {
+  /** This gradient times `factor` (a scalar), block by block. */
+  scale(factor: Tensor | number): SparseRows {
     return new SparseRows(
-      bind("concat", [this.indices, other.indices], { axis: 0 }),
-      bind("concat", [this.values, other.values], { axis: 0 }),
+      this.parts.map((p) => ({ indices: p.indices, values: p.values.mul(factor) })),
       this.shape,
     );
+  }
+
+  /** The sum of two sparse gradients of one table: their blocks side by side. */
+  concat(other: SparseRows): SparseRows {
+    return new SparseRows([...this.parts, ...other.parts], this.shape);
   }
 }

@@ -20,7 +20,8 @@ import { executePrimitive } from "../reference/mod.ts";
 import { threefry2x32 } from "../reference/threefry.ts";
 import { elementwiseKernel, reduceKernel } from "./codegen.ts";
 import { viewType } from "./jobs.ts";
-import { simdElementwiseModule } from "./simd.ts";
+import { simdElementwiseModule, simdReduceModule } from "./simd.ts";
+import { gatherRowsModule, scatterAddRowsModule } from "./rows.ts";
 import type { CpuRuntime } from "./pool.ts";
 
 /** A block of the runtime's memory holding one tensor's elements. */
@@ -247,6 +248,18 @@ function compileKernel(k: Kernel, ctx: Context): Step {
       return (inputs, output) => runtime.runKernel(id, jsArgs(inputs, output), generated.outer, work);
     }
     case "reduce": {
+      const shared = runtime.memory.buffer instanceof SharedArrayBuffer;
+      const vectorized = simdReduceModule(
+        k,
+        shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 },
+      );
+      if (vectorized) {
+        const id = runtime.registerKernel({ wasm: vectorized.bytes });
+        // Without kept outer rows to share out, the whole reduction runs on this thread (work 0).
+        const work = vectorized.splittable ? sizeOf(k.inShape) : 0;
+        return (inputs, output) =>
+          runtime.runKernel(id, [...inputs.map((b) => b.ptr), output.ptr], vectorized.outer, work);
+      }
       const generated = reduceKernel(k);
       if (!generated.splittable) {
         return (inputs, output) => generated.run(views(inputs, output), 0, generated.outer);
@@ -263,7 +276,7 @@ function compileKernel(k: Kernel, ctx: Context): Step {
       };
     }
     case "opaque":
-      return compileOpaque(k, views, () => runtime.memory.buffer);
+      return compileOpaque(k, views, runtime);
   }
 }
 
@@ -276,41 +289,46 @@ function indexError(index: number, rows: number): RangeError {
 function compileOpaque(
   k: OpaqueKernel,
   views: (inputs: readonly CpuBuffer[], output: CpuBuffer) => View[],
-  memoryOf: (buffer: CpuBuffer) => ArrayBufferLike,
+  runtime: CpuRuntime,
 ): Step {
   const e = k.eqn;
+  const limits = runtime.memory.buffer instanceof SharedArrayBuffer
+    ? { initial: 1, maximum: 65536, shared: true }
+    : { initial: 1 };
+  const checkIndices = (buffer: CpuBuffer, count: number, rows: number) => {
+    const idx = new Int32Array(runtime.memory.buffer, buffer.ptr, count);
+    for (let i = 0; i < count; i++) {
+      const r = idx[i];
+      if (!(r >= 0 && r < rows)) throw indexError(r, rows);
+    }
+  };
   switch (e.prim) {
     case "gather": {
       const rows = e.inputs[0].shape[0];
-      const width = sizeOf(e.inputs[0].shape.slice(1)) * BYTES_PER_ELEMENT[e.out.dtype];
+      const width = sizeOf(e.inputs[0].shape.slice(1));
+      const count = sizeOf(e.inputs[1].shape);
+      const id = runtime.registerKernel({
+        wasm: gatherRowsModule(width * BYTES_PER_ELEMENT[e.out.dtype], limits),
+      });
       return (inputs, output) => {
-        const [, idx] = views(inputs, output);
-        // Row copies within the one memory: copyWithin moves bytes without creating a view per row.
-        const memory = new Uint8Array(memoryOf(output));
-        const [from, to] = [inputs[0].ptr, output.ptr];
-        for (let i = 0; i < idx.length; i++) {
-          const r = idx[i];
-          if (!(r >= 0 && r < rows)) throw indexError(r, rows);
-          memory.copyWithin(to + i * width, from + r * width, from + (r + 1) * width);
-        }
+        checkIndices(inputs[1], count, rows);
+        runtime.runKernel(id, [inputs[0].ptr, inputs[1].ptr, output.ptr], count, count * width);
       };
     }
     case "scatter_add": {
       const rows = e.inputs[0].shape[0];
-      const rowSize = sizeOf(e.inputs[0].shape.slice(1));
+      const width = sizeOf(e.inputs[0].shape.slice(1));
+      const count = sizeOf(e.inputs[1].shape);
       const int = e.out.dtype === "int32";
+      // One module for each way the memory plan may run it; in place, only the touched rows are written.
+      const ids = [false, true].map((inPlace) =>
+        runtime.registerKernel({ wasm: scatterAddRowsModule({ width, count, int, inPlace }, limits) })
+      );
       return (inputs, output, inPlace) => {
-        const [base, idx, updates, out] = views(inputs, output);
-        // In place, the output is the base: only the touched rows are written (sparse updates).
-        if (!inPlace) out.set(base);
-        for (let i = 0; i < idx.length; i++) {
-          const r = idx[i];
-          if (!(r >= 0 && r < rows)) throw indexError(r, rows);
-          const o = r * rowSize;
-          const u = i * rowSize;
-          if (int) { for (let j = 0; j < rowSize; j++) out[o + j] = (out[o + j] + updates[u + j]) | 0; }
-          else for (let j = 0; j < rowSize; j++) out[o + j] += updates[u + j];
-        }
+        checkIndices(inputs[1], count, rows);
+        const [base, idx, updates] = inputs;
+        const work = count * width + (inPlace ? 0 : rows * width);
+        runtime.runKernel(ids[inPlace ? 1 : 0], [base.ptr, idx.ptr, updates.ptr, output.ptr], rows, work);
       };
     }
     case "concat": {

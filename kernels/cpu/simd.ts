@@ -6,7 +6,7 @@
  * data, or strided innermost reads fall back to the JavaScript generator.
  * @module
  */
-import type { Affine, ElementwiseKernel, Expr } from "../passes/fuse.ts";
+import type { Affine, ElementwiseKernel, Expr, ReduceKernel } from "../passes/fuse.ts";
 import { stridesOf } from "../../dsl/shape.ts";
 import { collapse, collectAffines } from "./codegen.ts";
 import { Code, type MemoryLimits, ModuleBuilder, unsignedLeb, ValType } from "./wasm.ts";
@@ -78,7 +78,13 @@ const FLOAT_ONLY = new Set(["recip", "sqrt", "exp", "tanh"]);
 
 /** Whether the SIMD generator handles this kernel. */
 function supported(k: ElementwiseKernel, innerCoeffs: readonly number[]): boolean {
-  if (k.output.dtype === "bool" || innerCoeffs.some((c) => c !== 0 && c !== 1)) return false;
+  if (k.output.dtype === "bool") return false;
+  return supportedExpr(k.expr, innerCoeffs);
+}
+
+/** Whether the SIMD emitter handles an expression whose operands move by `innerCoeffs` along the vector axis. */
+function supportedExpr(expr: Expr, innerCoeffs: readonly number[]): boolean {
+  if (innerCoeffs.some((c) => c !== 0 && c !== 1)) return false;
   const ok = (e: Expr): boolean => {
     switch (e.kind) {
       case "load":
@@ -94,7 +100,7 @@ function supported(k: ElementwiseKernel, innerCoeffs: readonly number[]): boolea
         return false;
     }
   };
-  return ok(k.expr);
+  return ok(expr);
 }
 
 /**
@@ -224,6 +230,206 @@ function buildModule(
     const loopsStart = c.bytes.length;
     nest(0);
     emitter.hoistConstants(loopsStart);
+  });
+  mb.exportFunction("kernel", fn);
+  return mb.toBytes();
+}
+
+const F64X2_PROMOTE_LOW_F32X4 = 0x5f;
+const F32X4_DEMOTE_F64X2_ZERO = 0x5e;
+const F64X2_ADD = 0xf0;
+const F64X2_EXTRACT_LANE = 0x21;
+const I8X16_SHUFFLE = 0x0d;
+const F64_ADD = 0xa0;
+const F64_PROMOTE_F32 = 0xbb;
+const F32_DEMOTE_F64 = 0xb6;
+
+/**
+ * The module of a SIMD sum reduction of float32 values (exporting `kernel(lo, hi, ...inputPointers,
+ * outputPointer)`), or undefined when the JavaScript generator must do it. Two layouts vectorise: a row
+ * reduction, whose innermost reduced axis is contiguous (dot products, softmax denominators), and a column
+ * reduction, whose innermost kept axis is contiguous (bias gradients, sums over a batch). Values are summed
+ * in float64 lanes, as the JavaScript generator sums in a float64, and rounded once to float32.
+ * `splittable` says whether rows `[lo, hi)` of the outer loop may go to different threads.
+ *
+ * @example
+ * ```ts
+ * import { trace, tensor } from "../../mod.ts";
+ * import { fuse, type ReduceKernel } from "../passes/fuse.ts";
+ * import { simdReduceModule } from "./simd.ts";
+ * const dot = fuse(trace((a, b) => a.mul(b).sum(1), tensor([[1, 2, 3, 4, 5]]), tensor([[1, 1, 1, 1, 2]])));
+ * const module = simdReduceModule(dot.kernels[0] as ReduceKernel, { initial: 1 })!;
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const kernel = new WebAssembly.Instance(new WebAssembly.Module(module.bytes), { env: { memory } }).exports
+ *   .kernel as (...args: number[]) => void;
+ * new Float32Array(memory.buffer, 0, 10).set([1, 2, 3, 4, 5, 1, 1, 1, 1, 2]);
+ * kernel(0, module.outer, 0, 20, 64);
+ * if (new Float32Array(memory.buffer, 64, 1)[0] !== 20) throw new Error();
+ * ```
+ */
+export function simdReduceModule(
+  k: ReduceKernel,
+  limits: MemoryLimits,
+): { bytes: Uint8Array<ArrayBuffer>; outer: number; splittable: boolean } | undefined {
+  if (k.op !== "sum" || k.output.dtype !== "float32") return undefined;
+  const rank = k.inShape.length;
+  const kept = Array.from({ length: rank }, (_, d) => d).filter((d) => !k.axes.includes(d));
+  const order = [...kept, ...k.axes];
+  const outStrides = stridesOf(kept.map((d) => k.inShape[d]));
+  const outForm: Affine = {
+    offset: 0,
+    coeffs: Array.from({ length: rank }, (_, d) => (kept.includes(d) ? outStrides[kept.indexOf(d)] : 0)),
+  };
+  const forms = [...collectAffines(k.prologue), outForm];
+  const out = forms.length - 1;
+  const permuted = forms.map((a) => ({ offset: a.offset, coeffs: order.map((d) => a.coeffs[d]) }));
+  const dims = collapse(
+    order.map((d) => k.inShape[d]),
+    permuted,
+    order.map((d) => (kept.includes(d) ? 0 : 1)),
+  );
+  if (dims.length === 0) return undefined;
+  const keptLevels = dims.filter((d) => d.group === 0).length;
+  const unit = (coeffs: readonly number[]) => coeffs.every((c) => c === 0 || c === 1);
+  const last = dims.length - 1;
+  let vectorLevel: number;
+  if (dims[last].group === 1 && unit(dims[last].coeffs) && dims[last].coeffs.slice(0, out).includes(1)) {
+    vectorLevel = last; // a row reduction
+  } else if (keptLevels > 0 && unit(dims[keptLevels - 1].coeffs) && dims[keptLevels - 1].coeffs[out] === 1) {
+    vectorLevel = keptLevels - 1; // a column reduction
+  } else {
+    return undefined;
+  }
+  if (!supportedExpr(k.prologue, dims[vectorLevel].coeffs)) return undefined;
+  return {
+    bytes: buildReduceModule(k, dims, forms, vectorLevel, keptLevels, limits),
+    outer: dims[0].n,
+    splittable: keptLevels > 0,
+  };
+}
+
+function buildReduceModule(
+  k: ReduceKernel,
+  dims: { n: number; coeffs: number[] }[],
+  forms: readonly Affine[],
+  vectorLevel: number,
+  keptLevels: number,
+  limits: MemoryLimits,
+): Uint8Array<ArrayBuffer> {
+  const mb = new ModuleBuilder().importMemory("env", "memory", limits);
+  const inputs = k.inputs.length;
+  const params = [ValType.i32, ValType.i32, ...Array.from({ length: inputs + 1 }, () => ValType.i32)];
+  const out = forms.length - 1;
+  const levels = dims.length;
+  const rowReduction = vectorLevel >= keptLevels;
+  const fn = mb.addFunction(params, [], (c) => {
+    const [LO, HI] = [0, 1];
+    const base = (f: number) => 2 + (f === out ? inputs : inputOf(k.prologue, forms[f]));
+    const addr = forms.map(() => Array.from({ length: levels }, () => c.local(ValType.i32)));
+    const index = Array.from({ length: levels }, () => c.local(ValType.i32));
+    const bytes = forms.map((form, f) => (f !== out && dtypeOf(k.prologue, form) === "bool" ? 1 : 4));
+    // Two float64x2 accumulators (lanes 0-1 and 2-3 of the float32 values) and a scalar one for row tails.
+    const [accLow, accHigh] = [c.local(ValType.v128), c.local(ValType.v128)];
+    const accScalar = c.local(ValType.f64);
+    const emitter = new SimdEmitter(c, forms, dims[vectorLevel].coeffs);
+    forms.forEach((form, f) => {
+      c.get(base(f)).i32Const(bytes[f] * form.offset).i32Add();
+      c.get(LO).i32Const(bytes[f] * dims[0].coeffs[f]).i32Mul().i32Add().set(addr[f][0]);
+    });
+    const advance = (level: number, count: number) =>
+      forms.forEach((_, f) => {
+        const step = bytes[f] * dims[level].coeffs[f] * count;
+        if (step !== 0) c.get(addr[f][level]).i32Const(step).i32Add().set(addr[f][level]);
+      });
+    const counted = (level: number, width: number, body: () => void) =>
+      c.block((exit) =>
+        c.loop((again) => {
+          c.get(index[level]).i32Const(width).i32Add();
+          if (level === 0) c.get(HI);
+          else c.i32Const(dims[level].n);
+          c.i32GtS().brIf(exit);
+          body();
+          advance(level, width);
+          c.get(index[level]).i32Const(width).i32Add().set(index[level]).br(again);
+        })
+      );
+    /** The high two float32 lanes of the v128 on the stack moved to the low two. */
+    const highHalf = () => {
+      c.get(accHigh); // any second operand: only the first one's bytes 8..15 are picked
+      simd(c, I8X16_SHUFFLE).op(8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+    };
+    const accumulate = (vector: boolean, level: number) => {
+      const value = c.local(ValType.v128);
+      emitter.emit(k.prologue, addr.map((a) => a[level]), vector);
+      c.set(value);
+      if (!vector && rowReduction) {
+        c.get(accScalar).get(value).f32x4ExtractLane(0).op(F64_PROMOTE_F32).op(F64_ADD).set(accScalar);
+        return;
+      }
+      c.get(accLow).get(value);
+      simd(c, F64X2_PROMOTE_LOW_F32X4);
+      simd(c, F64X2_ADD);
+      c.set(accLow);
+      if (!vector) return; // a column tail: only lane 0 is stored
+      c.get(accHigh).get(value);
+      highHalf();
+      simd(c, F64X2_PROMOTE_LOW_F32X4);
+      simd(c, F64X2_ADD);
+      c.set(accHigh);
+    };
+    const store = (vector: boolean, level: number) => {
+      const at = addr[out][level];
+      if (rowReduction) {
+        c.get(at);
+        c.get(accLow);
+        simd(c, F64X2_EXTRACT_LANE).op(0);
+        c.get(accLow);
+        simd(c, F64X2_EXTRACT_LANE).op(1);
+        c.op(F64_ADD);
+        c.get(accHigh);
+        simd(c, F64X2_EXTRACT_LANE).op(0);
+        c.get(accHigh);
+        simd(c, F64X2_EXTRACT_LANE).op(1);
+        c.op(F64_ADD).op(F64_ADD).get(accScalar).op(F64_ADD).op(F32_DEMOTE_F64).f32Store();
+      } else if (vector) {
+        c.get(at).get(accLow);
+        simd(c, F32X4_DEMOTE_F64X2_ZERO);
+        c.get(accHigh);
+        simd(c, F32X4_DEMOTE_F64X2_ZERO);
+        simd(c, I8X16_SHUFFLE).op(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+        c.v128Store();
+      } else {
+        c.get(at).get(accLow);
+        simd(c, F64X2_EXTRACT_LANE).op(0);
+        c.op(F32_DEMOTE_F64).f32Store();
+      }
+    };
+    // The loops from `level` inward; `vector` once the vector level above chose its 4-wide branch.
+    const nest = (level: number, vector: boolean) => {
+      if (level === keptLevels) {
+        c.v128Const().set(accLow).v128Const().set(accHigh);
+        c.f64Const(0).set(accScalar);
+      }
+      if (level === levels) {
+        accumulate(vector, level - 1);
+      } else {
+        if (level === 0) c.get(LO).set(index[0]);
+        else c.i32Const(0).set(index[level]);
+        const inner = (v: boolean) => () => {
+          if (level + 1 < levels) forms.forEach((_, f) => c.get(addr[f][level]).set(addr[f][level + 1]));
+          nest(level + 1, v);
+        };
+        if (level === vectorLevel) {
+          counted(level, 4, inner(true));
+          counted(level, 1, inner(false));
+        } else {
+          counted(level, 1, inner(vector));
+        }
+      }
+      if (level === keptLevels) store(vector, Math.max(level - 1, 0));
+    };
+    nest(0, false);
+    emitter.hoistConstants(0);
   });
   mb.exportFunction("kernel", fn);
   return mb.toBytes();

@@ -230,6 +230,11 @@ export class Code {
     return this.op(0x43, ...new Uint8Array(new Float32Array([value]).buffer));
   }
 
+  /** `f64.const`. */
+  f64Const(value: number): this {
+    return this.op(0x44, ...new Uint8Array(new Float64Array([value]).buffer));
+  }
+
   // ---- memory ------------------------------------------------------------------------------
 
   /** `i32.load` at address + offset. */

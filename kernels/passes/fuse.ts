@@ -80,6 +80,7 @@ export interface MatmulKernel {
 /** Any other primitive, run on its own (gather, scatter-add, concat, random bits). */
 export interface OpaqueKernel {
   readonly kind: "opaque";
+  /** The buffers it reads, one per input of `eqn`: a reshaped operand is read in its source's buffer. */
   readonly inputs: readonly Var[];
   readonly output: Var;
   readonly eqn: Eqn;
@@ -265,8 +266,11 @@ export function fuse(graph: Graph): Program {
       materialized.add(e.out);
       for (const v of e.inputs) {
         const p = producer.get(v);
-        // A matmul reads the source of a swapped operand directly, with a transpose flag.
-        materialized.add(e.prim === "matmul" && p && swapsLastTwo(p) ? p.inputs[0] : v);
+        // A matmul reads the source of a swapped operand directly, with a transpose flag; any other kernel
+        // reads a reshaped value in the buffer of its source (row-major order is the same).
+        materialized.add(
+          e.prim === "matmul" && p && swapsLastTwo(p) ? p.inputs[0] : reshapeSource(v, producer),
+        );
       }
       continue;
     }
@@ -297,6 +301,13 @@ export function fuse(graph: Graph): Program {
   }
 }
 
+/** The value a chain of reshapes starts from: its buffer holds `v`'s elements in the same order. */
+function reshapeSource(v: Var, producer: Map<Var, Eqn>): Var {
+  let source = v;
+  for (let p = producer.get(source); p?.prim === "reshape"; p = producer.get(source)) source = p.inputs[0];
+  return source;
+}
+
 class NeedsMaterialization extends Error {
   constructor(readonly v: Var) {
     super("internal: materialize and retry");
@@ -310,7 +321,9 @@ function buildKernels(graph: Graph, producer: Map<Var, Eqn>, materialized: Set<V
     if (e.prim === "matmul") {
       const operand = (v: Var): [Var, boolean] => {
         const p = producer.get(v);
-        return p && swapsLastTwo(p) && !materialized.has(v) ? [p.inputs[0], true] : [v, false];
+        return p && swapsLastTwo(p) && !materialized.has(v)
+          ? [p.inputs[0], true]
+          : [materialized.has(v) ? v : reshapeSource(v, producer), false];
       };
       const [a, transA] = operand(e.inputs[0]);
       const [b, transB] = operand(e.inputs[1]);
@@ -344,7 +357,8 @@ function buildKernels(graph: Graph, producer: Map<Var, Eqn>, materialized: Set<V
       continue;
     }
     if (!fusible(e)) {
-      kernels.push({ kind: "opaque", inputs: e.inputs, output: e.out, eqn: e });
+      const inputs = e.inputs.map((v) => (materialized.has(v) ? v : reshapeSource(v, producer)));
+      kernels.push({ kind: "opaque", inputs, output: e.out, eqn: e });
       continue;
     }
     const builder = new ExprBuilder(producer, materialized, e.out.shape);

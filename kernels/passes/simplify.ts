@@ -4,7 +4,8 @@
  * @module
  */
 import { type Eqn, Graph, type Params, Var } from "../../dsl/graph.ts";
-import { shapesEqual } from "../../dsl/shape.ts";
+import { shapesEqual, sizeOf } from "../../dsl/shape.ts";
+import { PRIMITIVES } from "../../dsl/primitives.ts";
 
 /** A graph rebuilt equation by equation: variables may be replaced by earlier ones. */
 class Rewriter {
@@ -150,6 +151,11 @@ export function simplify(graph: Graph): Graph {
       r.replace(e.out, v);
       continue;
     }
+    const moved = scalarBeforeReshape(r, e, inputs, producer);
+    if (moved) {
+      r.replace(e.out, moved);
+      continue;
+    }
     const simpler = rewrite(e, inputs, splat, producer);
     if (simpler) {
       r.replace(e.out, simpler);
@@ -224,6 +230,33 @@ function foldedSplat(r: Rewriter, splat: Map<Var, number>, like: Var, value: num
   const v = r.emit("full", [], { shape: [...like.shape], value, dtype: like.dtype }, like);
   splat.set(v, value);
   return v;
+}
+
+/**
+ * `op(reshape(x), broadcast(s))` with a one-element `s` as `reshape(op(x, broadcast(s)))`: the op then fuses
+ * with whatever computes x (a reshape that merges broadcast axes would otherwise make x a buffer of its
+ * own). This is how a sparse gradient, reshaped to rows, takes its learning rate in the same loop that
+ * computes it.
+ */
+function scalarBeforeReshape(r: Rewriter, e: Eqn, inputs: Var[], producer: Map<Var, Eqn>): Var | undefined {
+  if (inputs.length !== 2 || PRIMITIVES[e.prim]?.kind !== "elementwise") return undefined;
+  const side = inputs.findIndex((v) => producer.get(v)?.prim === "reshape");
+  if (side < 0) return undefined;
+  const scalar = producer.get(inputs[1 - side]);
+  if (scalar?.prim !== "broadcast" || sizeOf(scalar.inputs[0].shape) !== 1) return undefined;
+  const x = producer.get(inputs[side])!.inputs[0];
+  const emit = (prim: string, args: Var[], params: Params, like: Var) => {
+    const v = r.emit(prim, args, params, like);
+    producer.set(v, r.eqns[r.eqns.length - 1]);
+    return v;
+  };
+  const ones = x.shape.map(() => 1);
+  const s = scalar.inputs[0];
+  const small = emit("reshape", [s], { shape: ones }, new Var(-1, ones, s.dtype));
+  const wide = emit("broadcast", [small], { shape: [...x.shape] }, new Var(-1, x.shape, s.dtype));
+  const args = side === 0 ? [x, wide] : [wide, x];
+  const y = emit(e.prim, args, e.params, new Var(-1, x.shape, e.out.dtype));
+  return emit("reshape", [y], { shape: [...e.out.shape] }, e.out);
 }
 
 /** An input already equal to the result, if the equation is an identity. */

@@ -1,6 +1,6 @@
 /**
  * Flat memory over a long training loop: the transformer step, run for up to 2000 steps (or as many as fit
- * in about 3 minutes), with the resident set size read after an early step and after the last. Loom frees
+ * in about 9 minutes), with the resident set size read after an early step and after the last. Loom frees
  * nothing by hand: donated params and optimizer state are reused in place, and everything else is
  * returned through garbage collection, so the process's RSS must stop growing (target: within 5%).
  * @module
@@ -24,7 +24,7 @@ export function memoryRows(options: BenchOptions): Promise<Row[]> {
   progress("memory: transformer training loop");
   const target = options.quick ? 200 : 2000;
   const early = options.quick ? 10 : 100;
-  const limitMs = (options.quick ? 30 : 180) * 1000;
+  const limitMs = (options.quick ? 30 : 540) * 1000;
   const spec = transformerTraining();
   const { contender, losses } = loomTrainer(spec, spec.model.init(L.random.key(0), spec.inputShape).params);
   const read = (step: number): Reading => ({ step, rss: Deno.memoryUsage().rss, loom: options.loomMemory() });

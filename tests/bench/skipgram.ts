@@ -8,6 +8,10 @@
  * distribution to the 3/4, dim 100, input vectors uniform in ±0.5/dim and output vectors zero, SGD at
  * 0.025 (constant here) on the summed loss. Unlike word2vec.c there is no subsampling of frequent words
  * (every word is a centre word) and negatives equal to the context word are kept.
+ *
+ * The original C word2vec runs in the same process tree for the comparison: its source comes from the npm
+ * package `word2vec` (which ships Mikolov's word2vec.c), compiled with the flags of its makefile where gcc
+ * is present, and run on the same file with the same settings (`-sample 0`: no subsampling either).
  * @module
  */
 import * as L from "../../mod.ts";
@@ -45,6 +49,41 @@ function loss(p: Tables, centre: L.Tensor, context: L.Tensor, negatives: L.Tenso
   const positive = L.take(p.output, context).mul(u.unsqueeze(1)).sum(-1); // [B, C]
   const negative = L.take(p.output, negatives).mul(u.reshape([BATCH, 1, 1, DIM])).sum(-1); // [B, C, K]
   return L.softplus(positive.neg()).add(L.softplus(negative).sum(-1)).mul(mask).sum();
+}
+
+/** word2vec.c's words/thread/sec on `corpus` with the benchmark's settings, or why it did not run. */
+async function wordToVecC(corpus: string, threads: number): Promise<number | string> {
+  try {
+    // Importing a file of the package puts it in Deno's npm cache, where its C source then is.
+    // deno-lint-ignore no-import-prefix -- a bench-only dependency, pinned here rather than in deno.json
+    await import("npm:word2vec@1.1.5/package.json", { with: { type: "json" } });
+    const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stdout: "piped" })
+      .output();
+    const { npmCache } = JSON.parse(new TextDecoder().decode(info.stdout)) as { npmCache: string };
+    const source = `${npmCache}/registry.npmjs.org/word2vec/1.1.5/src/word2vec.c`;
+    const dir = await Deno.makeTempDir({ prefix: "loom-word2vec-" });
+    try {
+      const binary = `${dir}/word2vec`;
+      const flags = ["-lm", "-pthread", "-O3", "-march=native", "-funroll-loops", "-Wno-unused-result"];
+      const built = await new Deno.Command("gcc", { args: [source, "-o", binary, ...flags], stderr: "piped" })
+        .output();
+      if (!built.success) return `gcc failed: ${new TextDecoder().decode(built.stderr).slice(0, 200)}`;
+      const settings = ["-cbow", "0", "-size", `${DIM}`, "-window", `${WINDOW}`, "-negative", `${NEGATIVES}`];
+      const rest = ["-hs", "0", "-sample", "0", "-threads", `${threads}`, "-iter", "1", "-min-count", "1"];
+      const run = await new Deno.Command(binary, {
+        args: ["-train", corpus, "-output", `${dir}/vectors.txt`, ...settings, ...rest, "-alpha", `${LR}`],
+        stdout: "piped",
+      }).output();
+      // Progress lines end in "Words/thread/sec: 70.31k"; the last one covers the whole run.
+      const rates = [...new TextDecoder().decode(run.stdout).matchAll(/Words\/thread\/sec: ([\d.]+)k/g)];
+      if (!run.success || rates.length === 0) return "word2vec.c printed no rate";
+      return Number(rates[rates.length - 1][1]) * 1000;
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  } catch (error) {
+    return `not run (${error instanceof Error ? error.message : error})`;
+  }
 }
 
 /** The skip-gram row, or a row saying why it was skipped. */
@@ -122,11 +161,18 @@ export async function skipgramRows(options: BenchOptions): Promise<Row[]> {
   const elapsed = (performance.now() - start) / 1000;
   const perThread = steps * BATCH / elapsed / options.threads;
   const perPair = (r: { loss: number; pairs: number }) => (r.loss / r.pairs).toFixed(2);
+  const words = (n: number) => `${Math.round(n).toLocaleString("en-US")} words/s/thread`;
+  progress("skip-gram: word2vec.c");
+  const c = await wordToVecC(decodeURIComponent(path.pathname), options.threads);
+  const versusC = typeof c === "number"
+    ? `word2vec.c (same corpus and settings, -threads ${options.threads}, run after Loom): ${words(c)}, ` +
+      `Loom / C = ${(perThread / c).toFixed(2)} (target ≥ 0.5)`
+    : `word2vec.c ${c}`;
   return [row(workload, {
-    loom: `${Math.round(perThread).toLocaleString("en-US")} words/s/thread (LOOM_THREADS=${options.threads})`,
+    loom: `${words(perThread)} (LOOM_THREADS=${options.threads})`,
     tfjsWasm: "n/a",
     tfjsCpu: "n/a",
-    notes: `C word2vec figure measured separately; ${(steps * BATCH).toLocaleString("en-US")} words in ` +
+    notes: `${versusC}; Loom: ${(steps * BATCH).toLocaleString("en-US")} words in ` +
       `${elapsed.toFixed(1)} s, vocab ${vocab.toLocaleString("en-US")}; loss per pair ${perPair(first)} at ` +
       `the first batch, ${perPair(last)} at the last; no subsampling`,
   })];

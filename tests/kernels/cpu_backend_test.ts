@@ -12,6 +12,7 @@ import { fuse } from "../../kernels/passes/fuse.ts";
 import { planMemory } from "../../kernels/passes/memory.ts";
 import { optimize } from "../../kernels/passes/simplify.ts";
 import { assertClose, randomTensor, rng } from "../helpers.ts";
+import { showShape } from "../../dsl/shape.ts";
 
 /** Runs `body` with a fresh CPU backend (closing its workers afterwards), then restores the reference. */
 async function withCpu(threads: number, body: (cpu: Backend) => void | Promise<void>): Promise<void> {
@@ -187,14 +188,18 @@ Deno.test("cpu: random fused programs and their gradients match the reference (f
   );
 });
 
-Deno.test("cpu: results are identical for 1 and 2 threads (elementwise and matmul exactly)", async () => {
+Deno.test("cpu: results are identical for 1 and 2 threads (elementwise, matmul, reductions, rows)", async () => {
   const make = (): [Tensor, Tensor] => [randomTensor(rng(5), [256, 300]), randomTensor(rng(6), [300, 200])];
+  // Repeated rows, so that the scatter-add must add in index order on whichever thread owns a row.
+  const rows = L.tensor(Int32Array.from({ length: 5000 }, (_, i) => (i * 7919) % 250), { dtype: "int32" });
   const f = (a: Tensor, b: Tensor) => [
     L.matmul(a, b),
     a.tanh().mul(2).add(1),
     a.sum(1),
     a.reshape([16, 16, 300]).square().sum(1),
     a.reshape([16, 16, 300]).max(1),
+    L.take(a, rows),
+    (L.grad((t: Tensor) => L.take(t, rows).mul(L.take(a, rows)).sum())(a) as L.SparseRows).toDense(),
   ];
   let one: ArrayLike<number>[] = [];
   let two: ArrayLike<number>[] = [];
@@ -317,4 +322,28 @@ Deno.test("cpu: maximum keeps NaN and the sign of zero as the reference does, bi
   expected.forEach((e, i) => assert.deepEqual(bits(actual[i]), bits(e), `output ${i}`));
   // The reference's rule: NaN wins, else a > b ? a : b (so max(-0, 0) is 0 and max(0, -0) is -0).
   assert.ok(Object.is(expected[0][1], 0) && Object.is(expected[1][2], -0) && Number.isNaN(expected[0][0]));
+});
+
+Deno.test("cpu: vectorised sums (rows, columns, tails, unit axes) match the reference", async () => {
+  const shapes: [number[], number[]][] = [
+    [[7, 13], [1]],
+    [[7, 13], [0]],
+    [[3, 5, 9], [0, 2]],
+    [[4, 1, 6], [1]],
+    [[2, 3, 4, 5], [1, 2]],
+    [[1, 3], [0]],
+    [[6], [0]],
+    [[5, 130], [0, 1]],
+  ];
+  for (const [shape, axes] of shapes) {
+    const make = () => [randomTensor(rng(shape.length * 31 + axes[0]), shape)];
+    const { expected, actual } = await onBoth(
+      (
+        x: Tensor,
+      ) => [x.sum(axes), x.mul(x.exp()).sum(axes, true), x.greater(0).cast("float32").mul(x).sum(axes)],
+      make,
+      2,
+    );
+    compare(expected, actual, 1e-5, 1e-5, `${showShape(shape)} axes ${axes}`);
+  }
 });

@@ -1,0 +1,149 @@
+/**
+ * WebAssembly kernels for row gathers and row scatter-adds: the sparse reads and updates of embedding tables
+ * (word2vec, embeddings, lazy optimizer steps). Each kernel is specialised to its row width and row count,
+ * and follows the runtime's `kernel(lo, hi, ...pointers)` convention so that the worker pool can split it:
+ * a gather over output rows, a scatter-add over table rows (each thread adds only into the rows of its
+ * range, in index order, so the result does not depend on the thread count).
+ * @module
+ */
+import { type Code, type MemoryLimits, ModuleBuilder, unsignedLeb, ValType } from "./wasm.ts";
+
+/** Rows up to this many bytes are copied or added by straight-line code. */
+const UNROLL_BYTES = 1024;
+
+/** `memory.copy` (bulk memory): dst, src, length on the stack. */
+function memoryCopy(c: Code): Code {
+  return c.op(0xfc, ...unsignedLeb(10), 0, 0);
+}
+
+/**
+ * A gather kernel: `kernel(lo, hi, table, indices, out)` copies rows `indices[i]` of `table` to rows `i` of
+ * `out` for i in `[lo, hi)`. Indices must already be checked (the caller reports bad ones by name).
+ *
+ * @example
+ * ```ts
+ * import { gatherRowsModule } from "./rows.ts";
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const bytes = gatherRowsModule(8, { initial: 1 });
+ * const kernel = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports
+ *   .kernel as (...args: number[]) => void;
+ * new Float32Array(memory.buffer, 0, 6).set([1, 2, 3, 4, 5, 6]); // a [3, 2] table at byte 0
+ * new Int32Array(memory.buffer, 64, 2).set([2, 0]); // indices at byte 64
+ * kernel(0, 2, 0, 64, 128);
+ * if (new Float32Array(memory.buffer, 128, 4).join() !== "5,6,1,2") throw new Error();
+ * ```
+ */
+export function gatherRowsModule(rowBytes: number, limits: MemoryLimits): Uint8Array<ArrayBuffer> {
+  const mb = new ModuleBuilder().importMemory("env", "memory", limits);
+  const [LO, HI, TABLE, INDICES, OUT] = [0, 1, 2, 3, 4];
+  const fn = mb.addFunction(Array(5).fill(ValType.i32), [], (c) => {
+    const i = c.local(ValType.i32);
+    c.get(LO).set(i);
+    c.block((exit) =>
+      c.loop((again) => {
+        c.get(i).get(HI).i32GeS().brIf(exit);
+        // out + i·rowBytes <- table + indices[i]·rowBytes
+        c.get(OUT).get(i).i32Const(rowBytes).i32Mul().i32Add();
+        c.get(TABLE).get(INDICES).get(i).i32Const(2).i32Shl().i32Add().i32Load().i32Const(rowBytes).i32Mul()
+          .i32Add();
+        if (rowBytes % 16 === 0 && rowBytes <= UNROLL_BYTES) {
+          // Short rows of whole vectors: straight-line loads and stores instead of a memmove call.
+          const [to, from] = [c.local(ValType.i32), c.local(ValType.i32)];
+          c.set(from).set(to);
+          for (let at = 0; at < rowBytes; at += 16) c.get(to).get(from).v128Load(at).v128Store(at);
+        } else {
+          c.i32Const(rowBytes);
+          memoryCopy(c);
+        }
+        c.get(i).i32Const(1).i32Add().set(i).br(again);
+      })
+    );
+  });
+  mb.exportFunction("kernel", fn);
+  return mb.toBytes();
+}
+
+/**
+ * A scatter-add kernel over a table of `rows` rows of `width` elements (float32, or int32 when `int`):
+ * `kernel(lo, hi, base, indices, updates, out)` handles table rows `[lo, hi)`: unless `inPlace`, it first
+ * copies them from `base` to `out`; then for i = 0..count-1 in order, if `indices[i]` falls in the range,
+ * adds row i of `updates` into that row of `out`. Indices must already be checked.
+ *
+ * @example
+ * ```ts
+ * import { scatterAddRowsModule } from "./rows.ts";
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const bytes = scatterAddRowsModule({ width: 2, count: 3, int: false, inPlace: true }, { initial: 1 });
+ * const kernel = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports
+ *   .kernel as (...args: number[]) => void;
+ * new Float32Array(memory.buffer, 0, 4).set([0, 0, 10, 10]); // a [2, 2] table
+ * new Int32Array(memory.buffer, 64, 3).set([1, 0, 1]);
+ * new Float32Array(memory.buffer, 128, 6).set([1, 2, 3, 4, 5, 6]);
+ * kernel(0, 2, 0, 64, 128, 0);
+ * if (new Float32Array(memory.buffer, 0, 4).join() !== "3,4,16,18") throw new Error();
+ * ```
+ */
+export function scatterAddRowsModule(
+  shape: { width: number; count: number; int: boolean; inPlace: boolean },
+  limits: MemoryLimits,
+): Uint8Array<ArrayBuffer> {
+  const { width, count, int, inPlace } = shape;
+  const rowBytes = 4 * width;
+  const vectorBytes = rowBytes - (rowBytes % 16);
+  const mb = new ModuleBuilder().importMemory("env", "memory", limits);
+  const [LO, HI, BASE, INDICES, UPDATES, OUT] = [0, 1, 2, 3, 4, 5];
+  const fn = mb.addFunction(Array(6).fill(ValType.i32), [], (c) => {
+    const [i, row, dst, src, j] = [0, 0, 0, 0, 0].map(() => c.local(ValType.i32));
+    if (!inPlace) {
+      // out[lo..hi) <- base[lo..hi)
+      c.get(OUT).get(LO).i32Const(rowBytes).i32Mul().i32Add();
+      c.get(BASE).get(LO).i32Const(rowBytes).i32Mul().i32Add();
+      c.get(HI).get(LO).i32Sub().i32Const(rowBytes).i32Mul();
+      memoryCopy(c);
+    }
+    c.i32Const(0).set(i);
+    c.block((exit) =>
+      c.loop((again) => {
+        c.get(i).i32Const(count).i32GeS().brIf(exit);
+        c.get(INDICES).get(i).i32Const(2).i32Shl().i32Add().i32Load().set(row);
+        // Rows of other threads' ranges are theirs: (row - lo) <u (hi - lo) is the range test.
+        c.get(row).get(LO).i32Sub().get(HI).get(LO).i32Sub().i32LtU();
+        c.if(() => {
+          c.get(OUT).get(row).i32Const(rowBytes).i32Mul().i32Add().set(dst);
+          c.get(UPDATES).get(i).i32Const(rowBytes).i32Mul().i32Add().set(src);
+          c.i32Const(0).set(j);
+          if (vectorBytes > 0 && vectorBytes <= UNROLL_BYTES) {
+            // Short rows: straight-line code, each vector at a constant offset (no loop bookkeeping).
+            for (let at = 0; at < vectorBytes; at += 16) {
+              c.get(dst).get(dst).v128Load(at).get(src).v128Load(at);
+              if (int) c.i32x4Add();
+              else c.f32x4Add();
+              c.v128Store(at);
+            }
+          } else if (vectorBytes > 0) {
+            c.block((done) =>
+              c.loop((next) => {
+                c.get(j).i32Const(vectorBytes).i32GeS().brIf(done);
+                c.get(dst).get(j).i32Add();
+                c.get(dst).get(j).i32Add().v128Load();
+                c.get(src).get(j).i32Add().v128Load();
+                if (int) c.i32x4Add();
+                else c.f32x4Add();
+                c.v128Store();
+                c.get(j).i32Const(16).i32Add().set(j).br(next);
+              })
+            );
+          }
+          for (let tail = vectorBytes; tail < rowBytes; tail += 4) {
+            c.get(dst);
+            if (int) c.get(dst).i32Load(tail).get(src).i32Load(tail).i32Add().i32Store(tail);
+            else c.get(dst).f32Load(tail).get(src).f32Load(tail).f32Add().f32Store(tail);
+          }
+        });
+        c.get(i).i32Const(1).i32Add().set(i).br(again);
+      })
+    );
+  });
+  mb.exportFunction("kernel", fn);
+  return mb.toBytes();
+}

@@ -30,17 +30,22 @@ import { memoryRows } from "./memory.ts";
 
 type Workload = (options: BenchOptions, tfjs: TfSetup | null) => Promise<Row[]>;
 
-/** The workloads, in table order. */
-const WORKLOADS: [string, Workload][] = [
+/** The workloads, in table order, with environment variables their process gets. */
+const WORKLOADS: [string, Workload, Record<string, string>?][] = [
   ["sgemm", matmulRows],
   ["elementwise", elementwiseRows],
   ["softmax", softmaxRows],
   ["mlp", mlpRows],
   ["lstm", lstmRows],
   ["transformer", transformerRows],
+  // word2vec.c reports words per second per thread: compare at one thread as well as at all cores.
+  ["skipgram-1", skipgramRows, { LOOM_THREADS: "1" }],
   ["skipgram", skipgramRows],
   ["memory", memoryRows],
 ];
+
+/** Workloads with no TF.js contender: their processes do not load it (the memory row measures Loom alone). */
+const WITHOUT_TFJS = new Set(["skipgram-1", "skipgram", "memory"]);
 
 /** What a child process reports. */
 interface ChildReport {
@@ -80,7 +85,7 @@ function parseArgs(args: readonly string[]): Args {
 /** Child side: runs one workload and prints a {@linkcode ChildReport} as JSON on stdout. */
 async function runWorkload(name: string, quick: boolean): Promise<void> {
   const { runtime } = await setupLoomCpu();
-  const tfjs = await loadTfjs();
+  const tfjs = WITHOUT_TFJS.has(name) ? null : await loadTfjs();
   const workload = WORKLOADS.find(([n]) => n === name)![1];
   let rows: Row[];
   try {
@@ -109,7 +114,11 @@ async function runWorkload(name: string, quick: boolean): Promise<void> {
 }
 
 /** Parent side: one child per workload, with this process's V8 flags; a crashed child becomes a failed row. */
-async function spawnWorkload(name: string, quick: boolean): Promise<ChildReport | null> {
+async function spawnWorkload(
+  name: string,
+  quick: boolean,
+  env: Record<string, string> = {},
+): Promise<ChildReport | null> {
   const args = [
     "run",
     "--allow-read",
@@ -122,7 +131,7 @@ async function spawnWorkload(name: string, quick: boolean): Promise<ChildReport 
     `--workload=${name}`,
     ...(quick ? ["--quick"] : []),
   ];
-  const child = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "inherit" }).spawn();
+  const child = new Deno.Command(Deno.execPath(), { args, env, stdout: "piped", stderr: "inherit" }).spawn();
   const { code, stdout } = await child.output();
   const lines = new TextDecoder().decode(stdout).trim().split("\n");
   try {
@@ -173,9 +182,9 @@ async function main(): Promise<void> {
   const loadBefore = Deno.loadavg()[0];
   const rows: Row[] = [];
   let meta: ChildReport | undefined;
-  for (const [name] of WORKLOADS) {
+  for (const [name, , env] of WORKLOADS) {
     if (only && !only.has(name)) continue;
-    const report = await spawnWorkload(name, quick);
+    const report = await spawnWorkload(name, quick, env);
     if (report) {
       rows.push(...report.rows);
       meta ??= report;

@@ -127,3 +127,41 @@ Deno.test("simplify: the gradient of slices taken side by side is one concat, no
   assert.equal(prims.filter((p) => p === "concat").length, 1, g.toString());
   assert.deepEqual(L.grad(f)(L.ones([2, 5])).arraySync(), [[2, 2, 2, 2, 0], [2, 2, 2, 2, 0]]);
 });
+
+Deno.test("fusion: gathers are read in place by the kernels that use them; a kept gather copies rows", () => {
+  // Dot products of looked-up rows (word2vec's inner loop): one reduction, no [4, 3, 8] intermediate.
+  const g = L.trace(
+    (table: Tensor, centre: Tensor, context: Tensor) =>
+      L.take(table, context).mul(L.take(table, centre).unsqueeze(1)).sum(-1),
+    { shape: [50, 8] },
+    { shape: [4], dtype: "int32" },
+    { shape: [4, 3], dtype: "int32" },
+  );
+  const program = fuse(optimize(g));
+  assert.deepEqual(program.kernels.map((k) => k.kind), ["reduce"]);
+  assert.match(program.toString(), /sum\[axes=\[2\]\] mul\(a\[c\], a\[b\]\)/);
+  // A gather that is itself an output is one row-copy kernel.
+  const kept = fuse(optimize(L.trace((t: Tensor, i: Tensor) => L.take(t, i), { shape: [50, 8] }, {
+    shape: [4],
+    dtype: "int32",
+  })));
+  assert.match(kept.toString(), /^k0 opaque\[4,8\] c <- \(a, b\): gather$/);
+});
+
+Deno.test("fusion: a sparse update of a table waits until every fused read of the table is done", () => {
+  // The gradient step reads rows of `table` again (fused gathers) after the update is traced: the
+  // scatter-add moves after them, so that it can write the donated table in place.
+  const g = L.trace(
+    (table: Tensor, idx: Tensor) => {
+      const [loss, grad] = L.valueAndGrad((t: Tensor) => L.take(t, idx).square().sum())(table);
+      return [loss, (grad as L.SparseRows).scale(-0.1).addTo(table)];
+    },
+    { shape: [50, 8] },
+    { shape: [6], dtype: "int32" },
+  );
+  const program = fuse(optimize(g));
+  const last = program.kernels[program.kernels.length - 1];
+  assert.equal(last.kind === "opaque" && last.eqn.prim, "scatter_add");
+  const plan = planMemory(program, new Set([g.inputs[0]]));
+  assert.ok(plan.inPlace.has(last), program.toString());
+});

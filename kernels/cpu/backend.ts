@@ -13,7 +13,7 @@ import type { Backend, CompileOptions, DeviceBuffer, Executable } from "../backe
 import type { DType, HostArray } from "../../dsl/dtype.ts";
 import { type Eqn, Graph, type Var } from "../../dsl/graph.ts";
 import { type Shape, showShape, sizeOf } from "../../dsl/shape.ts";
-import { type Expr, fuse, type Kernel, type OpaqueKernel } from "../passes/fuse.ts";
+import { fuse, type Kernel, type OpaqueKernel } from "../passes/fuse.ts";
 import { BYTES_PER_ELEMENT, byteSize, planMemory } from "../passes/memory.ts";
 import { optimize, paramsKey } from "../passes/simplify.ts";
 import { executePrimitive } from "../reference/mod.ts";
@@ -222,22 +222,6 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
 }
 
 function compileKernel(k: Kernel, ctx: Context): Step {
-  const step = compileKernelBody(k, ctx);
-  if (k.kind !== "elementwise" && k.kind !== "reduce") return step;
-  // A fused gather reads rows wherever its indices point: check them first, as the opaque gather does.
-  const checks = gathersIn(k.kind === "elementwise" ? k.expr : k.prologue).map((g) => ({
-    input: g.index.input,
-    count: sizeOf(k.inputs[g.index.input].shape),
-    rows: g.rows,
-  }));
-  if (checks.length === 0) return step;
-  return (inputs, output, inPlace) => {
-    for (const { input, count, rows } of checks) checkRows(ctx.runtime, inputs[input], count, rows);
-    step(inputs, output, inPlace);
-  };
-}
-
-function compileKernelBody(k: Kernel, ctx: Context): Step {
   const views = (inputs: readonly CpuBuffer[], output: CpuBuffer) => [
     ...inputs.map((b, i) => ctx.view(b, k.inputs[i].dtype, sizeOf(k.inputs[i].shape))),
     ctx.view(output, k.output.dtype, sizeOf(k.output.shape)),
@@ -296,27 +280,6 @@ function compileKernelBody(k: Kernel, ctx: Context): Step {
   }
 }
 
-/** Throws the gather error for the first of `count` int32 indices at `buffer` outside `[0, rows)`. */
-function checkRows(runtime: CpuRuntime, buffer: CpuBuffer, count: number, rows: number): void {
-  const idx = new Int32Array(runtime.memory.buffer, buffer.ptr, count);
-  for (let i = 0; i < count; i++) {
-    const r = idx[i];
-    if (!(r >= 0 && r < rows)) throw indexError(r, rows);
-  }
-}
-
-/** The gathers fused into an expression. */
-function gathersIn(e: Expr, out: (Expr & { kind: "gather" })[] = []): (Expr & { kind: "gather" })[] {
-  if (e.kind === "gather") {
-    if (!out.includes(e)) out.push(e);
-  } else if (e.kind === "op") {
-    e.args.forEach((a) => gathersIn(a, out));
-  } else if (e.kind === "pad") {
-    gathersIn(e.inside, out);
-  }
-  return out;
-}
-
 function indexError(index: number, rows: number): RangeError {
   return new RangeError(
     `gather (take/embed): index ${index} is out of range for an axis of size ${rows}; indices must be in [0, ${rows})`,
@@ -332,8 +295,13 @@ function compileOpaque(
   const limits = runtime.memory.buffer instanceof SharedArrayBuffer
     ? { initial: 1, maximum: 65536, shared: true }
     : { initial: 1 };
-  const checkIndices = (buffer: CpuBuffer, count: number, rows: number) =>
-    checkRows(runtime, buffer, count, rows);
+  const checkIndices = (buffer: CpuBuffer, count: number, rows: number) => {
+    const idx = new Int32Array(runtime.memory.buffer, buffer.ptr, count);
+    for (let i = 0; i < count; i++) {
+      const r = idx[i];
+      if (!(r >= 0 && r < rows)) throw indexError(r, rows);
+    }
+  };
   switch (e.prim) {
     case "gather": {
       const rows = e.inputs[0].shape[0];

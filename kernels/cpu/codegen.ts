@@ -126,9 +126,6 @@ class Emitter {
         );
         break;
       }
-      case "gather":
-        code = `in${e.input}[${this.emit(e.index)} * ${e.rowSize} + ${this.counter(e.at)}]`;
-        break;
       case "pad": {
         const inside = this.emit(e.inside);
         const guards = e.guards.map((g) =>
@@ -162,10 +159,6 @@ export function collectAffines(e: Expr, out: Affine[] = [], seen = new Set<Expr>
     case "pad":
       e.guards.forEach((g) => out.push(g.at));
       collectAffines(e.inside, out, seen);
-      break;
-    case "gather":
-      out.push(e.at);
-      collectAffines(e.index, out, seen);
       break;
   }
   return out;

@@ -77,26 +77,19 @@ const I32X4_TRUNC_SAT_F32X4_S = 0xf8;
 const FLOAT_ONLY = new Set(["recip", "sqrt", "exp", "tanh"]);
 
 /** Whether the SIMD generator handles this kernel. */
-function supported(k: ElementwiseKernel, forms: readonly Affine[], innerCoeffs: readonly number[]): boolean {
+function supported(k: ElementwiseKernel, innerCoeffs: readonly number[]): boolean {
   if (k.output.dtype === "bool") return false;
-  return supportedExpr(k.expr, forms, innerCoeffs);
+  return supportedExpr(k.expr, innerCoeffs);
 }
 
-/**
- * Whether the SIMD emitter handles an expression whose affine forms (`forms`, in order) move by
- * `innerCoeffs` along the vector axis.
- */
-function supportedExpr(expr: Expr, forms: readonly Affine[], innerCoeffs: readonly number[]): boolean {
+/** Whether the SIMD emitter handles an expression whose operands move by `innerCoeffs` along the vector axis. */
+function supportedExpr(expr: Expr, innerCoeffs: readonly number[]): boolean {
   if (innerCoeffs.some((c) => c !== 0 && c !== 1)) return false;
-  const inner = (at: Affine) => innerCoeffs[forms.indexOf(at)];
   const ok = (e: Expr): boolean => {
     switch (e.kind) {
       case "load":
       case "const":
         return true;
-      case "gather":
-        // Four lanes of one row: the row index must not change along the vector axis.
-        return e.dtype !== "bool" && inner(e.index.at) === 0;
       case "op":
         if (!SUPPORTED.has(e.prim)) return false;
         if (FLOAT_ONLY.has(e.prim) && e.args[0].dtype !== "float32") return false;
@@ -161,7 +154,7 @@ export function simdElementwiseModule(
   const forms = [...loads, outForm];
   const dims = collapse(k.shape, forms, k.shape.map(() => 0));
   if (dims.length === 0) return undefined;
-  if (!supported(k, forms, dims[dims.length - 1].coeffs)) return undefined;
+  if (!supported(k, dims[dims.length - 1].coeffs)) return undefined;
   return { bytes: buildModule(k, dims, forms, limits), outer: dims[0].n };
 }
 
@@ -307,7 +300,7 @@ export function simdReduceModule(
   } else {
     return undefined;
   }
-  if (!supportedExpr(k.prologue, forms, dims[vectorLevel].coeffs)) return undefined;
+  if (!supportedExpr(k.prologue, dims[vectorLevel].coeffs)) return undefined;
   return {
     bytes: buildReduceModule(k, dims, forms, vectorLevel, keptLevels, limits),
     outer: dims[0].n,
@@ -445,7 +438,6 @@ function buildReduceModule(
 /** The dtype of the load whose affine form is `form`. */
 function dtypeOf(e: Expr, form: Affine): string | undefined {
   if (e.kind === "load") return e.at === form ? e.dtype : undefined;
-  if (e.kind === "gather") return e.at === form ? e.dtype : dtypeOf(e.index, form);
   if (e.kind === "op") {
     for (const a of e.args) {
       const found = dtypeOf(a, form);
@@ -458,7 +450,6 @@ function dtypeOf(e: Expr, form: Affine): string | undefined {
 /** The input index of the load whose affine form is `form`. */
 function inputOf(e: Expr, form: Affine): number {
   if (e.kind === "load") return e.at === form ? e.input : -1;
-  if (e.kind === "gather") return e.at === form ? e.input : inputOf(e.index, form);
   if (e.kind === "op") {
     for (const a of e.args) {
       const found = inputOf(a, form);
@@ -540,18 +531,6 @@ class SimdEmitter {
           break;
         }
         // Contiguous along the innermost axis: a vector load; broadcast along it (or a tail): a splat.
-        if (contiguous) c.v128Load(4 * this.shift);
-        else c.v128Load32Splat(this.inner[f] === 1 ? 4 * this.shift : 0);
-        break;
-      }
-      case "gather": {
-        // The row's address: the form's position within the row plus index · row bytes.
-        const f = this.formIndex.get(e.at)!;
-        const contiguous = vector && this.inner[f] === 1;
-        c.get(addr[f]);
-        sub(e.index);
-        simd(c, I32X4_EXTRACT_LANE).op(0);
-        c.i32Const(4 * e.rowSize).i32Mul().i32Add();
         if (contiguous) c.v128Load(4 * this.shift);
         else c.v128Load32Splat(this.inner[f] === 1 ? 4 * this.shift : 0);
         break;

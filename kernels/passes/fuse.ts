@@ -42,20 +42,7 @@ export type Expr =
     readonly inside: Expr;
     readonly value: number;
   }
-  | { readonly kind: "acc"; readonly dtype: DType }
-  | {
-    /**
-     * Element `index · rowSize + at` of input `input`: a row gather (`take`) read in place. `index` is a
-     * load of an int32 buffer, which the backend checks against `rows` before the kernel runs.
-     */
-    readonly kind: "gather";
-    readonly dtype: DType;
-    readonly input: number;
-    readonly index: Expr & { readonly kind: "load" };
-    readonly rows: number;
-    readonly rowSize: number;
-    readonly at: Affine;
-  };
+  | { readonly kind: "acc"; readonly dtype: DType };
 
 /** One loop over `shape` computing `expr` into `output`. */
 export interface ElementwiseKernel {
@@ -107,7 +94,7 @@ const CHEAP = new Set(["neg", "add", "mul", "max", "less", "equal", "where", "ca
 
 function fusible(e: Eqn): boolean {
   return PRIMITIVES[e.prim].kind === "elementwise" || MOVEMENT.has(e.prim) || e.prim === "full" ||
-    e.prim === "iota" || e.prim === "gather";
+    e.prim === "iota";
 }
 
 /** Is the transpose a swap of the last two axes (batch axes in place)? */
@@ -224,8 +211,6 @@ export function showExpr(e: Expr, inputNames: readonly string[]): string {
       return `${e.prim}(${e.args.map((a) => showExpr(a, inputNames)).join(", ")})`;
     case "pad":
       return `pad(${showExpr(e.inside, inputNames)}, ${e.value})`;
-    case "gather":
-      return `${inputNames[e.input] ?? `in${e.input}`}[${showExpr(e.index, inputNames)}]`;
   }
 }
 
@@ -254,11 +239,9 @@ export function fuse(graph: Graph): Program {
   }
   const materialized = new Set<Var>([...graph.inputs, ...graph.captures.map((c) => c.v), ...graph.outputs]);
 
-  // A gather is a load at a looked-up row: like a movement op, consumers recompute it rather than share it.
   const computed = (v: Var) => {
     const p = producer.get(v);
-    return p !== undefined && !MOVEMENT.has(p.prim) && p.prim !== "full" && p.prim !== "iota" &&
-      p.prim !== "gather";
+    return p !== undefined && !MOVEMENT.has(p.prim) && p.prim !== "full" && p.prim !== "iota";
   };
   /** Would computing `v` in a fused loop evaluate a costly op (exp, log, ...) that is not yet in memory? */
   const expensiveMemo = new Map<Var, boolean>();
@@ -310,40 +293,12 @@ export function fuse(graph: Graph): Program {
 
   for (;;) {
     try {
-      return new Program(graph, sinkScatters(buildKernels(graph, producer, materialized)));
+      return new Program(graph, buildKernels(graph, producer, materialized));
     } catch (e) {
       if (!(e instanceof NeedsMaterialization) || materialized.has(e.v)) throw e;
       materialized.add(e.v);
     }
   }
-}
-
-/**
- * Moves each scatter-add as late as it can go: just before the first kernel that reads its result. Fused
- * gathers may read a table after the step's own sparse update of it has been traced; run after them, the
- * update can write the table in place (the memory plan needs the table dead at the scatter).
- */
-function sinkScatters(kernels: readonly Kernel[]): Kernel[] {
-  const ordered: Kernel[] = [];
-  let waiting: Kernel[] = [];
-  const release = (k: Kernel) => {
-    // A waiting scatter goes out when k reads its result, after the scatters it depends on.
-    const needed = (w: Kernel): boolean =>
-      k.inputs.includes(w.output) || waiting.some((x) =>
-        x !== w &&
-        x.inputs.includes(w.output) && needed(x)
-      );
-    const now = waiting.filter(needed);
-    waiting = waiting.filter((w) => !now.includes(w));
-    ordered.push(...now);
-  };
-  for (const k of kernels) {
-    release(k);
-    if (k.kind === "opaque" && k.eqn.prim === "scatter_add") waiting.push(k);
-    else ordered.push(k);
-  }
-  ordered.push(...waiting);
-  return ordered;
 }
 
 /** The value a chain of reshapes starts from: its buffer holds `v`'s elements in the same order. */
@@ -401,13 +356,9 @@ function buildKernels(graph: Graph, producer: Map<Var, Eqn>, materialized: Set<V
       });
       continue;
     }
-    const buffers = e.inputs.map((v) => (materialized.has(v) ? v : reshapeSource(v, producer)));
-    // A gather whose result is kept in memory copies whole rows (the opaque kernel); one read by other
-    // kernels is fused into them as a load at a looked-up row.
-    const rowCopy = e.prim === "gather" &&
-      buffers.every((v) => materialized.has(v) || !producer.has(v));
-    if (!fusible(e) || rowCopy) {
-      kernels.push({ kind: "opaque", inputs: buffers, output: e.out, eqn: e });
+    if (!fusible(e)) {
+      const inputs = e.inputs.map((v) => (materialized.has(v) ? v : reshapeSource(v, producer)));
+      kernels.push({ kind: "opaque", inputs, output: e.out, eqn: e });
       continue;
     }
     const builder = new ExprBuilder(producer, materialized, e.out.shape);
@@ -481,24 +432,6 @@ class ExprBuilder {
         // A reshape keeps row-major order, so a buffer is read at the same flat offsets as its reshape.
         if (this.isBuffer(x)) return this.load(x, flatAffine(map, e.out.shape, this.root.length));
         throw new NeedsMaterialization(x);
-      }
-      case "gather": {
-        const [table, idx] = e.inputs;
-        if (!this.isBuffer(table)) throw new NeedsMaterialization(table);
-        const index = this.build(idx, map.slice(0, idx.shape.length));
-        if (index.kind !== "load") throw new NeedsMaterialization(idx);
-        const rowShape = table.shape.slice(1);
-        let input = this.inputs.indexOf(table);
-        if (input < 0) input = this.inputs.push(table) - 1;
-        return {
-          kind: "gather",
-          dtype,
-          input,
-          index,
-          rows: table.shape[0],
-          rowSize: sizeOf(rowShape),
-          at: flatAffine(map.slice(idx.shape.length), rowShape, this.root.length),
-        };
       }
       case "pad": {
         const low = e.params.low as number[];

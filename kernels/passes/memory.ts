@@ -42,11 +42,6 @@ function loadsOf(e: Expr, input: number, out: Expr[] = []): Expr[] {
     case "pad":
       loadsOf(e.inside, input, out);
       break;
-    case "gather":
-      // Rows read at looked-up positions are never in lockstep with the output.
-      if (e.input === input) out.push(e);
-      loadsOf(e.index, input, out);
-      break;
   }
   return out;
 }

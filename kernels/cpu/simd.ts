@@ -292,15 +292,16 @@ export function simdReduceModule(
   const keptLevels = dims.filter((d) => d.group === 0).length;
   const unit = (coeffs: readonly number[]) => coeffs.every((c) => c === 0 || c === 1);
   const last = dims.length - 1;
-  let vectorLevel: number;
+  // A row reduction if the operands run along the innermost reduced axis, else a column reduction.
+  const candidates: number[] = [];
   if (dims[last].group === 1 && unit(dims[last].coeffs) && dims[last].coeffs.slice(0, out).includes(1)) {
-    vectorLevel = last; // a row reduction
-  } else if (keptLevels > 0 && unit(dims[keptLevels - 1].coeffs) && dims[keptLevels - 1].coeffs[out] === 1) {
-    vectorLevel = keptLevels - 1; // a column reduction
-  } else {
-    return undefined;
+    candidates.push(last);
   }
-  if (!supportedExpr(k.prologue, dims[vectorLevel].coeffs)) return undefined;
+  if (keptLevels > 0 && unit(dims[keptLevels - 1].coeffs) && dims[keptLevels - 1].coeffs[out] === 1) {
+    candidates.push(keptLevels - 1);
+  }
+  const vectorLevel = candidates.find((level) => supportedExpr(k.prologue, dims[level].coeffs));
+  if (vectorLevel === undefined) return undefined;
   return {
     bytes: buildReduceModule(k, dims, forms, vectorLevel, keptLevels, limits),
     outer: dims[0].n,

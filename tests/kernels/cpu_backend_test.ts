@@ -223,10 +223,41 @@ Deno.test("cpu: an allocation beyond the memory limit fails with a clear error n
   });
 });
 
-Deno.test("cpu: out-of-range gather indices are reported", async () => {
+Deno.test("cpu: out-of-range gather indices are reported, eagerly and under jit", async () => {
   await withCpu(1, () => {
     assert.throws(() => L.take(L.zeros([4, 2]), [4]), /index 4 is out of range for an axis of size 4/);
+    const compiled = L.jit((t: Tensor, i: Tensor) => L.take(t, i).exp().sum(1));
+    assert.throws(
+      () => compiled(L.zeros([4, 2]), L.tensor([1, -1], { dtype: "int32" })),
+      /index -1 is out of range for an axis of size 4/,
+    );
   });
+});
+
+Deno.test("cpu: gathered rows feeding elementwise ops and reductions match the reference", async () => {
+  const make = () => {
+    const r = rng(17);
+    return [
+      randomTensor(r, [30, 12]),
+      L.tensor(Int32Array.from({ length: 5 * 7 }, () => Math.floor(r() * 30)), {
+        shape: [5, 7],
+        dtype: "int32",
+      }),
+      randomTensor(r, [30]),
+      L.tensor(Int32Array.from({ length: 30 * 3 }, (_, i) => i * 5 - 40), { shape: [30, 3], dtype: "int32" }),
+    ];
+  };
+  const f = (table: Tensor, idx: Tensor, vector: Tensor, ints: Tensor) => [
+    L.take(table, idx).mul(2).exp(),
+    L.take(table, idx).square().add(1).log(),
+    L.take(table, idx).mul(L.take(table, idx.slice([0, 0], [5, 1]))).sum(-1), // dot products
+    L.take(table, idx).sum([0, 1]), // a column sum over looked-up rows
+    L.take(vector, idx).add(1),
+    L.take(ints, idx).add(3),
+    L.take(table, idx).transpose([2, 0, 1]).mul(3),
+  ];
+  const { expected, actual } = await onBoth(f, make, 2);
+  compare(expected, actual, 1e-5, 1e-6, "gathers");
 });
 
 Deno.test("cpu: donated params are updated in place; a sparse update writes only the touched rows", async () => {

@@ -84,6 +84,11 @@ export function tensor(
     );
   }
   const host = allocHost(dtype, flat.length);
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView) && dtype !== "bool") {
+    // Typed data: one bulk copy (converting as element assignment would), not a checked loop.
+    host.set(data as ArrayLike<number>);
+    return fromHost(host, shape, dtype);
+  }
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i];
     if (typeof v !== "number" && typeof v !== "boolean") {

@@ -164,44 +164,14 @@ function buildModule(
   forms: readonly Affine[],
   limits: MemoryLimits,
 ): Uint8Array<ArrayBuffer> {
-  const mb = new ModuleBuilder().importMemory("env", "memory", limits);
   const inputs = k.inputs.length;
-  const params = [ValType.i32, ValType.i32, ...Array.from({ length: inputs + 1 }, () => ValType.i32)];
   const out = forms.length - 1;
   const levels = dims.length;
   const inner = dims[levels - 1].coeffs;
-  const fn = mb.addFunction(params, [], (c) => {
-    const [LO, HI] = [0, 1];
-    // Parameter 2 + i is the byte address of input i; the output's comes last.
-    const base = (f: number) => 2 + (f === out ? inputs : inputOf(k.expr, forms[f]));
-    // addr[f][level]: byte address of form f at the current iteration of `level`.
-    const addr = forms.map(() => Array.from({ length: levels }, () => c.local(ValType.i32)));
-    const index = Array.from({ length: levels }, () => c.local(ValType.i32));
-    // Bytes per element of each form: bool operands are bytes, everything else 4-byte words.
-    const bytes = forms.map((form, f) => (f !== out && dtypeOf(k.expr, form) === "bool" ? 1 : 4));
+  return kernelModule(limits, inputs, (c) => {
+    const LO = 0;
+    const { addr, index, counted } = loopScaffold(c, k.expr, forms, dims, inputs);
     const emitter = new SimdEmitter(c, forms, inner);
-    forms.forEach((form, f) => {
-      c.get(base(f)).i32Const(bytes[f] * form.offset).i32Add();
-      c.get(LO).i32Const(bytes[f] * dims[0].coeffs[f]).i32Mul().i32Add().set(addr[f][0]);
-    });
-    const advance = (level: number, count: number) =>
-      forms.forEach((_, f) => {
-        const step = bytes[f] * dims[level].coeffs[f] * count;
-        if (step !== 0) c.get(addr[f][level]).i32Const(step).i32Add().set(addr[f][level]);
-      });
-    const limit = (level: number) => (level === 0 ? c.get(HI) : c.i32Const(dims[level].n));
-    // A counted loop over `level` whose body may process `width` elements per iteration.
-    const counted = (level: number, width: number, body: () => void) =>
-      c.block((exit) =>
-        c.loop((again) => {
-          c.get(index[level]).i32Const(width).i32Add();
-          limit(level);
-          c.i32GtS().brIf(exit);
-          body();
-          advance(level, width);
-          c.get(index[level]).i32Const(width).i32Add().set(index[level]).br(again);
-        })
-      );
     const nest = (level: number) => {
       if (level === 0) c.get(LO).set(index[0]);
       else c.i32Const(0).set(index[level]);
@@ -231,8 +201,6 @@ function buildModule(
     nest(0);
     emitter.hoistConstants(loopsStart);
   });
-  mb.exportFunction("kernel", fn);
-  return mb.toBytes();
 }
 
 const F64X2_PROMOTE_LOW_F32X4 = 0x5f;
@@ -317,43 +285,17 @@ function buildReduceModule(
   keptLevels: number,
   limits: MemoryLimits,
 ): Uint8Array<ArrayBuffer> {
-  const mb = new ModuleBuilder().importMemory("env", "memory", limits);
   const inputs = k.inputs.length;
-  const params = [ValType.i32, ValType.i32, ...Array.from({ length: inputs + 1 }, () => ValType.i32)];
   const out = forms.length - 1;
   const levels = dims.length;
   const rowReduction = vectorLevel >= keptLevels;
-  const fn = mb.addFunction(params, [], (c) => {
-    const [LO, HI] = [0, 1];
-    const base = (f: number) => 2 + (f === out ? inputs : inputOf(k.prologue, forms[f]));
-    const addr = forms.map(() => Array.from({ length: levels }, () => c.local(ValType.i32)));
-    const index = Array.from({ length: levels }, () => c.local(ValType.i32));
-    const bytes = forms.map((form, f) => (f !== out && dtypeOf(k.prologue, form) === "bool" ? 1 : 4));
+  return kernelModule(limits, inputs, (c) => {
+    const LO = 0;
+    const { addr, index, counted } = loopScaffold(c, k.prologue, forms, dims, inputs);
     // Two float64x2 accumulators (lanes 0-1 and 2-3 of the float32 values) and a scalar one for row tails.
     const [accLow, accHigh] = [c.local(ValType.v128), c.local(ValType.v128)];
     const accScalar = c.local(ValType.f64);
     const emitter = new SimdEmitter(c, forms, dims[vectorLevel].coeffs);
-    forms.forEach((form, f) => {
-      c.get(base(f)).i32Const(bytes[f] * form.offset).i32Add();
-      c.get(LO).i32Const(bytes[f] * dims[0].coeffs[f]).i32Mul().i32Add().set(addr[f][0]);
-    });
-    const advance = (level: number, count: number) =>
-      forms.forEach((_, f) => {
-        const step = bytes[f] * dims[level].coeffs[f] * count;
-        if (step !== 0) c.get(addr[f][level]).i32Const(step).i32Add().set(addr[f][level]);
-      });
-    const counted = (level: number, width: number, body: () => void) =>
-      c.block((exit) =>
-        c.loop((again) => {
-          c.get(index[level]).i32Const(width).i32Add();
-          if (level === 0) c.get(HI);
-          else c.i32Const(dims[level].n);
-          c.i32GtS().brIf(exit);
-          body();
-          advance(level, width);
-          c.get(index[level]).i32Const(width).i32Add().set(index[level]).br(again);
-        })
-      );
     /** The high two float32 lanes of the v128 on the stack moved to the low two. */
     const highHalf = () => {
       c.get(accHigh); // any second operand: only the first one's bytes 8..15 are picked
@@ -432,8 +374,66 @@ function buildReduceModule(
     nest(0, false);
     emitter.hoistConstants(0);
   });
-  mb.exportFunction("kernel", fn);
+}
+
+/** A module exporting `kernel(lo, hi, ...inputPointers, outputPointer)` with the body `body` writes. */
+function kernelModule(
+  limits: MemoryLimits,
+  inputs: number,
+  body: (c: Code) => void,
+): Uint8Array<ArrayBuffer> {
+  const mb = new ModuleBuilder().importMemory("env", "memory", limits);
+  const params = [ValType.i32, ValType.i32, ...Array.from({ length: inputs + 1 }, () => ValType.i32)];
+  mb.exportFunction("kernel", mb.addFunction(params, [], body));
   return mb.toBytes();
+}
+
+/**
+ * The address bookkeeping of a kernel's loop nest over `dims`, for a function `kernel(lo, hi, ...inputs,
+ * output)`: emits the start address of every affine form (the output's last) for row `lo` of the outer loop,
+ * and returns the address and index locals per level and a builder of counted loops that advance them.
+ */
+function loopScaffold(
+  c: Code,
+  expr: Expr,
+  forms: readonly Affine[],
+  dims: readonly { n: number; coeffs: readonly number[] }[],
+  inputs: number,
+) {
+  const [LO, HI] = [0, 1];
+  const out = forms.length - 1;
+  const levels = dims.length;
+  // Parameter 2 + i is the byte address of input i; the output's comes last.
+  const base = (f: number) => 2 + (f === out ? inputs : inputOf(expr, forms[f]));
+  // addr[f][level]: byte address of form f at the current iteration of `level`.
+  const addr = forms.map(() => Array.from({ length: levels }, () => c.local(ValType.i32)));
+  const index = Array.from({ length: levels }, () => c.local(ValType.i32));
+  // Bytes per element of each form: bool operands are bytes, everything else 4-byte words.
+  const bytes = forms.map((form, f) => (f !== out && dtypeOf(expr, form) === "bool" ? 1 : 4));
+  forms.forEach((form, f) => {
+    c.get(base(f)).i32Const(bytes[f] * form.offset).i32Add();
+    c.get(LO).i32Const(bytes[f] * dims[0].coeffs[f]).i32Mul().i32Add().set(addr[f][0]);
+  });
+  const advance = (level: number, count: number) =>
+    forms.forEach((_, f) => {
+      const step = bytes[f] * dims[level].coeffs[f] * count;
+      if (step !== 0) c.get(addr[f][level]).i32Const(step).i32Add().set(addr[f][level]);
+    });
+  // A counted loop over `level` whose body may process `width` elements per iteration; the outer loop
+  // runs to `hi`, inner ones to their extent.
+  const counted = (level: number, width: number, body: () => void) =>
+    c.block((exit) =>
+      c.loop((again) => {
+        c.get(index[level]).i32Const(width).i32Add();
+        if (level === 0) c.get(HI);
+        else c.i32Const(dims[level].n);
+        c.i32GtS().brIf(exit);
+        body();
+        advance(level, width);
+        c.get(index[level]).i32Const(width).i32Add().set(index[level]).br(again);
+      })
+    );
+  return { addr, index, counted };
 }
 
 /** The dtype of the load whose affine form is `form`. */

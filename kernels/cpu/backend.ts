@@ -328,7 +328,7 @@ function compileOpaque(
         checkIndices(inputs[1], count, rows);
         const [base, idx, updates] = inputs;
         const work = count * width + (inPlace ? 0 : rows * width);
-        runtime.runKernel(ids[inPlace ? 1 : 0], [base.ptr, idx.ptr, updates.ptr, output.ptr], rows, work);
+        runtime.runKernel(ids[inPlace ? 1 : 0], [base.ptr, idx.ptr, updates.ptr, output.ptr], rows, work, 1);
       };
     }
     case "concat": {

@@ -441,8 +441,10 @@ export class CpuRuntime {
    * Runs rows `[0, outer)` of kernel `id` with `args` (byte addresses for WebAssembly kernels; address,
    * length, dtype-code triples for JavaScript ones). `work` (elements touched) decides whether waking the
    * workers pays; each row is computed by one thread, so results do not depend on the thread count.
+   * `chunksPerThread` (default 4) trades load balance for per-chunk cost: a scatter-add, whose every chunk
+   * scans all of its indices, asks for 1.
    */
-  runKernel(id: number, args: readonly number[], outer: number, work: number): void {
+  runKernel(id: number, args: readonly number[], outer: number, work: number, chunksPerThread = 4): void {
     if (this.closed) throw new Error("runKernel: this CpuRuntime is closed");
     const kernel = this.kernels[id];
     const threads = Math.max(1, Math.min(this.threads, outer, Math.floor(work / MIN_ELEMENTS_PER_THREAD)));
@@ -451,7 +453,7 @@ export class CpuRuntime {
       return;
     }
     // Several chunks per thread so that a thread slowed by the machine gets help from the others.
-    const chunk = Math.ceil(outer / (threads * 4));
+    const chunk = Math.ceil(outer / (threads * chunksPerThread));
     const control = this.control;
     const k = Control.kernel;
     control.set([id, kernel.type, kernel.ptr, kernel.length, outer, chunk, args.length, ...args], k);

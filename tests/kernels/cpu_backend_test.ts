@@ -333,6 +333,22 @@ Deno.test("cpu: vectorised exp and tanh agree with the reference to float32 prec
   compare(expected.slice(2), actual.slice(2), 0, 1e-7, "sigmoid");
 });
 
+Deno.test("cpu: log agrees with the reference to float32 precision, subnormals and specials too", async () => {
+  const values = [
+    ...Array.from({ length: 3001 }, (_, i) => Math.exp(-100 + i * 0.06)),
+    ...Array.from({ length: 200 }, (_, i) => 1 + (i - 100) * 2 ** -23),
+    1e-45,
+    1e-40,
+    2 ** -126,
+    3.4e38,
+    Infinity,
+  ];
+  const { expected, actual } = await onBoth((x: Tensor) => [x.log()], () => [L.tensor(values)], 2);
+  compare(expected, actual, 3e-7, 0, "log");
+  const specials = await onBoth((x: Tensor) => [x.log()], () => [L.tensor([0, -0, -1, -Infinity, NaN])], 1);
+  assert.deepEqual(Array.from(specials.actual[0]), Array.from(specials.expected[0]));
+});
+
 Deno.test("cpu: maximum keeps NaN and the sign of zero as the reference does, bit for bit, vectorised or not", async () => {
   // Enough elements for the unrolled SIMD loop, its 4-wide tail and its scalar tail.
   const specials = [NaN, -0, 0, -1, 1, 2, -Infinity, Infinity, 1e-40, -1e-40];

@@ -46,6 +46,13 @@ type View = Float32Array | Int32Array | Uint8Array;
  */
 const BALLAST_BYTES = 64 << 20;
 
+/**
+ * How many vectorised elements one element of a JavaScript kernel costs, roughly (scalar float64 code with a
+ * rounding per op, often a `Math` call): the worker pool weighs a kernel's work by it when it decides
+ * whether waking other threads pays.
+ */
+const JS_ELEMENT_COST = 8;
+
 /** Options of {@linkcode createCpuBackend}. */
 export interface CpuBackendOptions {
   /** The name to register under (default "cpu"). */
@@ -245,7 +252,8 @@ function compileKernel(k: Kernel, ctx: Context): Step {
       }
       const generated = elementwiseKernel(k);
       const id = runtime.registerKernel({ js: generated.source });
-      return (inputs, output) => runtime.runKernel(id, jsArgs(inputs, output), generated.outer, work);
+      return (inputs, output) =>
+        runtime.runKernel(id, jsArgs(inputs, output), generated.outer, work * JS_ELEMENT_COST);
     }
     case "reduce": {
       const shared = runtime.memory.buffer instanceof SharedArrayBuffer;
@@ -265,7 +273,7 @@ function compileKernel(k: Kernel, ctx: Context): Step {
         return (inputs, output) => generated.run(views(inputs, output), 0, generated.outer);
       }
       const id = runtime.registerKernel({ js: generated.source });
-      const work = sizeOf(k.inShape);
+      const work = sizeOf(k.inShape) * JS_ELEMENT_COST;
       return (inputs, output) => runtime.runKernel(id, jsArgs(inputs, output), generated.outer, work);
     }
     case "matmul": {

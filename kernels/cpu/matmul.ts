@@ -37,14 +37,29 @@ export interface GemmTiling {
   nc: number;
   /** How many k steps the microkernel's loop body does per iteration. */
   unroll: number;
+  /**
+   * Pack A in groups of four k steps (see {@linkcode packedAOffset}) and read it with whole-vector
+   * loads and lane broadcasts instead of one `load32_splat` per row and step. Deno runs
+   * WebAssembly with explicit bounds checks (no trap handler), a compare and a branch per load,
+   * so fewer loads per multiply-add pay. Needs `unroll` to be a multiple of 4.
+   */
+  aLanes?: boolean;
 }
 
 /**
- * The tiling chosen by measurement on x64 (Xeon, V8 in Deno 2.9, one thread, n = 512):
- * 6x8 reached ~35 GFLOP/s with relaxed FMA (about 85% of a register-only FMA loop), ahead of
- * 5x8 (~33), 8x8 (~30: 16 accumulators spill), 4x12 and 3x16 (~28) and 4x8 (~25). 6x8 keeps
- * 12 accumulators + 2 B vectors + 1 broadcast A value within V8's 16 xmm registers;
- * kc = 128..384 and unroll 2..8 were within noise.
+ * The tiling chosen by measurement on x64 (Emerald Rapids Xeon, V8 in Deno 2.9, one thread, n = 512
+ * and 1024, each variant interleaved call by call with the others on one memory, median of the
+ * per-round ratios):
+ * - Deno does not enable V8's WebAssembly trap handler, so every load carries a compare and a
+ *   branch (and, on a shared memory, an address computation). With `--no-wasm-bounds-checks`
+ *   (for measurement only) the old 6x8 kernel ran up to 1.8x faster. The tile is therefore chosen
+ *   for the fewest loads per multiply-add.
+ * - 5x8 with A packed in groups of four k steps (`aLanes`): per step one vector holds rows 0-3
+ *   and row 4 comes from a vector loaded once per group, so 3.25 loads per 10 FMAs instead of
+ *   8 per 12. It ran 1.24-1.31x the 6x8 kernel that splat-loads each A value. 10 accumulators,
+ *   2 B vectors, the A vector, row 4's group vector and one broadcast fill V8's 15 allocatable
+ *   xmm registers; 6x8 with vector A loads needs 17 and spills (0.81x).
+ * - kc 256..512, mc 45..195 and unroll 4..8 were within noise of each other; kc 128 was slower.
  *
  * @example
  * ```ts
@@ -52,7 +67,15 @@ export interface GemmTiling {
  * if (DEFAULT_TILING.mc % DEFAULT_TILING.mr !== 0) throw new Error();
  * ```
  */
-export const DEFAULT_TILING: Readonly<GemmTiling> = { mr: 6, nv: 2, kc: 256, mc: 96, nc: 2048, unroll: 4 };
+export const DEFAULT_TILING: Readonly<GemmTiling> = {
+  mr: 5,
+  nv: 2,
+  kc: 256,
+  mc: 95,
+  nc: 2048,
+  unroll: 8,
+  aLanes: true,
+};
 
 /**
  * Options of {@linkcode buildSgemmModule}.
@@ -193,8 +216,14 @@ export function gemmScratchBytes(tiling: GemmTiling = DEFAULT_TILING): number {
 function checkTiling(t: GemmTiling): void {
   const nr = 4 * t.nv;
   const ok = t.mr >= 1 && t.nv >= 1 && t.kc >= 1 && t.mc % t.mr === 0 && t.nc % nr === 0 &&
-    t.unroll >= 1 && (t.unroll & (t.unroll - 1)) === 0;
-  if (!ok) throw new RangeError(`sgemm tiling ${JSON.stringify(t)}: mc must be a multiple of mr, nc of 4*nv`);
+    t.unroll >= 1 && (t.unroll & (t.unroll - 1)) === 0 && (!t.aLanes || t.unroll % 4 === 0);
+  if (!ok) {
+    throw new RangeError(
+      `sgemm tiling ${
+        JSON.stringify(t)
+      }: mc must be a multiple of mr, nc of 4*nv, unroll a power of 2 (a multiple of 4 with aLanes)`,
+    );
+  }
 }
 
 /** `while (cond) body` as block/loop; `cond` leaves an i32 on the stack. */
@@ -220,6 +249,92 @@ function addTo(c: Code, local: number, by: number | (() => void)): void {
 /** Pushes min(a, b) of two i32 locals. */
 function minLocals(c: Code, a: number, b: number): void {
   c.get(a).get(b).get(a).get(b).i32LtS().select();
+}
+
+/**
+ * Where the A value of panel row `row` (0 <= row < mr) at depth step `step` of a `depth`-deep
+ * slice sits in a packed panel with {@linkcode GemmTiling.aLanes}, in floats from the panel's
+ * start. Whole groups of four steps come first, each `4 * mr` floats: for each of the four steps
+ * the values of the first `mr - mr % 4` rows (so four rows load as one vector), then for each
+ * remaining row its four values (one vector that serves the whole group). Steps past the last
+ * whole group are laid out plainly, `mr` values per step.
+ *
+ * @example
+ * ```ts
+ * import { packedAOffset } from "./matmul.ts";
+ * // mr = 5: step 1 of the first group holds rows 0-3 at 4..7, row 4's group vector is 16..19
+ * if (packedAOffset(5, 10, 2, 1) !== 6 || packedAOffset(5, 10, 4, 1) !== 17) throw new Error();
+ * if (packedAOffset(5, 10, 3, 9) !== 48) throw new Error(); // past the groups: 9 * 5 + 3
+ * ```
+ */
+export function packedAOffset(mr: number, depth: number, row: number, step: number): number {
+  const laneRows = mr - mr % 4;
+  if (step >= depth - depth % 4) return step * mr + row;
+  const group = 4 * mr * (step >> 2), within = step & 3;
+  return row < laneRows
+    ? group + within * laneRows + row
+    : group + 4 * laneRows + 4 * (row - laneRows) + within;
+}
+
+/**
+ * Emits the A packer for {@linkcode GemmTiling.aLanes}: the same signature as the plain packer
+ * ({@linkcode emitPack}), panels of `mr` rows in the order of {@linkcode packedAOffset}, the last
+ * partial panel zero-padded. Element by element: packing is a few percent of a product's time.
+ */
+function emitPackA(mb: ModuleBuilder, mr: number): number {
+  const i32 = ValType.i32;
+  const laneRows = mr - mr % 4;
+  return mb.addFunction([i32, i32, i32, i32, i32, i32], [], (c) => {
+    const [src, ws, ds, count, depth, dst] = [0, 1, 2, 3, 4, 5];
+    const [rows, row, step, s, full, t, end, stepScale, rowBase] = Array.from(
+      { length: 9 },
+      () => c.local(i32),
+    );
+    const increment = (local: number, by: number | (() => void)) => addTo(c, local, by);
+    c.get(depth).i32Const(~3).i32And().set(full);
+    whileLoop(c, () => c.get(count).i32Const(0).i32GtS(), () => {
+      c.i32Const(mr).set(rows);
+      minLocals(c, rows, count);
+      c.set(rows);
+      c.get(rows).i32Const(mr).i32LtS().if(() => {
+        // Partial panel: zero it first, so the missing rows multiply as zeros.
+        c.get(dst).set(t).get(dst).get(depth).i32Const(4 * mr).i32Mul().i32Add().set(end);
+        whileLoop(c, () => c.get(t).get(end).i32LtU(), () => {
+          c.get(t).f32Const(0).f32Store();
+          increment(t, 4);
+        });
+      });
+      c.i32Const(0).set(row);
+      whileLoop(c, () => c.get(row).get(rows).i32LtS(), () => {
+        // In whole groups the offset is 4*mr*(step >> 2) + (step & 3)*stepScale + rowBase.
+        c.get(row).i32Const(laneRows).i32LtS().if(() => {
+          c.i32Const(laneRows).set(stepScale).get(row).set(rowBase);
+        }, () => {
+          c.i32Const(1).set(stepScale).get(row).i32Const(laneRows).i32Sub().i32Const(2).i32Shl();
+          c.i32Const(4 * laneRows).i32Add().set(rowBase);
+        });
+        c.get(src).get(row).get(ws).i32Mul().i32Add().set(s).i32Const(0).set(step);
+        whileLoop(c, () => c.get(step).get(full).i32LtS(), () => {
+          c.get(dst);
+          c.get(step).i32Const(2).i32ShrU().i32Const(4 * mr).i32Mul();
+          c.get(step).i32Const(3).i32And().get(stepScale).i32Mul().i32Add().get(rowBase).i32Add();
+          c.i32Const(2).i32Shl().i32Add().get(s).f32Load().f32Store();
+          increment(s, () => c.get(ds));
+          increment(step, 1);
+        });
+        whileLoop(c, () => c.get(step).get(depth).i32LtS(), () => {
+          c.get(dst).get(step).i32Const(mr).i32Mul().get(row).i32Add().i32Const(2).i32Shl().i32Add();
+          c.get(s).f32Load().f32Store();
+          increment(s, () => c.get(ds));
+          increment(step, 1);
+        });
+        increment(row, 1);
+      });
+      increment(src, () => c.get(ws).i32Const(mr).i32Mul());
+      increment(dst, () => c.get(depth).i32Const(4 * mr).i32Mul());
+      c.get(count).i32Const(mr).i32Sub().set(count);
+    });
+  });
 }
 
 /**
@@ -309,7 +424,7 @@ export function buildSgemmModule(options: SgemmModuleOptions): Uint8Array<ArrayB
   const i32 = ValType.i32, v128 = ValType.v128;
 
   const mb = new ModuleBuilder().importMemory("env", "memory", options.memory);
-  const packA = emitPack(mb, MR);
+  const packA = tiling.aLanes ? emitPackA(mb, MR) : emitPack(mb, MR);
   const packB = emitPack(mb, NR);
 
   const gemm = mb.addFunction(new Array(11).fill(i32), [], (c) => {
@@ -326,7 +441,10 @@ export function buildSgemmModule(options: SgemmModuleOptions): Uint8Array<ArrayB
     const spill = c.local(ValType.f32);
     const acc = Array.from({ length: MR * NV }, () => c.local(v128));
     const bv = Array.from({ length: NV }, () => c.local(v128));
-    const av = c.local(v128);
+    const av = c.local(v128), aQuad = c.local(v128);
+    /** With aLanes: rows read four at a time from one vector, and the other rows' group vectors. */
+    const laneRows = tiling.aLanes ? MR - MR % 4 : 0;
+    const tailQuads = tiling.aLanes ? Array.from({ length: MR - laneRows }, () => c.local(v128)) : [];
     const increment = (local: number, by: number | (() => void)) => addTo(c, local, by);
     const isSet = (bit: number) => c.get(flags).i32Const(bit).i32And();
     /** local = min(limit, total - start) */
@@ -345,18 +463,43 @@ export function buildSgemmModule(options: SgemmModuleOptions): Uint8Array<ArrayB
     c.get(work).i32Const(align64(MC * KC * 4)).i32Add().tee(tile);
     c.i32Const(align64(MR * NR * 4)).i32Add().set(packedB);
 
-    /** One k step; the u-th of an unrolled group, so all offsets are constants. */
-    const kStep = (u: number) => {
+    /** acc[r] += a · B for each B vector of the step (a: the broadcast A value of row r). */
+    const multiplyRow = (r: number) => {
+      for (let v = 0; v < NV; v++) {
+        const x = acc[r * NV + v];
+        c.get(av).get(bv[v]);
+        if (options.relaxed) c.get(x).f32x4RelaxedMadd();
+        else c.f32x4Mul().get(x).f32x4Add();
+        c.set(x);
+      }
+    };
+    const loadB = (u: number) => {
       for (let v = 0; v < NV; v++) c.get(bp).v128Load(4 * (u * NR + 4 * v)).set(bv[v]);
+    };
+    /** One k step of a plain panel (MR values per step); the u-th of an unrolled run, so offsets are constants. */
+    const plainStep = (u: number) => {
+      loadB(u);
       for (let r = 0; r < MR; r++) {
         c.get(ap).v128Load32Splat(4 * (u * MR + r)).set(av);
-        for (let v = 0; v < NV; v++) {
-          const x = acc[r * NV + v];
-          c.get(av).get(bv[v]);
-          if (options.relaxed) c.get(x).f32x4RelaxedMadd();
-          else c.f32x4Mul().get(x).f32x4Add();
-          c.set(x);
+        multiplyRow(r);
+      }
+    };
+    /** The u-th k step of an unrolled run over whole groups of a panel packed by packedAOffset. */
+    const groupedStep = (u: number) => {
+      const group = 4 * MR * (u >> 2), within = u & 3;
+      loadB(u);
+      if (within === 0) {
+        tailQuads.forEach((quad, t) => c.get(ap).v128Load(4 * (group + 4 * laneRows + 4 * t)).set(quad));
+      }
+      for (let r = 0; r < MR; r++) {
+        if (r < laneRows) {
+          if (r % 4 === 0) c.get(ap).v128Load(4 * (group + within * laneRows + r)).set(aQuad);
+          c.get(aQuad).get(aQuad).splatLane32(r % 4).set(av);
+        } else {
+          const quad = tailQuads[r - laneRows];
+          c.get(quad).get(quad).splatLane32(within).set(av);
         }
+        multiplyRow(r);
       }
     };
     /** Runs `count` iterations of `body` (count in `steps`, may be 0). */
@@ -371,16 +514,27 @@ export function buildSgemmModule(options: SgemmModuleOptions): Uint8Array<ArrayB
 
     const microkernel = () => {
       for (const x of acc) c.v128Const().set(x);
+      const step = tiling.aLanes ? groupedStep : plainStep;
       c.get(kc).i32Const(Math.log2(U)).i32ShrU().set(steps);
       countedLoop(() => {
-        for (let u = 0; u < U; u++) kStep(u);
+        for (let u = 0; u < U; u++) step(u);
         increment(ap, U * MR * 4);
         increment(bp, U * NR * 4);
       });
-      if (U > 1) {
-        c.get(kc).i32Const(U - 1).i32And().set(steps);
+      if (tiling.aLanes && U > 4) {
+        // Whole groups of four steps left over from the unrolled loop.
+        c.get(kc).i32Const(U - 1).i32And().i32Const(2).i32ShrU().set(steps);
         countedLoop(() => {
-          kStep(0);
+          for (let u = 0; u < 4; u++) groupedStep(u);
+          increment(ap, 4 * MR * 4);
+          increment(bp, 4 * NR * 4);
+        });
+      }
+      const single = tiling.aLanes ? 4 : U; // steps past the last group (or unrolled run) are plain
+      if (single > 1) {
+        c.get(kc).i32Const(single - 1).i32And().set(steps);
+        countedLoop(() => {
+          plainStep(0);
           increment(ap, MR * 4);
           increment(bp, NR * 4);
         });

@@ -255,7 +255,7 @@ export function soloContext(gemm: GemmFunction, packB: PackFunction, work: numbe
  * const context = soloContext((_a, _b, c, m) => calls.push([c, m]), () => {}, 0);
  * context.next(); // pretend another thread took unit 0
  * runUnits(job, context);
- * if (calls.join(";") !== "1728,46") throw new Error(calls.join(";")); // rows 54..99
+ * if (calls.join(";") !== "1600,50") throw new Error(calls.join(";")); // rows 50..99
  * ```
  */
 export function runUnits(job: MatmulJob, context: ThreadContext, tiling: GemmTiling = DEFAULT_TILING): void {

@@ -384,6 +384,24 @@ export class Code {
     if (bytes.length !== 16) throw new RangeError("v128Const: need exactly 16 bytes");
     return this.simd(0x0c, ...Array.from(bytes));
   }
+  /**
+   * `i8x16.shuffle` with 16 lane indices into the concatenation of the two operands (0-15: the
+   * first, 16-31: the second).
+   */
+  i8x16Shuffle(lanes: ArrayLike<number>): this {
+    if (lanes.length !== 16 || Array.from(lanes).some((lane) => !(lane >= 0 && lane < 32))) {
+      throw new RangeError("i8x16Shuffle: need 16 lane indices in 0..31");
+    }
+    return this.simd(0x0d, ...Array.from(lanes));
+  }
+  /**
+   * Pops two vectors and pushes 32-bit lane `lane` of the first in all four lanes: push one
+   * vector twice to broadcast its lane (engines lower this to a single `pshufd`).
+   */
+  splatLane32(lane: number): this {
+    if (!(lane >= 0 && lane < 4)) throw new RangeError(`splatLane32: lane ${lane} is not in 0..3`);
+    return this.i8x16Shuffle(Array.from({ length: 16 }, (_, i) => 4 * lane + (i % 4)));
+  }
   /** `i32x4.splat`. */
   i32x4Splat(): this {
     return this.simd(0x11);

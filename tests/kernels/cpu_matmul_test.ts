@@ -2,6 +2,14 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { CpuRuntime, type MatmulShape } from "../../kernels/cpu/pool.ts";
 import { hasRelaxedSimd } from "../../kernels/cpu/wasm.ts";
+import {
+  buildSgemmModule,
+  DEFAULT_TILING,
+  GemmFlags,
+  type GemmFunction,
+  gemmScratchBytes,
+  type GemmTiling,
+} from "../../kernels/cpu/matmul.ts";
 
 /** Allocates `values` in the runtime and returns the pointer. */
 function put(rt: CpuRuntime, values: ArrayLike<number>): number {
@@ -183,7 +191,7 @@ const shapes = fc.record({
   strideC: s.m * (s.n + padC) + padC,
 }));
 
-/** Shapes that cross the cache blocks (kc = 256, mc = 96, nc = 2048) at least once. */
+/** Shapes that cross the cache blocks (kc = 256, mc = 95, nc = 2048) at least once. */
 const blockEdgeShapes: MatmulShape[] = [
   { m: 97, n: 19, k: 257, accumulate: true },
   { m: 193, n: 8, k: 513, transA: true },
@@ -210,6 +218,51 @@ for (const relaxed of [false, true]) {
     },
   });
 }
+
+Deno.test("every register tile, with A loaded by lanes or by splats, matches the triple loop", () => {
+  const tilings: GemmTiling[] = [
+    { ...DEFAULT_TILING, mr: 6, mc: 96, aLanes: false },
+    { ...DEFAULT_TILING, mr: 4, mc: 8, kc: 16, aLanes: true },
+    // k slices of 7 and 13 steps: a leftover group after the unrolled loop, then plain steps
+    { ...DEFAULT_TILING, mr: 9, nv: 1, mc: 18, kc: 7, unroll: 8, aLanes: true },
+    { ...DEFAULT_TILING, mr: 5, mc: 10, kc: 13, unroll: 8, aLanes: true },
+    { ...DEFAULT_TILING, mr: 3, nv: 3, mc: 9, nc: 24, aLanes: true }, // fewer than 4 rows: group vectors only
+    DEFAULT_TILING,
+  ];
+  const shapes: MatmulShape[] = [
+    { m: 13, n: 11, k: 37 },
+    { m: 22, n: 9, k: 17, transA: true, accumulate: true },
+    { m: 5, n: 30, k: 40, transB: true },
+  ];
+  const pages = 64, memory = new WebAssembly.Memory({ initial: pages });
+  for (const tiling of tilings) {
+    const module = new WebAssembly.Module(
+      buildSgemmModule({ relaxed: false, memory: { initial: pages }, tiling }),
+    );
+    const gemm = new WebAssembly.Instance(module, { env: { memory } }).exports.gemm as GemmFunction;
+    shapes.forEach((shape, seed) => {
+      const s = resolved(shape), sizes = spans(shape);
+      let state = seed + 7;
+      const random = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5;
+      const [a, b, c0] = [sizes.a, sizes.b, sizes.c].map((length) => Float32Array.from({ length }, random));
+      const [pa, pb, pc] = [64, 64 + 4 * a.length, 64 + 4 * (a.length + b.length)];
+      const work = Math.ceil((pc + 4 * c0.length) / 64) * 64;
+      assert.ok(work + gemmScratchBytes(tiling) <= pages * 65536);
+      const f32 = new Float32Array(memory.buffer);
+      f32.set(a, pa / 4), f32.set(b, pb / 4), f32.set(c0, pc / 4);
+      const flags = (s.transA ? GemmFlags.transA : 0) | (s.transB ? GemmFlags.transB : 0) |
+        (shape.accumulate ? GemmFlags.accumulate : 0);
+      gemm(pa, pb, pc, s.m, s.n, s.k, s.lda, s.ldb, s.ldc, flags, work);
+      const got = f32.slice(pc / 4, pc / 4 + c0.length), { want, scale } = naive(a, b, c0, shape);
+      got.forEach((value, i) =>
+        assert.ok(
+          Math.abs(value - want[i]) <= 1e-5 * scale[i] + 1e-7,
+          `tiling ${JSON.stringify(tiling)}, ${JSON.stringify(shape)}: C[${i}] = ${value}, want ${want[i]}`,
+        )
+      );
+    });
+  }
+});
 
 Deno.test("sgemm gives bit-identical results with 1 and 2 threads", async () => {
   const one = await CpuRuntime.create({ threads: 1 });

@@ -21,7 +21,7 @@ import { threefry2x32 } from "../reference/threefry.ts";
 import { elementwiseKernel, reduceKernel } from "./codegen.ts";
 import { viewType } from "./jobs.ts";
 import { simdElementwiseModule, simdReduceModule } from "./simd.ts";
-import { gatherRowsModule, scatterAddRowsModule } from "./rows.ts";
+import { gatherRowsModule, SCATTER_STRIPES, scatterAddRowsModule } from "./rows.ts";
 import type { CpuRuntime } from "./pool.ts";
 
 /** A block of the runtime's memory holding one tensor's elements. */
@@ -330,13 +330,20 @@ function compileOpaque(
       const int = e.out.dtype === "int32";
       // One module for each way the memory plan may run it; in place, only the touched rows are written.
       const ids = [false, true].map((inPlace) =>
-        runtime.registerKernel({ wasm: scatterAddRowsModule({ width, count, int, inPlace }, limits) })
+        runtime.registerKernel({ wasm: scatterAddRowsModule({ rows, width, count, int, inPlace }, limits) })
       );
       return (inputs, output, inPlace) => {
         checkIndices(inputs[1], count, rows);
         const [base, idx, updates] = inputs;
         const work = count * width + (inPlace ? 0 : rows * width);
-        runtime.runKernel(ids[inPlace ? 1 : 0], [base.ptr, idx.ptr, updates.ptr, output.ptr], rows, work, 1);
+        // Every chunk of stripes scans all the indices, so one chunk per thread (interleaved stripes balance).
+        runtime.runKernel(
+          ids[inPlace ? 1 : 0],
+          [base.ptr, idx.ptr, updates.ptr, output.ptr],
+          SCATTER_STRIPES,
+          work,
+          1,
+        );
       };
     }
     case "concat": {

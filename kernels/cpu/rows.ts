@@ -2,8 +2,8 @@
  * WebAssembly kernels for row gathers and row scatter-adds: the sparse reads and updates of embedding tables
  * (word2vec, embeddings, lazy optimizer steps). Each kernel is specialised to its row width and row count,
  * and follows the runtime's `kernel(lo, hi, ...pointers)` convention so that the worker pool can split it:
- * a gather over output rows, a scatter-add over table rows (each thread adds only into the rows of its
- * range, in index order, so the result does not depend on the thread count).
+ * a gather over output rows, a scatter-add over interleaved stripes of table rows (each thread adds only
+ * into its own rows, in index order, so the result does not depend on the thread count).
  * @module
  */
 import { type Code, type MemoryLimits, ModuleBuilder, unsignedLeb, ValType } from "./wasm.ts";
@@ -64,50 +64,76 @@ export function gatherRowsModule(rowBytes: number, limits: MemoryLimits): Uint8A
 }
 
 /**
- * A scatter-add kernel over a table of `rows` rows of `width` elements (float32, or int32 when `int`):
- * `kernel(lo, hi, base, indices, updates, out)` handles table rows `[lo, hi)`: unless `inPlace`, it first
- * copies them from `base` to `out`; then for i = 0..count-1 in order, if `indices[i]` falls in the range,
- * adds row i of `updates` into that row of `out`. Indices must already be checked.
+ * Stripes a scatter-add's table rows are dealt into: row r belongs to stripe `r % SCATTER_STRIPES`, and the
+ * pool splits stripes between threads. Interleaving balances the threads when the hits crowd into some rows
+ * (a vocabulary sorted by frequency draws most negatives from its first rows, which a split into contiguous
+ * ranges gave to one thread).
  *
  * @example
  * ```ts
- * import { scatterAddRowsModule } from "./rows.ts";
+ * import { SCATTER_STRIPES } from "./rows.ts";
+ * if ((SCATTER_STRIPES & (SCATTER_STRIPES - 1)) !== 0) throw new Error("a power of two");
+ * ```
+ */
+export const SCATTER_STRIPES = 64;
+
+/**
+ * A scatter-add kernel over a table of `rows` rows of `width` elements (float32, or int32 when `int`):
+ * `kernel(lo, hi, base, indices, updates, out)` handles the table rows whose stripe
+ * ({@linkcode SCATTER_STRIPES}) is in `[lo, hi)`: unless `inPlace`, it first copies them from `base` to
+ * `out`; then for i = 0..count-1 in order, if `indices[i]` is one of its rows, adds row i of `updates`
+ * into that row of `out`. Each row is one thread's, so the sums do not depend on the thread count.
+ * Indices must already be checked.
+ *
+ * @example
+ * ```ts
+ * import { SCATTER_STRIPES, scatterAddRowsModule } from "./rows.ts";
  * const memory = new WebAssembly.Memory({ initial: 1 });
- * const bytes = scatterAddRowsModule({ width: 2, count: 3, int: false, inPlace: true }, { initial: 1 });
+ * const bytes = scatterAddRowsModule({ rows: 2, width: 2, count: 3, int: false, inPlace: true }, { initial: 1 });
  * const kernel = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports
  *   .kernel as (...args: number[]) => void;
  * new Float32Array(memory.buffer, 0, 4).set([0, 0, 10, 10]); // a [2, 2] table
  * new Int32Array(memory.buffer, 64, 3).set([1, 0, 1]);
  * new Float32Array(memory.buffer, 128, 6).set([1, 2, 3, 4, 5, 6]);
- * kernel(0, 2, 0, 64, 128, 0);
+ * kernel(0, SCATTER_STRIPES, 0, 64, 128, 0);
  * if (new Float32Array(memory.buffer, 0, 4).join() !== "3,4,16,18") throw new Error();
  * ```
  */
 export function scatterAddRowsModule(
-  shape: { width: number; count: number; int: boolean; inPlace: boolean },
+  shape: { rows: number; width: number; count: number; int: boolean; inPlace: boolean },
   limits: MemoryLimits,
 ): Uint8Array<ArrayBuffer> {
-  const { width, count, int, inPlace } = shape;
+  const { rows, width, count, int, inPlace } = shape;
   const rowBytes = 4 * width;
   const vectorBytes = rowBytes - (rowBytes % 16);
   const mb = new ModuleBuilder().importMemory("env", "memory", limits);
   const [LO, HI, BASE, INDICES, UPDATES, OUT] = [0, 1, 2, 3, 4, 5];
   const fn = mb.addFunction(Array(6).fill(ValType.i32), [], (c) => {
-    const [i, row, dst, src, j] = [0, 0, 0, 0, 0].map(() => c.local(ValType.i32));
+    const [i, row, dst, src, j, first, last] = [0, 0, 0, 0, 0, 0, 0].map(() => c.local(ValType.i32));
     if (!inPlace) {
-      // out[lo..hi) <- base[lo..hi)
-      c.get(OUT).get(LO).i32Const(rowBytes).i32Mul().i32Add();
-      c.get(BASE).get(LO).i32Const(rowBytes).i32Mul().i32Add();
-      c.get(HI).get(LO).i32Sub().i32Const(rowBytes).i32Mul();
-      memoryCopy(c);
+      // out <- base on this thread's rows: rows lo..hi-1 of every block of SCATTER_STRIPES rows.
+      c.get(LO).set(first);
+      c.block((exit) =>
+        c.loop((again) => {
+          c.get(first).i32Const(rows).i32GeS().brIf(exit);
+          // last = min(first + (hi - lo), rows)
+          c.get(first).get(HI).i32Add().get(LO).i32Sub().set(last);
+          c.get(last).i32Const(rows).get(last).i32Const(rows).i32LtS().select().set(last);
+          c.get(OUT).get(first).i32Const(rowBytes).i32Mul().i32Add();
+          c.get(BASE).get(first).i32Const(rowBytes).i32Mul().i32Add();
+          c.get(last).get(first).i32Sub().i32Const(rowBytes).i32Mul();
+          memoryCopy(c);
+          c.get(first).i32Const(SCATTER_STRIPES).i32Add().set(first).br(again);
+        })
+      );
     }
     c.i32Const(0).set(i);
     c.block((exit) =>
       c.loop((again) => {
         c.get(i).i32Const(count).i32GeS().brIf(exit);
         c.get(INDICES).get(i).i32Const(2).i32Shl().i32Add().i32Load().set(row);
-        // Rows of other threads' ranges are theirs: (row - lo) <u (hi - lo) is the range test.
-        c.get(row).get(LO).i32Sub().get(HI).get(LO).i32Sub().i32LtU();
+        // Rows of other threads' stripes are theirs: (row % stripes - lo) <u (hi - lo) is the test.
+        c.get(row).i32Const(SCATTER_STRIPES - 1).i32And().get(LO).i32Sub().get(HI).get(LO).i32Sub().i32LtU();
         c.if(() => {
           c.get(OUT).get(row).i32Const(rowBytes).i32Mul().i32Add().set(dst);
           c.get(UPDATES).get(i).i32Const(rowBytes).i32Mul().i32Add().set(src);

@@ -91,6 +91,8 @@ export type Kernel = ElementwiseKernel | ReduceKernel | MatmulKernel | OpaqueKer
 
 const MOVEMENT = new Set(["broadcast", "reshape", "transpose", "slice", "pad"]);
 const CHEAP = new Set(["neg", "add", "mul", "max", "less", "equal", "where", "cast", "stop_gradient"]);
+/** A value used by several kernels is recomputed in each when it costs at most this many cheap ops. */
+const RECOMPUTE_OPS = 3;
 
 function fusible(e: Eqn): boolean {
   return PRIMITIVES[e.prim].kind === "elementwise" || MOVEMENT.has(e.prim) || e.prim === "full" ||
@@ -280,15 +282,40 @@ export function fuse(graph: Graph): Program {
     }
   }
 
-  // A computed value that flows into several kernels is materialized once rather than recomputed in each:
-  // walk backwards, collecting for every value the kernel outputs it flows into.
+  /**
+   * The elementwise ops a fused loop evaluates to compute `v` from buffers, or Infinity when one of them is
+   * costly. Movement ops are index arithmetic and cost nothing.
+   */
+  const recomputeCost = (v: Var, seen = new Set<Var>()): number => {
+    // Buffers cost nothing to read, except the value judged itself (the first call).
+    if ((seen.size > 0 && materialized.has(v)) || seen.has(v)) return 0;
+    seen.add(v);
+    const p = producer.get(v);
+    if (!p || !fusible(p)) return 0;
+    const own = !computed(v) ? 0 : CHEAP.has(p.prim) ? 1 : Infinity;
+    return p.inputs.reduce((total, x) => total + recomputeCost(x, seen), own);
+  };
+  // A computed value that flows into several kernels is materialized once rather than recomputed in each,
+  // unless a few cheap ops recompute it (a comparison, a negation): writing and reading it back would cost
+  // more, and its kernel's launch. Walk backwards, collecting for every value the kernel outputs it flows
+  // into.
   const roots = new Map<Var, Set<Var>>();
+  /** Values materialized because several kernels use them. */
+  const shared = new Set<Var>();
   for (let i = graph.eqns.length - 1; i >= 0; i--) {
     const v = graph.eqns[i].out;
     const reached = new Set<Var>();
     for (const c of consumers.get(v) ?? []) for (const r of roots.get(c.out) ?? [c.out]) reached.add(r);
-    if (reached.size > 1 && computed(v)) materialized.add(v);
+    if (reached.size > 1 && computed(v) && !materialized.has(v)) {
+      if (!(recomputeCost(v) <= RECOMPUTE_OPS)) shared.add(v);
+      if (shared.has(v)) materialized.add(v);
+    }
     roots.set(v, materialized.has(v) ? new Set([v]) : reached);
+  }
+  // The walk judged each value before its inputs, so costs counted inputs that were materialized after:
+  // in graph order, recompute what has become cheap given what its inputs now are.
+  for (const e of graph.eqns) {
+    if (shared.has(e.out) && recomputeCost(e.out) <= RECOMPUTE_OPS) materialized.delete(e.out);
   }
 
   for (;;) {

@@ -8,6 +8,7 @@ import {
   unsignedLeb,
   ValType,
 } from "../../kernels/cpu/wasm.ts";
+import { SCATTER_STRIPES, scatterAddRowsModule } from "../../kernels/cpu/rows.ts";
 
 /** Reads back a LEB128 number, the way a WebAssembly decoder does. */
 function decodeLeb(bytes: number[], signed: boolean): bigint {
@@ -85,4 +86,38 @@ Deno.test("relaxed SIMD is detected where V8 supports it, and relaxed_madd compu
   mb.exportFunction("f", f);
   const { exports } = new WebAssembly.Instance(new WebAssembly.Module(mb.toBytes()));
   assert.equal((exports.f as (a: number, b: number, c: number) => number)(3, 4, 5), 17);
+});
+
+Deno.test("scatter-add rows: any split of the stripes between threads gives the same table", () => {
+  const [rows, width, count] = [150, 3, 60]; // 150 rows: two whole blocks of 64 stripes and a part
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 0, max: rows - 1 }), { minLength: count, maxLength: count }),
+      fc.integer({ min: 1, max: SCATTER_STRIPES - 1 }),
+      fc.boolean(),
+      (indices, cut, inPlace) => {
+        const memory = new WebAssembly.Memory({ initial: 1 });
+        const bytes = scatterAddRowsModule({ rows, width, count, int: false, inPlace }, { initial: 1 });
+        const kernel = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports
+          .kernel as (...args: number[]) => void;
+        const [BASE, INDICES, UPDATES, OUT] = [0, 4096, 8192, 16384];
+        const base = Float32Array.from({ length: rows * width }, (_, i) => i % 7);
+        const updates = Float32Array.from({ length: count * width }, (_, i) => (i % 5) / 4 + 0.125);
+        new Float32Array(memory.buffer, BASE, base.length).set(base);
+        new Int32Array(memory.buffer, INDICES, count).set(indices);
+        new Float32Array(memory.buffer, UPDATES, updates.length).set(updates);
+        const out = inPlace ? BASE : OUT;
+        new Float32Array(memory.buffer, OUT, base.length).fill(NaN);
+        // Two "threads": stripes [0, cut) and [cut, SCATTER_STRIPES), run in either order.
+        kernel(cut, SCATTER_STRIPES, BASE, INDICES, UPDATES, out);
+        kernel(0, cut, BASE, INDICES, UPDATES, out);
+        const want = Float64Array.from(base);
+        indices.forEach((row, i) => {
+          for (let j = 0; j < width; j++) want[row * width + j] += updates[i * width + j];
+        });
+        assert.deepEqual(Array.from(new Float32Array(memory.buffer, out, base.length)), Array.from(want));
+      },
+    ),
+    { numRuns: 50 },
+  );
 });

@@ -103,6 +103,29 @@ Deno.test("fusion: a value used by two kernels is materialized once, not recompu
   assert.match(program.toString(), /k0 elementwise\[4,4\] b <- \(a\): exp\(a\)/);
 });
 
+Deno.test("fusion: a value a few cheap ops compute is recomputed in each kernel that uses it", () => {
+  const f = (x: Tensor) => {
+    const positive = x.greater(0); // one comparison, used by two reductions
+    const e = x.exp(); // costly, used by two reductions: materialized once
+    return [L.where(positive, x, 0).sum(1), L.where(positive, e, 1).sum(0), e.max(1)];
+  };
+  const program = fuse(optimize(L.trace(f, { shape: [4, 4] })));
+  const text = program.toString();
+  assert.deepEqual(program.kernels.map((k) => k.kind), ["elementwise", "reduce", "reduce", "reduce"], text);
+  assert.match(text, /k0 elementwise\[4,4\] \w+ <- \(a\): exp\(a\)/);
+  // Both reductions read x and compare it themselves: no boolean buffer.
+  assert.ok(program.kernels.every((k) => k.output.dtype !== "bool"), text);
+  const host = [-1, 2, 0, 3, 4, -5, 6, 0, 1, 1, -1, -1, 0, 0, 0, 2];
+  const [rows, columns] = L.jit(f)(L.tensor(host, { shape: [4, 4] })) as Tensor[];
+  assert.deepEqual(Array.from(rows.dataSync()), [5, 10, 2, 2]);
+  const want = [0, 1, 2, 3].map((j) =>
+    [0, 1, 2, 3].reduce((s, i) => s + (host[4 * i + j] > 0 ? Math.exp(host[4 * i + j]) : 1), 0)
+  );
+  Array.from(columns.dataSync()).forEach((v, j) =>
+    assert.ok(Math.abs(v - want[j]) < 1e-5 * want[j], `${v} vs ${want[j]}`)
+  );
+});
+
 Deno.test("memory plan: intermediates share slots by liveness; lockstep elementwise kernels write in place", () => {
   const chain = L.trace((x: Tensor) => x.matmul(x).matmul(x).matmul(x).matmul(x), { shape: [8, 8] });
   assert.equal(planMemory(fuse(chain)).slotBytes.length, 2);

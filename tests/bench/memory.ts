@@ -12,11 +12,14 @@ import { transformerTraining } from "./transformer.ts";
 
 const MB = 2 ** 20;
 
-/** One reading: the step, the process's resident set size and the size of Loom's WebAssembly memory. */
+/** One reading: the step, the resident set size, Loom's WebAssembly memory and V8's heap. */
 interface Reading {
   step: number;
   rss: number;
   loom: number;
+  /** V8's JavaScript heap: reserved and in use. */
+  heapTotal: number;
+  heapUsed: number;
 }
 
 /** The memory row. */
@@ -27,7 +30,10 @@ export function memoryRows(options: BenchOptions): Promise<Row[]> {
   const limitMs = (options.quick ? 30 : 540) * 1000;
   const spec = transformerTraining();
   const { contender, losses } = loomTrainer(spec, spec.model.init(L.random.key(0), spec.inputShape).params);
-  const read = (step: number): Reading => ({ step, rss: Deno.memoryUsage().rss, loom: options.loomMemory() });
+  const read = (step: number): Reading => {
+    const { rss, heapTotal, heapUsed } = Deno.memoryUsage();
+    return { step, rss, loom: options.loomMemory(), heapTotal, heapUsed };
+  };
   // Readings after the early step and then every `early` steps: the row shows the first, the middle one
   // and the last, so that a trend can be told from the garbage collector's ups and downs.
   const readings: Reading[] = [];
@@ -56,7 +62,13 @@ export function memoryRows(options: BenchOptions): Promise<Row[]> {
     tfjsWasm: "n/a",
     tfjsCpu: "n/a",
     notes: `target: within 5%${cut}; Loom's WebAssembly memory ${(first.loom / MB).toFixed(0)} MiB at step ` +
-      `${first.step}, ${(last.loom / MB).toFixed(0)} MiB at step ${last.step}; loss ${
+      `${first.step}, ${(last.loom / MB).toFixed(0)} MiB at step ${last.step}; V8 heap ${
+        (first.heapTotal / MB).toFixed(0)
+      } MB (${(first.heapUsed / MB).toFixed(0)} in use) at step ${first.step}, ${
+        (last.heapTotal / MB).toFixed(0)
+      } MB (${
+        (last.heapUsed / MB).toFixed(0)
+      } in use) at step ${last.step}, young generation pinned at 2 × 16 MiB; loss ${
         losses[0].toFixed(3)
       } → ` +
       `${losses[losses.length - 1].toFixed(3)}`,

@@ -52,7 +52,7 @@ export interface GemmTiling {
  * per-round ratios):
  * - Deno does not enable V8's WebAssembly trap handler, so every load carries a compare and a
  *   branch (and, on a shared memory, an address computation). With `--no-wasm-bounds-checks`
- *   (for measurement only) the old 6x8 kernel ran up to 1.8x faster. The tile is therefore chosen
+ *   (for measurement only) the old 6x8 kernel ran 1.15-2x faster. The tile is therefore chosen
  *   for the fewest loads per multiply-add.
  * - 5x8 with A packed in groups of four k steps (`aLanes`): per step one vector holds rows 0-3
  *   and row 4 comes from a vector loaded once per group, so 3.25 loads per 10 FMAs instead of

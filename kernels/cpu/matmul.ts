@@ -251,6 +251,9 @@ function minLocals(c: Code, a: number, b: number): void {
   c.get(a).get(b).get(a).get(b).i32LtS().select();
 }
 
+/** Rows of an `mr`-row panel that load four at a time as one vector (the rest have a vector per group). */
+const laneRowsOf = (mr: number) => mr - mr % 4;
+
 /**
  * Where the A value of panel row `row` (0 <= row < mr) at depth step `step` of a `depth`-deep
  * slice sits in a packed panel with {@linkcode GemmTiling.aLanes}, in floats from the panel's
@@ -268,7 +271,7 @@ function minLocals(c: Code, a: number, b: number): void {
  * ```
  */
 export function packedAOffset(mr: number, depth: number, row: number, step: number): number {
-  const laneRows = mr - mr % 4;
+  const laneRows = laneRowsOf(mr);
   if (step >= depth - depth % 4) return step * mr + row;
   const group = 4 * mr * (step >> 2), within = step & 3;
   return row < laneRows
@@ -283,7 +286,7 @@ export function packedAOffset(mr: number, depth: number, row: number, step: numb
  */
 function emitPackA(mb: ModuleBuilder, mr: number): number {
   const i32 = ValType.i32;
-  const laneRows = mr - mr % 4;
+  const laneRows = laneRowsOf(mr);
   return mb.addFunction([i32, i32, i32, i32, i32, i32], [], (c) => {
     const [src, ws, ds, count, depth, dst] = [0, 1, 2, 3, 4, 5];
     const [rows, row, step, s, full, t, end, stepScale, rowBase] = Array.from(
@@ -443,7 +446,7 @@ export function buildSgemmModule(options: SgemmModuleOptions): Uint8Array<ArrayB
     const bv = Array.from({ length: NV }, () => c.local(v128));
     const av = c.local(v128), aQuad = c.local(v128);
     /** With aLanes: rows read four at a time from one vector, and the other rows' group vectors. */
-    const laneRows = tiling.aLanes ? MR - MR % 4 : 0;
+    const laneRows = tiling.aLanes ? laneRowsOf(MR) : 0;
     const tailQuads = tiling.aLanes ? Array.from({ length: MR - laneRows }, () => c.local(v128)) : [];
     const increment = (local: number, by: number | (() => void)) => addTo(c, local, by);
     const isSet = (bit: number) => c.get(flags).i32Const(bit).i32And();
@@ -480,20 +483,25 @@ export function buildSgemmModule(options: SgemmModuleOptions): Uint8Array<ArrayB
     const plainStep = (u: number) => {
       loadB(u);
       for (let r = 0; r < MR; r++) {
-        c.get(ap).v128Load32Splat(4 * (u * MR + r)).set(av);
+        c.get(ap).v128Load32Splat(4 * packedAOffset(MR, 0, r, u)).set(av); // plain: u * MR + r
         multiplyRow(r);
       }
     };
-    /** The u-th k step of an unrolled run over whole groups of a panel packed by packedAOffset. */
+    /**
+     * The u-th k step of an unrolled run over whole groups of a panel packed by packedAOffset, whose
+     * offsets (from `ap`, the run's start) the loads take; `U` steps are all whole groups.
+     */
     const groupedStep = (u: number) => {
-      const group = 4 * MR * (u >> 2), within = u & 3;
+      const at = (row: number, step: number) => 4 * packedAOffset(MR, U, row, step);
+      const within = u & 3;
       loadB(u);
       if (within === 0) {
-        tailQuads.forEach((quad, t) => c.get(ap).v128Load(4 * (group + 4 * laneRows + 4 * t)).set(quad));
+        // Each row past the four-row vectors has one vector for the group: its four steps.
+        tailQuads.forEach((quad, t) => c.get(ap).v128Load(at(laneRows + t, u)).set(quad));
       }
       for (let r = 0; r < MR; r++) {
         if (r < laneRows) {
-          if (r % 4 === 0) c.get(ap).v128Load(4 * (group + within * laneRows + r)).set(aQuad);
+          if (r % 4 === 0) c.get(ap).v128Load(at(r, u)).set(aQuad);
           c.get(aQuad).get(aQuad).splatLane32(r % 4).set(av);
         } else {
           const quad = tailQuads[r - laneRows];

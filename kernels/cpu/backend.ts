@@ -12,15 +12,20 @@
 import type { Backend, CompileOptions, DeviceBuffer, Executable } from "../backend.ts";
 import type { DType, HostArray } from "../../dsl/dtype.ts";
 import { type Eqn, Graph, type Var } from "../../dsl/graph.ts";
-import { type Shape, showShape, sizeOf } from "../../dsl/shape.ts";
-import { fuse, type Kernel, type OpaqueKernel } from "../passes/fuse.ts";
+import { type Shape, showShape, sizeOf, stridesOf } from "../../dsl/shape.ts";
+import { fuse, type Kernel, type OpaqueKernel, type ScatterKernel } from "../passes/fuse.ts";
 import { BYTES_PER_ELEMENT, byteSize, planMemory } from "../passes/memory.ts";
 import { optimize, paramsKey } from "../passes/simplify.ts";
 import { executePrimitive } from "../reference/mod.ts";
 import { threefry2x32 } from "../reference/threefry.ts";
 import { elementwiseKernel, reduceKernel } from "./codegen.ts";
 import { viewType } from "./jobs.ts";
-import { simdElementwiseModule, simdReduceModule } from "./simd.ts";
+import {
+  simdElementwiseModule,
+  simdReduceModule,
+  simdScatterAddModule,
+  simdScatterSupported,
+} from "./simd.ts";
 import { gatherRowsModule, SCATTER_STRIPES, scatterAddRowsModule } from "./rows.ts";
 import type { CpuRuntime } from "./pool.ts";
 
@@ -187,7 +192,7 @@ type Step = (inputs: readonly CpuBuffer[], output: CpuBuffer, inPlace: boolean) 
 
 function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Executable {
   const graph = optimize(source);
-  const program = fuse(graph);
+  const program = fuse(graph, { scatterUpdates });
   const donated = new Set(graph.inputs.filter((_, i) => options.donated?.[i]));
   const plan = planMemory(program, donated);
   const steps = program.kernels.map((k) => compileKernel(k, ctx));
@@ -283,6 +288,8 @@ function compileKernel(k: Kernel, ctx: Context): Step {
         ctx.runtime.sgemm(inputs[0].ptr, inputs[1].ptr, output.ptr, { batch, m, n, k: kk, transA, transB });
       };
     }
+    case "scatter":
+      return compileScatter(k, runtime);
     case "opaque":
       return compileOpaque(k, views, runtime);
   }
@@ -294,6 +301,56 @@ function indexError(index: number, rows: number): RangeError {
   );
 }
 
+/** Can the plain scatter-add kernel run `k`: are its updates a buffer read row after row? */
+function plainScatter(k: ScatterKernel): boolean {
+  const u = k.updates;
+  if (u.kind !== "load" || u.at.offset !== 0) return false;
+  const strides = stridesOf(k.shape);
+  return u.at.coeffs.every((c, d) => c === strides[d] || k.shape[d] === 1);
+}
+
+/** What the CPU backend generates for a scatter-add: updates in a buffer, or computed by a SIMD kernel. */
+function scatterUpdates(k: ScatterKernel): boolean {
+  return plainScatter(k) || simdScatterSupported(k);
+}
+
+function compileScatter(k: ScatterKernel, runtime: CpuRuntime): Step {
+  const limits = runtime.memory.buffer instanceof SharedArrayBuffer
+    ? { initial: 1, maximum: 65536, shared: true }
+    : { initial: 1 };
+  const [table, indices] = k.inputs;
+  const rows = table.shape[0];
+  const width = sizeOf(table.shape.slice(1));
+  const count = sizeOf(indices.shape);
+  const plain = plainScatter(k);
+  const updatesInput = k.updates.kind === "load" ? k.updates.input : -1;
+  // One module for each way the memory plan may run it; in place, only the touched rows are written.
+  const ids = [false, true].map((inPlace) =>
+    runtime.registerKernel({
+      wasm: plain
+        ? scatterAddRowsModule({ rows, width, count, int: k.output.dtype === "int32", inPlace }, limits)
+        : simdScatterAddModule(k, limits, inPlace)!,
+    })
+  );
+  return (inputs, output, inPlace) => {
+    checkIndices(runtime, inputs[1], count, rows);
+    const pointers = plain
+      ? [inputs[0].ptr, inputs[1].ptr, inputs[updatesInput].ptr, output.ptr]
+      : [...inputs.map((b) => b.ptr), output.ptr];
+    const work = count * width + (inPlace ? 0 : rows * width);
+    // Every chunk of stripes scans all the indices, so one chunk per thread (interleaved stripes balance).
+    runtime.runKernel(ids[inPlace ? 1 : 0], pointers, SCATTER_STRIPES, work, 1);
+  };
+}
+
+function checkIndices(runtime: CpuRuntime, buffer: CpuBuffer, count: number, rows: number): void {
+  const idx = new Int32Array(runtime.memory.buffer, buffer.ptr, count);
+  for (let i = 0; i < count; i++) {
+    const r = idx[i];
+    if (!(r >= 0 && r < rows)) throw indexError(r, rows);
+  }
+}
+
 function compileOpaque(
   k: OpaqueKernel,
   views: (inputs: readonly CpuBuffer[], output: CpuBuffer) => View[],
@@ -303,13 +360,6 @@ function compileOpaque(
   const limits = runtime.memory.buffer instanceof SharedArrayBuffer
     ? { initial: 1, maximum: 65536, shared: true }
     : { initial: 1 };
-  const checkIndices = (buffer: CpuBuffer, count: number, rows: number) => {
-    const idx = new Int32Array(runtime.memory.buffer, buffer.ptr, count);
-    for (let i = 0; i < count; i++) {
-      const r = idx[i];
-      if (!(r >= 0 && r < rows)) throw indexError(r, rows);
-    }
-  };
   switch (e.prim) {
     case "gather": {
       const rows = e.inputs[0].shape[0];
@@ -319,31 +369,8 @@ function compileOpaque(
         wasm: gatherRowsModule(width * BYTES_PER_ELEMENT[e.out.dtype], limits),
       });
       return (inputs, output) => {
-        checkIndices(inputs[1], count, rows);
+        checkIndices(runtime, inputs[1], count, rows);
         runtime.runKernel(id, [inputs[0].ptr, inputs[1].ptr, output.ptr], count, count * width);
-      };
-    }
-    case "scatter_add": {
-      const rows = e.inputs[0].shape[0];
-      const width = sizeOf(e.inputs[0].shape.slice(1));
-      const count = sizeOf(e.inputs[1].shape);
-      const int = e.out.dtype === "int32";
-      // One module for each way the memory plan may run it; in place, only the touched rows are written.
-      const ids = [false, true].map((inPlace) =>
-        runtime.registerKernel({ wasm: scatterAddRowsModule({ rows, width, count, int, inPlace }, limits) })
-      );
-      return (inputs, output, inPlace) => {
-        checkIndices(inputs[1], count, rows);
-        const [base, idx, updates] = inputs;
-        const work = count * width + (inPlace ? 0 : rows * width);
-        // Every chunk of stripes scans all the indices, so one chunk per thread (interleaved stripes balance).
-        runtime.runKernel(
-          ids[inPlace ? 1 : 0],
-          [base.ptr, idx.ptr, updates.ptr, output.ptr],
-          SCATTER_STRIPES,
-          work,
-          1,
-        );
       };
     }
     case "concat": {

@@ -109,24 +109,8 @@ export function scatterAddRowsModule(
   const mb = new ModuleBuilder().importMemory("env", "memory", limits);
   const [LO, HI, BASE, INDICES, UPDATES, OUT] = [0, 1, 2, 3, 4, 5];
   const fn = mb.addFunction(Array(6).fill(ValType.i32), [], (c) => {
-    const [i, row, dst, src, j, first, last] = [0, 0, 0, 0, 0, 0, 0].map(() => c.local(ValType.i32));
-    if (!inPlace) {
-      // out <- base on this thread's rows: rows lo..hi-1 of every block of SCATTER_STRIPES rows.
-      c.get(LO).set(first);
-      c.block((exit) =>
-        c.loop((again) => {
-          c.get(first).i32Const(rows).i32GeS().brIf(exit);
-          // last = min(first + (hi - lo), rows)
-          c.get(first).get(HI).i32Add().get(LO).i32Sub().set(last);
-          c.get(last).i32Const(rows).get(last).i32Const(rows).i32LtS().select().set(last);
-          c.get(OUT).get(first).i32Const(rowBytes).i32Mul().i32Add();
-          c.get(BASE).get(first).i32Const(rowBytes).i32Mul().i32Add();
-          c.get(last).get(first).i32Sub().i32Const(rowBytes).i32Mul();
-          memoryCopy(c);
-          c.get(first).i32Const(SCATTER_STRIPES).i32Add().set(first).br(again);
-        })
-      );
-    }
+    const [i, row, dst, src, j] = [0, 0, 0, 0, 0].map(() => c.local(ValType.i32));
+    if (!inPlace) copyStripes(c, { rows, rowBytes, lo: LO, hi: HI, base: BASE, out: OUT });
     c.i32Const(0).set(i);
     c.block((exit) =>
       c.loop((again) => {
@@ -172,4 +156,47 @@ export function scatterAddRowsModule(
   });
   mb.exportFunction("kernel", fn);
   return mb.toBytes();
+}
+
+/**
+ * Emits the copy `out <- base` of the table rows whose stripe ({@linkcode SCATTER_STRIPES}) is in
+ * `[lo, hi)`: what a scatter-add that is not in place does first. `lo`, `hi`, `base` and `out` are locals.
+ *
+ * @example
+ * ```ts
+ * import { copyStripes, SCATTER_STRIPES } from "./rows.ts";
+ * import { ModuleBuilder, ValType } from "./wasm.ts";
+ * const mb = new ModuleBuilder().importMemory("env", "memory", { initial: 1 });
+ * const fn = mb.addFunction([ValType.i32, ValType.i32, ValType.i32, ValType.i32], [], (c) =>
+ *   copyStripes(c, { rows: 3, rowBytes: 4, lo: 0, hi: 1, base: 2, out: 3 }));
+ * mb.exportFunction("kernel", fn);
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const kernel = new WebAssembly.Instance(new WebAssembly.Module(mb.toBytes()), { env: { memory } }).exports
+ *   .kernel as (...args: number[]) => void;
+ * new Float32Array(memory.buffer, 0, 3).set([1, 2, 3]);
+ * kernel(0, SCATTER_STRIPES, 0, 64);
+ * if (new Float32Array(memory.buffer, 64, 3).join() !== "1,2,3") throw new Error();
+ * ```
+ */
+export function copyStripes(
+  c: Code,
+  at: { rows: number; rowBytes: number; lo: number; hi: number; base: number; out: number },
+): void {
+  const { rows, rowBytes, lo, hi, base, out } = at;
+  const [first, last] = [c.local(ValType.i32), c.local(ValType.i32)];
+  // out <- base on this thread's rows: rows lo..hi-1 of every block of SCATTER_STRIPES rows.
+  c.get(lo).set(first);
+  c.block((exit) =>
+    c.loop((again) => {
+      c.get(first).i32Const(rows).i32GeS().brIf(exit);
+      // last = min(first + (hi - lo), rows)
+      c.get(first).get(hi).i32Add().get(lo).i32Sub().set(last);
+      c.get(last).i32Const(rows).get(last).i32Const(rows).i32LtS().select().set(last);
+      c.get(out).get(first).i32Const(rowBytes).i32Mul().i32Add();
+      c.get(base).get(first).i32Const(rowBytes).i32Mul().i32Add();
+      c.get(last).get(first).i32Sub().i32Const(rowBytes).i32Mul();
+      memoryCopy(c);
+      c.get(first).i32Const(SCATTER_STRIPES).i32Add().set(first).br(again);
+    })
+  );
 }

@@ -6,9 +6,10 @@
  * data, or strided innermost reads fall back to the JavaScript generator.
  * @module
  */
-import type { Affine, ElementwiseKernel, Expr, ReduceKernel } from "../passes/fuse.ts";
-import { stridesOf } from "../../dsl/shape.ts";
+import type { Affine, ElementwiseKernel, Expr, ReduceKernel, ScatterKernel } from "../passes/fuse.ts";
+import { sizeOf, stridesOf } from "../../dsl/shape.ts";
 import { collapse, collectAffines } from "./codegen.ts";
+import { copyStripes, SCATTER_STRIPES } from "./rows.ts";
 import { Code, type MemoryLimits, ModuleBuilder, unsignedLeb, ValType } from "./wasm.ts";
 
 /** A compiled SIMD kernel: byte addresses of the inputs then the output; rows `[lo, hi)` of the outer loop. */
@@ -376,6 +377,142 @@ function buildReduceModule(
   });
 }
 
+/** The loop nest of a fused scatter-add: row levels, then one vector level along a table row. */
+function scatterPlan(
+  k: ScatterKernel,
+): { dims: { n: number; group: number; coeffs: number[] }[]; forms: Affine[] } | undefined {
+  if (k.output.dtype !== "float32") return undefined;
+  const rowStrides = stridesOf(k.shape.slice(0, k.rowAxes));
+  // The last form walks the indices: one per row, the same along a row.
+  const indexForm: Affine = { offset: 0, coeffs: k.shape.map((_, d) => (d < k.rowAxes ? rowStrides[d] : 0)) };
+  const forms = [...collectAffines(k.updates), indexForm];
+  const dims = collapse(k.shape, forms, k.shape.map((_, d) => (d < k.rowAxes ? 0 : 1)));
+  const along = dims.filter((d) => d.group === 1);
+  if (along.length !== 1 || dims[dims.length - 1].group !== 1) return undefined;
+  if (!supportedExpr(k.updates, along[0].coeffs)) return undefined;
+  return { dims, forms };
+}
+
+/**
+ * The module of a scatter-add whose updates are computed on the fly (float32 tables, updates that
+ * {@linkcode supportedExpr} vectorises along a row), or undefined. It exports `kernel(lo, hi, base, indices,
+ * ...updateInputs, out)` over the stripes `[lo, hi)` of table rows ({@linkcode SCATTER_STRIPES}), as the
+ * plain scatter-add kernel of `rows.ts` does: unless `inPlace` it first copies its rows of `base` to `out`,
+ * then walks every index in order and adds the update rows that land in its stripes, computing only those.
+ *
+ * @example
+ * ```ts
+ * import { jit, SparseRows, tensor, type Tensor, zeros } from "../../mod.ts";
+ * import { fuse, type ScatterKernel } from "../passes/fuse.ts";
+ * import { optimize } from "../passes/simplify.ts";
+ * import { simdScatterAddModule } from "./simd.ts";
+ * const step = (t: Tensor, i: Tensor, g: Tensor) => new SparseRows(i, g.mul(-0.5), t.shape).addTo(t);
+ * const graph = optimize(jit(step).graphFor(zeros([3, 4]), tensor([2, 0], { dtype: "int32" }), zeros([2, 4])));
+ * const k = fuse(graph).kernels.find((k) => k.kind === "scatter") as ScatterKernel;
+ * const bytes = simdScatterAddModule(k, { initial: 1 }, true)!;
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const kernel = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports
+ *   .kernel as (...args: number[]) => void;
+ * new Int32Array(memory.buffer, 64, 2).set([2, 0]);
+ * new Float32Array(memory.buffer, 128, 8).set([1, 2, 3, 4, 5, 6, 7, 8]);
+ * kernel(0, 64, 0, 64, 128, 0); // in place into the zero table at byte 0
+ * if (new Float32Array(memory.buffer, 0, 12).join() !== "-2.5,-3,-3.5,-4,0,0,0,0,-0.5,-1,-1.5,-2") {
+ *   throw new Error(new Float32Array(memory.buffer, 0, 12).join());
+ * }
+ * ```
+ */
+export function simdScatterAddModule(
+  k: ScatterKernel,
+  limits: MemoryLimits,
+  inPlace: boolean,
+): Uint8Array<ArrayBuffer> | undefined {
+  const plan = scatterPlan(k);
+  if (!plan) return undefined;
+  const { dims, forms } = plan;
+  const rows = k.output.shape[0];
+  const rowBytes = 4 * sizeOf(k.output.shape.slice(1));
+  const inputs = k.inputs.length;
+  const [LO, HI, BASE, INDICES, OUT] = [0, 1, 2, 3, 2 + inputs];
+  const indexForm = forms.length - 1;
+  const vectorLevel = dims.length - 1;
+  return kernelModule(limits, inputs, (c) => {
+    if (!inPlace) copyStripes(c, { rows, rowBytes, lo: LO, hi: HI, base: BASE, out: OUT });
+    // Every thread walks all the update rows (the outer loop from 0 to its extent) and keeps its own.
+    const [first, last] = [c.local(ValType.i32), c.local(ValType.i32)];
+    c.i32Const(dims[0].n).set(last);
+    const scaffold = loopScaffold(c, k.updates, forms, dims, inputs, {
+      pointer: (f) => (f === indexForm ? INDICES : 2 + inputOf(k.updates, forms[f])),
+      lo: first,
+      hi: last,
+    });
+    const { addr, index, counted } = scaffold;
+    const emitter = new SimdEmitter(c, forms, dims[vectorLevel].coeffs);
+    const [row, dst, at] = [c.local(ValType.i32), c.local(ValType.i32), c.local(ValType.i32)];
+    /** Adds the update row whose addresses are at `level` (-1: the start addresses) into its table row. */
+    const addRow = (level: number) => {
+      const from = Math.max(level, 0);
+      c.get(addr[indexForm][from]).i32Load().set(row);
+      // Rows of other threads' stripes are theirs: (row % stripes - lo) <u (hi - lo) is the test.
+      c.get(row).i32Const(SCATTER_STRIPES - 1).i32And().get(LO).i32Sub().get(HI).get(LO).i32Sub().i32LtU();
+      c.if(() => {
+        c.get(OUT).get(row).i32Const(rowBytes).i32Mul().i32Add().set(dst);
+        if (level >= 0) forms.forEach((_, f) => c.get(addr[f][level]).set(addr[f][vectorLevel]));
+        c.i32Const(0).set(index[vectorLevel]);
+        for (const [width, copies] of [[16, 4], [4, 1], [1, 1]]) {
+          if (width === 16 && dims[vectorLevel].n < 16) continue;
+          counted(vectorLevel, width, () => {
+            c.get(dst).get(index[vectorLevel]).i32Const(2).i32Shl().i32Add().set(at);
+            for (let copy = 0; copy < copies; copy++) {
+              c.get(at);
+              if (width > 1) c.get(at).v128Load(16 * copy);
+              else c.get(at).f32Load();
+              emitter.emit(k.updates, addr.map((a) => a[vectorLevel]), width > 1, 4 * copy);
+              if (width > 1) c.f32x4Add().v128Store(16 * copy);
+              else c.f32x4ExtractLane(0).f32Add().f32Store();
+            }
+          });
+        }
+      });
+    };
+    const nest = (level: number) => {
+      if (level === 0) c.get(first).set(index[0]);
+      else c.i32Const(0).set(index[level]);
+      counted(level, 1, () => {
+        if (level + 1 < vectorLevel) {
+          forms.forEach((_, f) => c.get(addr[f][level]).set(addr[f][level + 1]));
+          nest(level + 1);
+        } else {
+          addRow(level);
+        }
+      });
+    };
+    const loopsStart = c.bytes.length;
+    if (vectorLevel === 0) addRow(-1);
+    else nest(0);
+    emitter.hoistConstants(loopsStart);
+  });
+}
+
+/**
+ * Whether {@linkcode simdScatterAddModule} compiles this kernel.
+ *
+ * @example
+ * ```ts
+ * import type { ScatterKernel } from "../passes/fuse.ts";
+ * import { simdScatterSupported } from "./simd.ts";
+ * const v = (id: number, shape: number[], dtype: "float32" | "int32") => ({ id, shape, dtype }) as never;
+ * const k: ScatterKernel = {
+ *   kind: "scatter", shape: [2, 4], rowAxes: 1, output: v(0, [3, 4], "int32"),
+ *   inputs: [v(0, [3, 4], "int32"), v(1, [2], "int32"), v(2, [2, 4], "int32")],
+ *   updates: { kind: "load", dtype: "int32", input: 2, at: { offset: 0, coeffs: [4, 1] } },
+ * };
+ * if (simdScatterSupported(k)) throw new Error("integer tables take the plain scatter-add");
+ * ```
+ */
+export function simdScatterSupported(k: ScatterKernel): boolean {
+  return scatterPlan(k) !== undefined;
+}
+
 /** A module exporting `kernel(lo, hi, ...inputPointers, outputPointer)` with the body `body` writes. */
 function kernelModule(
   limits: MemoryLimits,
@@ -392,6 +529,7 @@ function kernelModule(
  * The address bookkeeping of a kernel's loop nest over `dims`, for a function `kernel(lo, hi, ...inputs,
  * output)`: emits the start address of every affine form (the output's last) for row `lo` of the outer loop,
  * and returns the address and index locals per level and a builder of counted loops that advance them.
+ * `options` name other locals: the parameter holding each form's base address, and the outer loop's range.
  */
 function loopScaffold(
   c: Code,
@@ -399,12 +537,13 @@ function loopScaffold(
   forms: readonly Affine[],
   dims: readonly { n: number; coeffs: readonly number[] }[],
   inputs: number,
+  options: { pointer?: (form: number) => number; lo?: number; hi?: number } = {},
 ) {
-  const [LO, HI] = [0, 1];
+  const [LO, HI] = [options.lo ?? 0, options.hi ?? 1];
   const out = forms.length - 1;
   const levels = dims.length;
   // Parameter 2 + i is the byte address of input i; the output's comes last.
-  const base = (f: number) => 2 + (f === out ? inputs : inputOf(expr, forms[f]));
+  const base = options.pointer ?? ((f: number) => 2 + (f === out ? inputs : inputOf(expr, forms[f])));
   // addr[f][level]: byte address of form f at the current iteration of `level`.
   const addr = forms.map(() => Array.from({ length: levels }, () => c.local(ValType.i32)));
   const index = Array.from({ length: levels }, () => c.local(ValType.i32));
@@ -433,7 +572,7 @@ function loopScaffold(
         c.get(index[level]).i32Const(width).i32Add().set(index[level]).br(again);
       })
     );
-  return { addr, index, counted };
+  return { addr, index, counted, lo: LO };
 }
 
 /** The dtype of the load whose affine form is `form`. */

@@ -13,7 +13,7 @@
 import type { DType } from "../../dsl/dtype.ts";
 import type { Eqn, Graph, Params, Var } from "../../dsl/graph.ts";
 import { PRIMITIVES } from "../../dsl/primitives.ts";
-import { type Shape, showShape, sizeOf, stridesOf } from "../../dsl/shape.ts";
+import { type Shape, shapesEqual, showShape, sizeOf, stridesOf } from "../../dsl/shape.ts";
 
 /** `offset + Σ_d coeffs[d] · i[d]` over the kernel's iteration index `i`. */
 export interface Affine {
@@ -77,7 +77,25 @@ export interface MatmulKernel {
   readonly k: number;
 }
 
-/** Any other primitive, run on its own (gather, scatter-add, concat, random bits). */
+/**
+ * A scatter-add of rows into a table: `out = base`, then for each row i of the updates, in order, row
+ * `indices[i]` of `out` += row i. The updates are computed on the fly from `updates` (an elementwise
+ * expression over `shape`), so a sparse gradient step never writes its scaled gradient rows to memory.
+ */
+export interface ScatterKernel {
+  readonly kind: "scatter";
+  /** The updates' iteration space: its first `rowAxes` axes count the rows, one per index; the rest span a row. */
+  readonly shape: Shape;
+  /** How many leading axes of `shape` count rows. */
+  readonly rowAxes: number;
+  /** `[base, indices, ...]`: the table added into, the row indices, then the buffers `updates` loads. */
+  readonly inputs: readonly Var[];
+  readonly output: Var;
+  /** The updates; its loads name positions in `inputs` (from 2 on). */
+  readonly updates: Expr;
+}
+
+/** Any other primitive, run on its own (gather, concat, random bits). */
 export interface OpaqueKernel {
   readonly kind: "opaque";
   /** The buffers it reads, one per input of `eqn`: a reshaped operand is read in its source's buffer. */
@@ -87,7 +105,16 @@ export interface OpaqueKernel {
 }
 
 /** A kernel of a fused program. */
-export type Kernel = ElementwiseKernel | ReduceKernel | MatmulKernel | OpaqueKernel;
+export type Kernel = ElementwiseKernel | ReduceKernel | MatmulKernel | ScatterKernel | OpaqueKernel;
+
+/** How {@linkcode fuse} adapts to what a backend can generate. */
+export interface FuseOptions {
+  /**
+   * Whether the backend computes a scatter-add's updates on the fly from this kernel's expression; when it
+   * does not, the updates are written to a buffer first and the scatter-add loads them. Default: always.
+   */
+  readonly scatterUpdates?: (kernel: ScatterKernel) => boolean;
+}
 
 const MOVEMENT = new Set(["broadcast", "reshape", "transpose", "slice", "pad"]);
 const CHEAP = new Set(["neg", "add", "mul", "max", "less", "equal", "where", "cast", "stop_gradient"]);
@@ -106,6 +133,51 @@ function swapsLastTwo(e: Eqn): boolean {
   const r = perm.length;
   return r >= 2 && perm[r - 1] === r - 2 && perm[r - 2] === r - 1 &&
     perm.slice(0, -2).every((a, i) => a === i);
+}
+
+/**
+ * The common refinement of two shapes of the same size: the shape whose axis boundaries (in row-major flat
+ * order) are those of both, with no axes of size 1; undefined when the boundaries cross
+ * ([6, 4] and [4, 6]).
+ *
+ * @example
+ * ```ts
+ * import { refineShape } from "./fuse.ts";
+ * if (refineShape([12800, 100], [256, 50, 100])?.join() !== "256,50,100") throw new Error();
+ * if (refineShape([6, 4], [4, 6]) !== undefined) throw new Error();
+ * ```
+ */
+export function refineShape(a: Shape, b: Shape): Shape | undefined {
+  const size = sizeOf(a);
+  if (size === 0 || size !== sizeOf(b)) return undefined;
+  const cuts = new Set<number>();
+  for (const s of [a, b]) {
+    let span = 1;
+    for (let d = s.length - 1; d >= 0; d--) cuts.add(span *= s[d]);
+  }
+  const refined: number[] = [];
+  let inner = 1;
+  for (const cut of [...cuts].sort((x, y) => x - y)) {
+    if (cut % inner !== 0) return undefined;
+    if (cut !== inner) refined.unshift(cut / inner);
+    inner = cut;
+  }
+  return refined;
+}
+
+/** The index map of a tensor of `shape` over an iteration space `finer` that refines it (same flat order). */
+function splitMap(shape: Shape, finer: Shape): IndexMap {
+  const map: IndexMap = new Array(shape.length);
+  let r = finer.length;
+  for (let a = shape.length - 1; a >= 0; a--) {
+    const coeffs = new Array<number>(finer.length).fill(0);
+    for (let span = 1; span < shape[a];) {
+      coeffs[--r] = span;
+      span *= finer[r];
+    }
+    map[a] = { offset: 0, coeffs };
+  }
+  return map;
 }
 
 /** A multi-index map: index along each axis of a tensor as an affine function of the iteration index. */
@@ -181,6 +253,8 @@ export class Program {
           return `${head}: batch=${k.batch} m=${k.m} n=${k.n} k=${k.k}${k.transA ? " transA" : ""}${
             k.transB ? " transB" : ""
           }`;
+        case "scatter":
+          return `${head}: rows += ${showExpr(k.updates, k.inputs.map(name))}`;
         case "opaque":
           return `${head}: ${k.eqn.prim}`;
       }
@@ -228,7 +302,7 @@ export function showExpr(e: Expr, inputNames: readonly string[]): string {
  * if (p.kernels.length !== 1 || p.kernels[0].kind !== "reduce") throw new Error(p.toString());
  * ```
  */
-export function fuse(graph: Graph): Program {
+export function fuse(graph: Graph, options: FuseOptions = {}): Program {
   const producer = new Map<Var, Eqn>();
   for (const e of graph.eqns) producer.set(e.out, e);
   const consumers = new Map<Var, Eqn[]>();
@@ -266,7 +340,9 @@ export function fuse(graph: Graph): Program {
     }
     if (!fusible(e)) {
       materialized.add(e.out);
-      for (const v of e.inputs) {
+      for (const [i, v] of e.inputs.entries()) {
+        // A scatter-add computes its updates on the fly when it can.
+        if (e.prim === "scatter_add" && i === 2) continue;
         const p = producer.get(v);
         // A matmul reads the source of a swapped operand directly, with a transpose flag; any other kernel
         // reads a reshaped value in the buffer of its source (row-major order is the same).
@@ -320,7 +396,7 @@ export function fuse(graph: Graph): Program {
 
   for (;;) {
     try {
-      return new Program(graph, buildKernels(graph, producer, materialized));
+      return new Program(graph, buildKernels(graph, producer, materialized, options));
     } catch (e) {
       if (!(e instanceof NeedsMaterialization) || materialized.has(e.v)) throw e;
       materialized.add(e.v);
@@ -341,8 +417,37 @@ class NeedsMaterialization extends Error {
   }
 }
 
-function buildKernels(graph: Graph, producer: Map<Var, Eqn>, materialized: Set<Var>): Kernel[] {
+function buildKernels(
+  graph: Graph,
+  producer: Map<Var, Eqn>,
+  materialized: Set<Var>,
+  options: FuseOptions,
+): Kernel[] {
   const kernels: Kernel[] = [];
+  /**
+   * The iteration space of a kernel computing `v`: `v`'s shape, split further where an elementwise chain
+   * into `v` reshapes a computed value (a [B·C, D] gradient made of a [B, C, D] one). Over the finer axes
+   * the reshape is affine and fuses; the flat order, and so the output's layout, is the same.
+   */
+  const iterationShape = (v: Var): Shape => {
+    let shape: Shape = v.shape;
+    const seen = new Set<Var>();
+    const visit = (x: Var) => {
+      const p = producer.get(x);
+      if (seen.has(x) || !p) return;
+      seen.add(x);
+      if (p.prim === "reshape") {
+        const [source] = p.inputs;
+        if (materialized.has(source) || !producer.has(source)) return;
+        shape = refineShape(shape, source.shape) ?? shape;
+      } else if (PRIMITIVES[p.prim].kind === "elementwise") {
+        for (const y of p.inputs) if (!materialized.has(y) && shapesEqual(y.shape, v.shape)) visit(y);
+      }
+    };
+    visit(v);
+    return shape;
+  };
+  const rootMap = (v: Var, shape: Shape) => shape === v.shape ? identityMap(shape) : splitMap(v.shape, shape);
   for (const e of graph.eqns) {
     if (!materialized.has(e.out)) continue;
     if (e.prim === "matmul") {
@@ -383,28 +488,60 @@ function buildKernels(graph: Graph, producer: Map<Var, Eqn>, materialized: Set<V
       });
       continue;
     }
+    if (e.prim === "scatter_add") {
+      const [base, indices, values] = e.inputs;
+      const shape = iterationShape(values);
+      const width = sizeOf(base.shape.slice(1));
+      let rowAxes = shape.length - (base.shape.length - 1);
+      if (shape !== values.shape) {
+        // A split shape has no axes of size 1: the row axes are those left of the trailing ones that make a row.
+        rowAxes = shape.length;
+        for (let span = 1; span < width;) span *= shape[--rowAxes];
+      }
+      const bufferOf = (v: Var) => (materialized.has(v) ? v : reshapeSource(v, producer));
+      const builder = new ExprBuilder(producer, materialized, shape, [bufferOf(base), bufferOf(indices)]);
+      const updates = builder.build(values, rootMap(values, shape));
+      const kernel: ScatterKernel = {
+        kind: "scatter",
+        shape,
+        rowAxes,
+        inputs: builder.inputs,
+        output: e.out,
+        updates,
+      };
+      if (options.scatterUpdates && !options.scatterUpdates(kernel)) {
+        throw new NeedsMaterialization(reshapeSource(values, producer));
+      }
+      kernels.push(kernel);
+      continue;
+    }
     if (!fusible(e)) {
       const inputs = e.inputs.map((v) => (materialized.has(v) ? v : reshapeSource(v, producer)));
       kernels.push({ kind: "opaque", inputs, output: e.out, eqn: e });
       continue;
     }
-    const builder = new ExprBuilder(producer, materialized, e.out.shape);
-    const expr = builder.buildEqn(e, identityMap(e.out.shape));
-    kernels.push({ kind: "elementwise", shape: e.out.shape, inputs: builder.inputs, output: e.out, expr });
+    const shape = iterationShape(e.out);
+    const builder = new ExprBuilder(producer, materialized, shape);
+    const expr = builder.buildEqn(e, rootMap(e.out, shape));
+    kernels.push({ kind: "elementwise", shape, inputs: builder.inputs, output: e.out, expr });
   }
   return kernels;
 }
 
 /** Builds the expression of a fused value at an index map, memoizing shared subexpressions. */
 class ExprBuilder {
-  readonly inputs: Var[] = [];
   private readonly memo = new Map<string, Expr>();
+  /** Loads number the buffers they read from here on: the ones before are the kernel's own operands. */
+  private readonly first: number;
 
   constructor(
     private readonly producer: Map<Var, Eqn>,
     private readonly materialized: Set<Var>,
     private readonly root: Shape,
-  ) {}
+    readonly inputs: Var[] = [],
+  ) {
+    this.first = inputs.length;
+  }
 
   build(v: Var, map: IndexMap): Expr {
     const key = `${v.id}|${map.map((r) => `${r.offset}:${r.coeffs}`).join(";")}`;
@@ -425,7 +562,7 @@ class ExprBuilder {
   }
 
   private load(v: Var, at: Affine): Expr {
-    let input = this.inputs.indexOf(v);
+    let input = this.inputs.indexOf(v, this.first);
     if (input < 0) input = this.inputs.push(v) - 1;
     return { kind: "load", dtype: v.dtype, input, at };
   }

@@ -59,9 +59,9 @@ function readsInLockstep(k: Kernel, i: number): boolean {
 /** Can kernel `k` write its output over input `v` (which dies at `k`)? */
 function canOverwrite(k: Kernel, v: Var): boolean {
   if (byteSize(v) !== byteSize(k.output)) return false;
-  if (k.kind === "opaque") {
-    return k.eqn.prim === "scatter_add" && k.inputs[0] === v && !k.inputs.slice(1).includes(v);
-  }
+  // A scatter-add adds into its table row by row; nothing else may read the table meanwhile.
+  if (k.kind === "scatter") return k.inputs[0] === v && !k.inputs.slice(1).includes(v);
+  if (k.kind === "opaque") return false;
   return readsInLockstep(k, k.inputs.indexOf(v));
 }
 

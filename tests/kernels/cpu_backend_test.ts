@@ -306,7 +306,7 @@ Deno.test("memory plan: a donated table is scattered into in place and the resul
   };
   const graph = optimize(L.jit(step).graphFor(L.zeros([1000, 8]), L.tensor([1, 2], { dtype: "int32" })));
   const program = fuse(graph);
-  const scatter = program.kernels.find((k) => k.kind === "opaque" && k.eqn.prim === "scatter_add")!;
+  const scatter = program.kernels.find((k) => k.kind === "scatter")!;
   const donatedPlan = planMemory(program, new Set([graph.inputs[0]]));
   assert.ok(donatedPlan.inPlace.has(scatter));
   assert.deepEqual(donatedPlan.storage.get(scatter.output), { input: graph.inputs[0] });
@@ -392,5 +392,72 @@ Deno.test("cpu: vectorised sums (rows, columns, tails, unit axes) match the refe
       2,
     );
     compare(expected, actual, 1e-5, 1e-5, `${showShape(shape)} axes ${axes}`);
+  }
+});
+
+Deno.test("cpu: scatter-adds that compute their updates on the fly match the reference (fast-check)", async () => {
+  // Each case: a table [rows, ...row], indices shaped [a] or [a, b], and updates built in one of five ways,
+  // among them skip-gram's (a per-pair scalar times a per-centre row, reshaped to one row per index).
+  const cases = fc.sample(
+    fc.record({
+      rows: fc.integer({ min: 1, max: 70 }),
+      row: fc.constantFrom<number[]>([1], [3], [4], [7], [16], [17], [33], [2, 3], [100]),
+      a: fc.integer({ min: 1, max: 9 }),
+      b: fc.integer({ min: 1, max: 6 }),
+      split: fc.boolean(),
+      kind: fc.integer({ min: 0, max: 4 }),
+      seed: fc.integer({ min: 1, max: 1e6 }),
+    }),
+    { numRuns: 40, seed: 7 },
+  );
+  const programs = cases.map(({ rows, row, a, b, split, kind, seed }) => {
+    const r = rng(seed);
+    const count = a * b;
+    const width = row.reduce((x: number, y: number) => x * y, 1);
+    const ids = Int32Array.from({ length: count }, () => Math.floor(r() * rows));
+    const make = () => [
+      randomTensor(rng(seed + 1), [rows, ...row]),
+      L.tensor(ids, { shape: split ? [a, b] : [count], dtype: "int32" }),
+      randomTensor(rng(seed + 2), [a, b, width]),
+      randomTensor(rng(seed + 3), [a, 1, width]),
+      randomTensor(rng(seed + 4), [a, b, 1]),
+    ];
+    const f = (table: Tensor, idx: Tensor, g: Tensor, u: Tensor, s: Tensor) => {
+      const shape = [...idx.shape, ...row];
+      const updates = [
+        () => g.reshape(shape).mul(-0.5),
+        () => s.mul(u).reshape(shape).mul(L.tensor(-0.025)),
+        () => g.add(s).neg().reshape(shape),
+        () => g.transpose([1, 0, 2]).transpose([1, 0, 2]).exp().reshape(shape),
+        () => g.reshape([width, count]).transpose().reshape(shape).mul(2),
+      ][kind]();
+      return new L.SparseRows(idx.reshape([count]), updates.reshape([count, ...row]), table.shape).addTo(
+        table,
+      );
+    };
+    return {
+      f,
+      make,
+      label: `rows ${rows} row ${showShape(row)} ids ${split ? `[${a},${b}]` : `[${count}]`} kind ${kind}`,
+    };
+  });
+  const fused = programs.filter(({ f, make }) =>
+    fuse(optimize(L.jit(f).graphFor(...make() as [Tensor, Tensor, Tensor, Tensor, Tensor]))).kernels
+      .some((k) => k.kind === "scatter" && k.updates.kind !== "load")
+  );
+  assert.ok(fused.length >= cases.length / 2, `only ${fused.length} of ${cases.length} scatters fused`);
+  for (const threads of [1, 2]) {
+    for (const { f, make, label } of programs) {
+      const { expected, actual } = await onBoth(f, make, threads);
+      compare(expected, actual, 1e-6, 1e-6, `${label}, ${threads} threads`);
+      // Donated, the scatter runs in place and only the touched rows change.
+      let donated: ArrayLike<number>[] = [];
+      await withCpu(threads, () => {
+        donated = [
+          L.jit(f, { donate: [0] })(...make() as [Tensor, Tensor, Tensor, Tensor, Tensor]).dataSync(),
+        ];
+      });
+      compare(expected, donated, 1e-6, 1e-6, `${label}, donated, ${threads} threads`);
+    }
   }
 });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import * as L from "../../mod.ts";
 import type { Tensor } from "../../mod.ts";
 import { fuse } from "../../kernels/passes/fuse.ts";
+import { randomTensor, rng } from "../helpers.ts";
 import { planMemory } from "../../kernels/passes/memory.ts";
 import {
   eliminateCommonSubexpressions,
@@ -124,6 +125,39 @@ Deno.test("fusion: a value a few cheap ops compute is recomputed in each kernel 
   Array.from(columns.dataSync()).forEach((v, j) =>
     assert.ok(Math.abs(v - want[j]) < 1e-5 * want[j], `${v} vs ${want[j]}`)
   );
+});
+
+Deno.test("fusion: a reshape that merges axes of a computed value fuses over the finer axes", () => {
+  // [B, C, D] -> [B·C, D] is not affine from the merged index back, so the kernel loops over [B, C, D].
+  const f = (u: Tensor, s: Tensor, y: Tensor) => u.mul(s).reshape([6, 5]).mul(y);
+  const g = L.trace(f, { shape: [2, 1, 5] }, { shape: [2, 3, 1] }, { shape: [6, 5] });
+  const program = fuse(optimize(g));
+  assert.match(program.toString(), /^k0 elementwise\[6,5\] \w+ <- \(a, b, c\): mul\(mul\(a, b\), c\)$/);
+  assert.deepEqual(program.kernels[0].kind === "elementwise" && program.kernels[0].shape, [2, 3, 5]);
+  const r = rng(3);
+  const args = [[2, 1, 5], [2, 3, 1], [6, 5]].map((shape) => randomTensor(r, shape));
+  const [u, s, y] = args.map((t) => Array.from(t.dataSync() as Float32Array));
+  const out = Array.from((L.jit(f)(...args as [Tensor, Tensor, Tensor])).dataSync());
+  const want = y.map((v: number, i: number) => {
+    const [b, c, d] = [Math.floor(i / 15), Math.floor(i / 5) % 3, i % 5];
+    return Math.fround(Math.fround(u[b * 5 + d] * s[b * 3 + c]) * v);
+  });
+  assert.deepEqual(out, want);
+});
+
+Deno.test("fusion: a scatter-add computes its scaled update rows itself; none are written to memory", () => {
+  const step = (table: Tensor, ids: Tensor, s: Tensor, u: Tensor) =>
+    new L.SparseRows(ids, s.mul(u).reshape([6, 4]).mul(-0.1), table.shape).addTo(table);
+  const g = L.trace(step, { shape: [10, 4] }, { shape: [6], dtype: "int32" }, { shape: [2, 3, 1] }, {
+    shape: [2, 1, 4],
+  });
+  assert.match(
+    fuse(optimize(g)).toString(),
+    /^k0 scatter\[10,4\] \w+ <- \(a, b, c, d\): rows \+= mul\(mul\(c, d\), -0.10*1\d*\)$/,
+  );
+  // A backend that cannot compute these updates gets them materialized, and the scatter loads them.
+  const plain = fuse(optimize(g), { scatterUpdates: (k) => k.updates.kind === "load" });
+  assert.deepEqual(plain.kernels.map((k) => k.kind), ["elementwise", "scatter"], plain.toString());
 });
 
 Deno.test("memory plan: intermediates share slots by liveness; lockstep elementwise kernels write in place", () => {

@@ -7,10 +7,11 @@
  * Setup as word2vec.c: one pass over the corpus, window 5 shrunk at random per centre word, 5 negatives
  * drawn from the unigram distribution to the 3/4, dim 100, input vectors uniform in ±0.5/dim and output
  * vectors zero, SGD on the summed loss with word2vec's rate: 0.025 falling linearly to 0.025·10⁻⁴ over the
- * pass. Unlike word2vec.c, which updates after every pair, Loom updates once per batch of 256 centre words;
- * there is no subsampling of frequent words (every word is a centre word) and negatives equal to the
- * context word are kept. The loop awaits every 50 steps, as a training loop does, so that the batches'
- * tensors are freed as it goes.
+ * pass. Unlike word2vec.c, which updates after every pair, Loom updates once per batch of 1,536
+ * (centre, context) pairs, the pairs of about 256 centre words packed densely (a centre word's pairs all go
+ * in one batch; the slots left at the end of a batch are masked out); there is no subsampling of frequent
+ * words (every word is a centre word) and negatives equal to the context word are kept. The loop awaits
+ * every 50 steps, as a training loop does, so that the batches' tensors are freed as it goes.
  *
  * The original C word2vec runs in the same process tree for the comparison: its source comes from the npm
  * package `word2vec` (which ships Mikolov's word2vec.c), compiled with the flags of its makefile where gcc
@@ -20,8 +21,7 @@
 import * as L from "../../mod.ts";
 import { type BenchOptions, progress, type Row, row, seeded } from "./harness.ts";
 
-const [WINDOW, NEGATIVES, DIM, BATCH, LR] = [5, 5, 100, 256, 0.025];
-const CONTEXTS = 2 * WINDOW;
+const [WINDOW, NEGATIVES, DIM, PAIRS, LR] = [5, 5, 100, 1536, 0.025];
 /**
  * The corpus as ids (most frequent word first) and an alias table (Walker; Vose's construction) for drawing
  * negatives from the unigram distribution to the 3/4 exactly, with two small arrays that stay in cache
@@ -57,9 +57,9 @@ type Tables = { input: L.Tensor; output: L.Tensor };
 
 /** The negative-sampling loss summed over the real (mask 1) centre-context pairs of a batch. */
 function loss(p: Tables, centre: L.Tensor, context: L.Tensor, negatives: L.Tensor, mask: L.Tensor): L.Tensor {
-  const u = L.take(p.input, centre); // [B, D]
-  const positive = L.take(p.output, context).mul(u.unsqueeze(1)).sum(-1); // [B, C]
-  const negative = L.take(p.output, negatives).mul(u.reshape([BATCH, 1, 1, DIM])).sum(-1); // [B, C, K]
+  const u = L.take(p.input, centre); // [P, D]
+  const positive = L.take(p.output, context).mul(u).sum(-1); // [P]
+  const negative = L.take(p.output, negatives).mul(u.unsqueeze(1)).sum(-1); // [P, K]
   return L.softplus(positive.neg()).add(L.softplus(negative).sum(-1)).mul(mask).sum();
 }
 
@@ -101,7 +101,7 @@ async function wordToVecC(corpus: string, threads: number): Promise<number | str
 /** The skip-gram row, or a row saying why it was skipped. */
 export async function skipgramRows(options: BenchOptions): Promise<Row[]> {
   const workload = `skip-gram training, PTB train (window ${WINDOW}, ${NEGATIVES} negatives, dim ${DIM}, ` +
-    `batch ${BATCH} centre words, SGD)`;
+    `batch ${PAIRS} pairs, SGD)`;
   const path = new URL("../../../shared/data/ptb.train.txt", import.meta.url);
   let text: string;
   try {
@@ -118,7 +118,8 @@ export async function skipgramRows(options: BenchOptions): Promise<Row[]> {
     input: L.random.uniform(L.random.key(12), [vocab, DIM], { minval: -0.5 / DIM, maxval: 0.5 / DIM }),
     output: L.zeros([vocab, DIM]),
   };
-  const epochSteps = Math.ceil(ids.length / BATCH);
+  // A centre word has 6 pairs on average (window shrunk to 1-5 words each side): the pass's steps, estimated.
+  const epochSteps = Math.ceil(ids.length * 6 / PAIRS);
   const opt = L.optim.sgd({ lr: L.optim.linearDecay({ from: LR, to: LR * 1e-4, steps: epochSteps }) });
   let state = opt.init(params);
   const step = L.jit((p: Tables, s: L.optim.OptimizerState, ...batch: L.Tensor[]) => {
@@ -128,26 +129,28 @@ export async function skipgramRows(options: BenchOptions): Promise<Row[]> {
   }, { donate: [0, 1] });
 
   // The batch is built on the host each step, as word2vec.c does; its cost counts in the throughput.
-  const centre = new Int32Array(BATCH);
-  const context = new Int32Array(BATCH * CONTEXTS);
-  const negatives = new Int32Array(BATCH * CONTEXTS * NEGATIVES);
-  const mask = new Float32Array(BATCH * CONTEXTS);
+  const centre = new Int32Array(PAIRS);
+  const context = new Int32Array(PAIRS);
+  const negatives = new Int32Array(PAIRS * NEGATIVES);
+  const mask = new Float32Array(PAIRS);
   let cursor = 0;
-  const train = (): { loss: number; pairs: number } => {
-    let pairs = 0;
-    mask.fill(0);
-    for (let b = 0; b < BATCH; b++, cursor = (cursor + 1) % ids.length) {
-      centre[b] = ids[cursor];
+  /** One step over the pairs of the next centre words; how many words, pairs, and their loss. */
+  const train = (): { loss: number; pairs: number; words: number } => {
+    let [pairs, words] = [0, 0];
+    for (;; words++, cursor = (cursor + 1) % ids.length) {
       const reach = WINDOW - random() % WINDOW;
-      let slot = b * CONTEXTS;
-      for (let offset = -reach; offset <= reach; offset++) {
-        const at = cursor + offset;
-        if (offset === 0 || at < 0 || at >= ids.length) continue;
-        context[slot] = ids[at];
-        mask[slot++] = 1;
-        pairs++;
+      const first = Math.max(cursor - reach, 0);
+      const last = Math.min(cursor + reach, ids.length - 1);
+      // The word's pairs go in whole: stop at the first word that no longer fits.
+      if (pairs + (last - first) > PAIRS) break;
+      for (let at = first; at <= last; at++) {
+        if (at === cursor) continue;
+        centre[pairs] = ids[cursor];
+        context[pairs++] = ids[at];
       }
     }
+    mask.fill(1, 0, pairs);
+    mask.fill(0, pairs);
     for (let i = 0; i < negatives.length; i++) {
       const column = random() % vocab;
       negatives[i] = random() * 2 ** -32 < keep[column] ? column : alias[column];
@@ -157,28 +160,30 @@ export async function skipgramRows(options: BenchOptions): Promise<Row[]> {
       params,
       state,
       L.tensor(centre, { dtype: "int32" }),
-      L.tensor(context, { shape: [BATCH, CONTEXTS], dtype: "int32" }),
-      L.tensor(negatives, { shape: [BATCH, CONTEXTS, NEGATIVES], dtype: "int32" }),
-      L.tensor(mask, { shape: [BATCH, CONTEXTS] }),
+      L.tensor(context, { dtype: "int32" }),
+      L.tensor(negatives, { shape: [PAIRS, NEGATIVES], dtype: "int32" }),
+      L.tensor(mask),
     );
-    return { loss: value.item(), pairs };
+    return { loss: value.item(), pairs, words };
   };
 
   const first = train(); // compiles
-  // One pass over the corpus (the two steps above included), or 5 seconds of it in a quick run.
+  // One pass over the corpus (the first step included), or 5 seconds of it in a quick run.
   const limitMs = options.quick ? 5_000 : Infinity;
   const start = performance.now();
-  let steps = 0;
+  let [steps, trained] = [0, 0];
   const recent: number[] = [];
-  while (steps + 1 < epochSteps && performance.now() - start < limitMs) {
-    const { loss, pairs } = train();
+  // A batch takes at most PAIRS / 2 words, so the cursor stops short of the end without wrapping.
+  while (cursor + PAIRS < ids.length && performance.now() - start < limitMs) {
+    const { loss, pairs, words } = train();
     steps++;
+    trained += words;
     recent.push(loss / pairs);
     if (recent.length > 100) recent.shift();
     if (steps % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
   }
   const elapsed = (performance.now() - start) / 1000;
-  const perThread = steps * BATCH / elapsed / options.threads;
+  const perThread = trained / elapsed / options.threads;
   const perPair = (r: { loss: number; pairs: number }) => (r.loss / r.pairs).toFixed(2);
   const words = (n: number) => `${Math.round(n).toLocaleString("en-US")} words/s/thread`;
   progress("skip-gram: word2vec.c");
@@ -191,7 +196,7 @@ export async function skipgramRows(options: BenchOptions): Promise<Row[]> {
     loom: `${words(perThread)} (LOOM_THREADS=${options.threads})`,
     tfjsWasm: "n/a",
     tfjsCpu: "n/a",
-    notes: `${versusC}; Loom: ${(steps * BATCH).toLocaleString("en-US")} words in ` +
+    notes: `${versusC}; Loom: ${trained.toLocaleString("en-US")} words in ` +
       `${elapsed.toFixed(1)} s, vocab ${vocab.toLocaleString("en-US")}; loss per pair ${perPair(first)} at ` +
       `the first batch, ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(2)} over the last ` +
       `${recent.length}; no subsampling`,

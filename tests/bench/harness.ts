@@ -26,6 +26,11 @@ export interface Contender {
   /** One timed call; it must return only when the work is done. */
   run: () => unknown;
   /**
+   * Instead of `run`: one call that times itself and resolves to its milliseconds (work in another process,
+   * which reports the time it measured around the work alone).
+   */
+  timed?: () => Promise<number>;
+  /**
    * True where a first call compiles nothing (TF.js, a copy): when the warm-up call alone takes the whole
    * budget, it is the sample, rather than paying for a second equally slow call. Loom's first call traces
    * and compiles, so for Loom it never counts.
@@ -39,6 +44,18 @@ export interface Timing {
   ms: number;
   /** Number of timed calls. */
   reps: number;
+  /** The timed calls in the order of the rounds they ran in. */
+  times?: readonly number[];
+}
+
+/**
+ * The median over rounds of `a`'s time over `b`'s, pairing the calls of the same round: steadier than the
+ * ratio of the medians when the machine's speed drifts during a measurement. Undefined without pairs.
+ */
+export function pairedRatio(a: Timing | undefined, b: Timing | undefined): number | undefined {
+  const count = Math.min(a?.times?.length ?? 0, b?.times?.length ?? 0);
+  if (count === 0) return undefined;
+  return median(Array.from({ length: count }, (_, i) => a!.times![i] / b!.times![i]));
 }
 
 /** How long to measure. */
@@ -61,6 +78,7 @@ async function timeOnce(c: Contender): Promise<number> {
   // Let a task boundary pass before each timed call: Loom returns the buffers of dropped results to its
   // allocator in finalization callbacks, which run between tasks (TF.js contenders dispose explicitly).
   await new Promise((resolve) => setTimeout(resolve, 0));
+  if (c.timed) return await c.timed();
   const start = performance.now();
   c.run();
   return performance.now() - start;
@@ -93,7 +111,7 @@ export async function measure(
       if (s.times.length < s.reps) s.times.push(await timeOnce(s.c));
     }
   }
-  return new Map(states.map((s) => [s.c.name, { ms: median(s.times), reps: s.times.length }]));
+  return new Map(states.map((s) => [s.c.name, { ms: median(s.times), reps: s.times.length, times: s.times }]));
 }
 
 /** One line of the results table; cells are preformatted text. */

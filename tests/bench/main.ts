@@ -179,8 +179,9 @@ function footnotes(tfjs: ChildReport["tfjs"]): string[] {
     "- Training rows: the same model, initial weights (Loom's init, copied into TF.js variables), batch and " +
     "Adam (eps 1e-8) on both sides, so the step-1 losses must agree; TF.js does forward, backward and update " +
     "with optimizer.minimize, Loom with one jit of valueAndGrad and optim.adam, params and state donated.",
-    "- numpy: `a @ b` in float32 in a python3 subprocess, its BLAS with its default threads; it runs alone, " +
-    "before the other sgemm contenders.",
+    "- numpy: `a @ b` in float32 in a python3 process that stays up, its BLAS with its default threads (told " +
+    "to sleep as soon as a product ends); it is timed in the same rounds as the other sgemm contenders, one " +
+    "call each per round, and the notes give Loom / numpy as the median of the rounds' ratios.",
   ];
 }
 

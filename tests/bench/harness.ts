@@ -111,7 +111,9 @@ export async function measure(
       if (s.times.length < s.reps) s.times.push(await timeOnce(s.c));
     }
   }
-  return new Map(states.map((s) => [s.c.name, { ms: median(s.times), reps: s.times.length, times: s.times }]));
+  return new Map(
+    states.map((s) => [s.c.name, { ms: median(s.times), reps: s.times.length, times: s.times }]),
+  );
 }
 
 /** One line of the results table; cells are preformatted text. */

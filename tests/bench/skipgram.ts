@@ -19,6 +19,7 @@
  * @module
  */
 import * as L from "../../mod.ts";
+import { aliasTable } from "../../models/word2vec.ts";
 import { type BenchOptions, progress, type Row, row, seeded } from "./harness.ts";
 
 const [WINDOW, NEGATIVES, DIM, PAIRS, LR] = [5, 5, 100, 1536, 0.025];
@@ -35,21 +36,7 @@ function prepare(text: string): { ids: Int32Array; vocab: number; keep: Float32A
   const idOf = new Map(byFrequency.map(([w], i) => [w, i]));
   const ids = Int32Array.from(words, (w) => idOf.get(w)!);
   const vocab = byFrequency.length;
-  const weights = byFrequency.map(([, c]) => c ** 0.75);
-  const total = weights.reduce((a, b) => a + b, 0);
-  // Column i keeps word i with probability keep[i], else gives alias[i]; each column carries 1/vocab.
-  const scaled = weights.map((w) => (w * vocab) / total);
-  const keep = new Float32Array(vocab).fill(1);
-  const alias = Int32Array.from({ length: vocab }, (_, i) => i);
-  const small = scaled.flatMap((p, i) => (p < 1 ? [i] : []));
-  const large = scaled.flatMap((p, i) => (p >= 1 ? [i] : []));
-  while (small.length > 0 && large.length > 0) {
-    const [s, l] = [small.pop()!, large.pop()!];
-    keep[s] = scaled[s];
-    alias[s] = l;
-    scaled[l] -= 1 - scaled[s];
-    (scaled[l] < 1 ? small : large).push(l);
-  }
+  const { keep, alias } = aliasTable(byFrequency.map(([, c]) => c ** 0.75));
   return { ids, vocab, keep, alias };
 }
 

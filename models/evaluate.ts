@@ -2,9 +2,10 @@
  * Intrinsic evaluation of word embeddings, as the word2vec era measured them: nearest neighbours by cosine,
  * word-similarity correlation (Spearman's ρ against human scores, e.g. WordSim-353) and analogies
  * (`a : b :: c : ?` by 3CosAdd over the most frequent words, as word2vec's compute-accuracy does).
- * Everything works on plain Float32Array tables, so it applies to any model's embeddings.
+ * Everything takes plain Float32Array tables, so it applies to any model's embeddings.
  * @module
  */
+import * as L from "../mod.ts";
 import type { Vocabulary } from "./corpus.ts";
 
 /**
@@ -220,32 +221,44 @@ export function analogyAccuracy(
   restrictTo = 30000,
 ): { correct: number; asked: number; skipped: number; semantic: number; syntactic: number } {
   const limit = Math.min(restrictTo, vocabulary.words.length);
-  const query = new Float32Array(dim);
-  let [correct, asked, semanticRight, semanticAsked] = [0, 0, 0, 0];
-  for (const { section, words } of questions) {
+  const asked = questions.flatMap(({ section, words }) => {
     const ids = words.map((w) => vocabulary.idOf.get(w));
-    if (ids.some((id) => id === undefined || id >= limit)) continue;
-    const [a, b, c, d] = ids as number[];
-    for (let k = 0; k < dim; k++) query[k] = unit[b * dim + k] - unit[a * dim + k] + unit[c * dim + k];
-    let [best, bestScore] = [-1, -Infinity];
-    for (let w = 0; w < limit; w++) {
-      if (w === a || w === b || w === c) continue;
-      let s = 0;
-      for (let k = 0; k < dim; k++) s += unit[w * dim + k] * query[k];
-      if (s > bestScore) [best, bestScore] = [w, s];
-    }
-    asked++;
-    const right = best === d ? 1 : 0;
-    correct += right;
-    if (!section.startsWith("gram")) {
-      [semanticRight, semanticAsked] = [semanticRight + right, semanticAsked + 1];
-    }
+    return ids.some((id) => id === undefined || id >= limit) ? [] : [{ section, ids: ids as number[] }];
+  });
+  // Scores of every candidate for a block of questions at once: one matmul of the queries (b − a + c) with
+  // the candidates' unit vectors.
+  const candidates = L.tensor(unit.subarray(0, limit * dim), { shape: [limit, dim] });
+  const score = L.jit((q: L.Tensor, c: L.Tensor) => q.matmul(c.transpose()));
+  const BLOCK = 256;
+  const query = new Float32Array(BLOCK * dim);
+  let [correct, semanticRight, semanticAsked] = [0, 0, 0];
+  for (let start = 0; start < asked.length; start += BLOCK) {
+    const block = asked.slice(start, start + BLOCK);
+    query.fill(0);
+    block.forEach(({ ids: [a, b, c] }, q) => {
+      for (let k = 0; k < dim; k++) {
+        query[q * dim + k] = unit[b * dim + k] - unit[a * dim + k] + unit[c * dim + k];
+      }
+    });
+    const scores = score(L.tensor(query, { shape: [BLOCK, dim] }), candidates).dataSync() as Float32Array;
+    block.forEach(({ section, ids: [a, b, c, d] }, q) => {
+      let [best, bestScore] = [-1, -Infinity];
+      for (let w = 0; w < limit; w++) {
+        const s = scores[q * limit + w];
+        if (s > bestScore && w !== a && w !== b && w !== c) [best, bestScore] = [w, s];
+      }
+      const right = best === d ? 1 : 0;
+      correct += right;
+      if (!section.startsWith("gram")) {
+        [semanticRight, semanticAsked] = [semanticRight + right, semanticAsked + 1];
+      }
+    });
   }
-  const syntacticAsked = asked - semanticAsked;
+  const syntacticAsked = asked.length - semanticAsked;
   return {
     correct,
-    asked,
-    skipped: questions.length - asked,
+    asked: asked.length,
+    skipped: questions.length - asked.length,
     semantic: semanticAsked ? semanticRight / semanticAsked : NaN,
     syntactic: syntacticAsked ? (correct - semanticRight) / syntacticAsked : NaN,
   };

@@ -59,7 +59,9 @@ export interface GemmTiling {
  *   8 per 12. It ran 1.24-1.31x the 6x8 kernel that splat-loads each A value. 10 accumulators,
  *   2 B vectors, the A vector, row 4's group vector and one broadcast fill V8's 15 allocatable
  *   xmm registers; 6x8 with vector A loads needs 17 and spills (0.81x).
- * - kc 256..512, mc 45..195 and unroll 4..8 were within noise of each other; kc 128 was slower.
+ * - kc 512 with mc 45 (an A block of 90 KB either way) ran 0.92-0.95x the time of kc 256 with mc 95 at
+ *   n = 1024 and 0.92-0.94x at 2048 (0.99x at 512): half as many passes over C. kc 768 and 1024 (mc 30,
+ *   20) were no better; unroll 4..8 were within noise; kc 128 was slower.
  *
  * @example
  * ```ts
@@ -70,8 +72,8 @@ export interface GemmTiling {
 export const DEFAULT_TILING: Readonly<GemmTiling> = {
   mr: 5,
   nv: 2,
-  kc: 256,
-  mc: 95,
+  kc: 512,
+  mc: 45,
   nc: 2048,
   unroll: 8,
   aLanes: true,

@@ -234,7 +234,7 @@ Deno.test("every register tile, with A loaded by lanes or by splats, matches the
     { m: 22, n: 9, k: 17, transA: true, accumulate: true },
     { m: 5, n: 30, k: 40, transB: true },
   ];
-  const pages = 64, memory = new WebAssembly.Memory({ initial: pages });
+  const pages = 128, memory = new WebAssembly.Memory({ initial: pages });
   for (const tiling of tilings) {
     const module = new WebAssembly.Module(
       buildSgemmModule({ relaxed: false, memory: { initial: pages }, tiling }),

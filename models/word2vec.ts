@@ -15,7 +15,16 @@ import * as L from "../mod.ts";
 import type { EncodedCorpus, Vocabulary } from "./corpus.ts";
 import { assertFiniteParams, fileExists, loadRun, NonFiniteLossError, saveRun } from "./guard.ts";
 
-/** Hyperparameters of a word2vec run (word2vec.c's names in brackets). */
+/**
+ * Hyperparameters of a word2vec run (word2vec.c's names in brackets).
+ *
+ * @example
+ * ```ts
+ * import { defaultsFor, type Word2vecConfig } from "./word2vec.ts";
+ * const config: Word2vecConfig = { ...defaultsFor("cbow"), dim: 50 };
+ * if (config.lr !== 0.05) throw new Error();
+ * ```
+ */
 export interface Word2vecConfig {
   /** The architecture [-cbow 0 or 1]. */
   model: "skip-gram" | "cbow";
@@ -77,7 +86,17 @@ export function defaultsFor(model: Word2vecConfig["model"]): Word2vecConfig {
   return { ...WORD2VEC_DEFAULTS, model, lr: model === "cbow" ? 0.05 : WORD2VEC_DEFAULTS.lr };
 }
 
-/** The two tables: `input` (the embeddings) and `output` (the vectors words are predicted with). */
+/**
+ * The two tables: `input` (the embeddings) and `output` (the vectors words are predicted with).
+ *
+ * @example
+ * ```ts
+ * import { random } from "../mod.ts";
+ * import { initWord2vec, type Word2vecParams } from "./word2vec.ts";
+ * const p: Word2vecParams = initWord2vec(5, 3, random.key(0));
+ * if (p.output.shape.join() !== "5,3") throw new Error();
+ * ```
+ */
 export interface Word2vecParams {
   /** [vocabulary, dim], uniform in ±0.5/dim as in word2vec.c. */
   input: L.Tensor;
@@ -178,7 +197,17 @@ export function cbowLoss(
   return sampledLoss(p.output, h, centre, negatives, real);
 }
 
-/** Where a batcher is: enough to continue exactly from there. */
+/**
+ * Where a batcher is: enough to continue exactly from there.
+ *
+ * @example
+ * ```ts
+ * import { type BatcherState, PairBatcher, WORD2VEC_DEFAULTS } from "./word2vec.ts";
+ * const corpus = { ids: new Int32Array([0, 1]), starts: new Int32Array([0, 2]) };
+ * const state: BatcherState = new PairBatcher(corpus, new Int32Array([1, 1]), WORD2VEC_DEFAULTS).state;
+ * if (state.epoch !== 0 || state.sentence !== 0) throw new Error();
+ * ```
+ */
 export interface BatcherState {
   /** Passes completed. */
   epoch: number;
@@ -194,7 +223,18 @@ export interface BatcherState {
   wordsRead: number;
 }
 
-/** One skip-gram batch, in arrays the batcher reuses (copy them to keep them). */
+/**
+ * One skip-gram batch, in arrays the batcher reuses (copy them to keep them).
+ *
+ * @example
+ * ```ts
+ * import { type PairBatch, PairBatcher, WORD2VEC_DEFAULTS } from "./word2vec.ts";
+ * const corpus = { ids: new Int32Array([0, 1]), starts: new Int32Array([0, 2]) };
+ * const config = { ...WORD2VEC_DEFAULTS, subsample: 0, epochs: 1 }; // keep every word, one pass
+ * const batch: PairBatch = new PairBatcher(corpus, new Int32Array([1, 1]), config).next()!;
+ * if (batch.pairs !== 2) throw new Error(); // (0, 1) and (1, 0)
+ * ```
+ */
 export interface PairBatch {
   /** [pairs] centre ids; slots past `pairs` are 0 and masked out. */
   centre: Int32Array;
@@ -210,7 +250,18 @@ export interface PairBatch {
   words: number;
 }
 
-/** One CBOW batch, in arrays the batcher reuses (copy them to keep them). */
+/**
+ * One CBOW batch, in arrays the batcher reuses (copy them to keep them).
+ *
+ * @example
+ * ```ts
+ * import { CbowBatcher, defaultsFor, type WindowBatch } from "./word2vec.ts";
+ * const corpus = { ids: new Int32Array([0, 1]), starts: new Int32Array([0, 2]) };
+ * const config = { ...defaultsFor("cbow"), subsample: 0, epochs: 1 }; // keep every word, one pass
+ * const batch: WindowBatch = new CbowBatcher(corpus, new Int32Array([1, 1]), config).next()!;
+ * if (batch.windows !== 2) throw new Error();
+ * ```
+ */
 export interface WindowBatch {
   /** [centres] centre ids; rows past `windows` are 0 and have no context. */
   centre: Int32Array;
@@ -535,7 +586,18 @@ export function aliasTable(weights: readonly number[]): { keep: Float32Array; al
   return { keep, alias };
 }
 
-/** What {@linkcode trainWord2vec} reports every so often and at the end. */
+/**
+ * What {@linkcode trainWord2vec} reports every so often and at the end.
+ *
+ * @example
+ * ```ts
+ * import type { TrainProgress } from "./word2vec.ts";
+ * const line = (p: TrainProgress) => `epoch ${p.epoch}: ${p.loss.toFixed(2)}`;
+ * if (line({ step: 1, epoch: 0, wordsRead: 9, loss: 4.159, wordsPerSecond: 1, lr: 0.025 }) !== "epoch 0: 4.16") {
+ *   throw new Error();
+ * }
+ * ```
+ */
 export interface TrainProgress {
   /** Steps done since the start of the run (resumed runs included). */
   step: number;
@@ -551,7 +613,19 @@ export interface TrainProgress {
   lr: number;
 }
 
-/** Options of {@linkcode trainWord2vec}. */
+/**
+ * Options of {@linkcode trainWord2vec}.
+ *
+ * @example
+ * ```ts
+ * import { buildVocabulary, encode } from "./corpus.ts";
+ * import type { TrainWord2vecOptions } from "./word2vec.ts";
+ * const text = [["a", "b"]];
+ * const vocabulary = buildVocabulary(text);
+ * const options: TrainWord2vecOptions = { corpus: encode(text, vocabulary), vocabulary, config: { epochs: 1 } };
+ * if (options.config?.epochs !== 1) throw new Error();
+ * ```
+ */
 export interface TrainWord2vecOptions {
   /** The corpus, encoded with `vocabulary`. */
   corpus: EncodedCorpus;
@@ -573,7 +647,19 @@ export interface TrainWord2vecOptions {
   maxSteps?: number;
 }
 
-/** What {@linkcode trainWord2vec} returns. */
+/**
+ * What {@linkcode trainWord2vec} returns.
+ *
+ * @example
+ * ```ts
+ * import { buildVocabulary, encode } from "./corpus.ts";
+ * import { type TrainedWord2vec, trainWord2vec } from "./word2vec.ts";
+ * const text = [["a", "b"]];
+ * const vocabulary = buildVocabulary(text);
+ * const run: TrainedWord2vec = await trainWord2vec({ corpus: encode(text, vocabulary), vocabulary, config: { epochs: 1 } });
+ * if (!run.finished || run.params.input.shape[0] !== 2) throw new Error();
+ * ```
+ */
 export interface TrainedWord2vec {
   /** The trained tables. */
   params: Word2vecParams;
@@ -741,7 +827,16 @@ function countBatches(corpus: EncodedCorpus, counts: Int32Array, config: Word2ve
   return Math.max(batches, 1);
 }
 
-/** A word2vec checkpoint: everything needed to use the embeddings or to continue training. */
+/**
+ * A word2vec checkpoint: everything needed to use the embeddings or to continue training.
+ *
+ * @example
+ * ```ts
+ * import type { Word2vecCheckpoint } from "./word2vec.ts";
+ * const wordsOf = (c: Word2vecCheckpoint) => c.vocabulary.words;
+ * if (typeof wordsOf !== "function") throw new Error();
+ * ```
+ */
 export interface Word2vecCheckpoint {
   /** The tables. */
   params: Word2vecParams;

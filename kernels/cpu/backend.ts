@@ -29,7 +29,16 @@ import {
 import { gatherRowsModule, SCATTER_STRIPES, scatterAddRowsModule } from "./rows.ts";
 import type { CpuRuntime } from "./pool.ts";
 
-/** A block of the runtime's memory holding one tensor's elements. */
+/**
+ * A block of the runtime's memory holding one tensor's elements.
+ *
+ * @example
+ * ```ts
+ * import { CpuBuffer } from "./backend.ts";
+ * const block = new CpuBuffer(64, 16);
+ * if (block.ptr !== 64 || block.bytes !== 16) throw new Error();
+ * ```
+ */
 export class CpuBuffer {
   /**
    * An untouched JS buffer that one owned block in every 64 MiB of them carries: V8 counts it as external
@@ -58,7 +67,19 @@ const BALLAST_BYTES = 64 << 20;
  */
 const JS_ELEMENT_COST = 8;
 
-/** Options of {@linkcode createCpuBackend}. */
+/**
+ * Options of {@linkcode createCpuBackend}.
+ *
+ * @example
+ * ```ts
+ * import { type CpuBackendOptions, createCpuBackend } from "./backend.ts";
+ * import { CpuRuntime } from "./pool.ts";
+ * const options: CpuBackendOptions = { name: "cpu-one-thread" };
+ * const runtime = await CpuRuntime.create({ threads: 1 });
+ * if (createCpuBackend(runtime, options).name !== "cpu-one-thread") throw new Error();
+ * runtime.close();
+ * ```
+ */
 export interface CpuBackendOptions {
   /** The name to register under (default "cpu"). */
   name?: string;

@@ -10,10 +10,35 @@ import type { DType } from "../../dsl/dtype.ts";
 import type { Affine, ElementwiseKernel, Expr, ReduceKernel } from "../passes/fuse.ts";
 import { stridesOf } from "../../dsl/shape.ts";
 
-/** A compiled kernel: typed-array views of its inputs then its output; rows `[lo, hi)` of the outer loop. */
+/**
+ * A compiled kernel: typed-array views of its inputs then its output; rows `[lo, hi)` of the outer loop.
+ *
+ * @example
+ * ```ts
+ * import type { KernelFunction } from "./codegen.ts";
+ * const double: KernelFunction = ([x, out], lo, hi) => {
+ *   for (let i = lo; i < hi; i++) (out as Float32Array)[i] = 2 * x[i];
+ * };
+ * const out = new Float32Array(2);
+ * double([new Float32Array([1, 2]), out], 0, 2);
+ * if (out.join() !== "2,4") throw new Error();
+ * ```
+ */
 export type KernelFunction = (views: readonly ArrayLike<number>[], lo: number, hi: number) => void;
 
-/** The generated source and the size of the outer loop (the range callers may split across threads). */
+/**
+ * The generated source and the size of the outer loop (the range callers may split across threads).
+ *
+ * @example
+ * ```ts
+ * import { trace, tensor } from "../../mod.ts";
+ * import { type ElementwiseKernel, fuse } from "../passes/fuse.ts";
+ * import { elementwiseKernel, type GeneratedKernel } from "./codegen.ts";
+ * const k = fuse(trace((x) => x.exp(), tensor([1, 2]))).kernels[0] as ElementwiseKernel;
+ * const generated: GeneratedKernel = elementwiseKernel(k);
+ * if (generated.outer !== 2 || !generated.source.includes("exp")) throw new Error(generated.source);
+ * ```
+ */
 export interface GeneratedKernel {
   /** The compiled function. */
   readonly run: KernelFunction;
@@ -144,7 +169,18 @@ class Emitter {
   }
 }
 
-/** Every affine form an expression reads (loads, iotas, pad guards). */
+/**
+ * Every affine form an expression reads (loads, iotas, pad guards).
+ *
+ * @example
+ * ```ts
+ * import { trace, tensor } from "../../mod.ts";
+ * import { type ElementwiseKernel, fuse } from "../passes/fuse.ts";
+ * import { collectAffines } from "./codegen.ts";
+ * const k = fuse(trace((x, y) => x.add(y), tensor([1, 2]), tensor([3, 4]))).kernels[0] as ElementwiseKernel;
+ * if (collectAffines(k.expr).length !== 2) throw new Error(); // one load of each input
+ * ```
+ */
 export function collectAffines(e: Expr, out: Affine[] = [], seen = new Set<Expr>()): Affine[] {
   if (seen.has(e)) return out;
   seen.add(e);
@@ -168,6 +204,14 @@ export function collectAffines(e: Expr, out: Affine[] = [], seen = new Set<Expr>
  * Collapses the iteration space: drops size-1 axes and merges neighbours that every affine form walks
  * contiguously (coefficient of the outer = inner coefficient × inner extent). `groups` keeps reduction axes
  * from merging with kept axes.
+ *
+ * @example
+ * ```ts
+ * import { collapse } from "./codegen.ts";
+ * // A contiguous [4, 8] loop over one row-major operand is one loop of 32.
+ * const dims = collapse([4, 8], [{ offset: 0, coeffs: [8, 1] }], [0, 0]);
+ * if (dims.length !== 1 || dims[0].n !== 32) throw new Error(JSON.stringify(dims));
+ * ```
  */
 export function collapse(
   shape: readonly number[],

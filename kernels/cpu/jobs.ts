@@ -8,10 +8,29 @@
  * @module
  */
 
-/** Kernel code types, as stored in a job. */
+/**
+ * Kernel code types, as stored in a job.
+ *
+ * @example
+ * ```ts
+ * import { KernelType } from "./jobs.ts";
+ * if (new Set(Object.values(KernelType)).size !== 2) throw new Error();
+ * ```
+ */
 export const KernelType = { wasm: 0, js: 1 } as const;
 
-/** A runnable kernel: rows `[lo, hi)` with its arguments (pointers, or pointer/length/dtype triples for JS). */
+/**
+ * A runnable kernel: rows `[lo, hi)` with its arguments (pointers, or pointer/length/dtype triples for JS).
+ *
+ * @example
+ * ```ts
+ * import type { KernelRunner } from "./jobs.ts";
+ * const rows: number[] = [];
+ * const run: KernelRunner = (lo, hi) => void rows.push(hi - lo);
+ * run(0, 3, []);
+ * if (rows[0] !== 3) throw new Error();
+ * ```
+ */
 export type KernelRunner = (lo: number, hi: number, args: readonly number[]) => void;
 
 /**
@@ -67,12 +86,31 @@ export function compileKernel(
   };
 }
 
-/** The dtype code of a JavaScript kernel argument. */
+/**
+ * The dtype code of a JavaScript kernel argument.
+ *
+ * @example
+ * ```ts
+ * import { viewType } from "./jobs.ts";
+ * if (viewType("float32") !== 0 || viewType("bool") !== 2) throw new Error();
+ * ```
+ */
 export function viewType(dtype: "float32" | "int32" | "bool"): number {
   return dtype === "float32" ? 0 : dtype === "int32" ? 1 : 2;
 }
 
-/** Takes chunks of rows from `next()` until none are left. */
+/**
+ * Takes chunks of rows from `next()` until none are left.
+ *
+ * @example
+ * ```ts
+ * import { runChunks } from "./jobs.ts";
+ * const seen: number[][] = [];
+ * let next = 0;
+ * runChunks((lo, hi) => void seen.push([lo, hi]), 10, 4, [], () => next++);
+ * if (JSON.stringify(seen) !== "[[0,4],[4,8],[8,10]]") throw new Error(JSON.stringify(seen));
+ * ```
+ */
 export function runChunks(
   run: KernelRunner,
   outer: number,

@@ -12,7 +12,20 @@ import { collapse, collectAffines } from "./codegen.ts";
 import { copyStripes, SCATTER_STRIPES } from "./rows.ts";
 import { Code, type MemoryLimits, ModuleBuilder, unsignedLeb, ValType } from "./wasm.ts";
 
-/** A compiled SIMD kernel: byte addresses of the inputs then the output; rows `[lo, hi)` of the outer loop. */
+/**
+ * A compiled SIMD kernel: byte addresses of the inputs then the output; rows `[lo, hi)` of the outer loop.
+ *
+ * @example
+ * ```ts
+ * import { trace, tensor } from "../../mod.ts";
+ * import { type ElementwiseKernel, fuse } from "../passes/fuse.ts";
+ * import { type SimdKernel, simdElementwiseKernel } from "./simd.ts";
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const k = fuse(trace((x) => x.add(1), tensor([1, 2]))).kernels[0] as ElementwiseKernel;
+ * const kernel: SimdKernel = simdElementwiseKernel(k, memory, { initial: 1 })!;
+ * if (kernel.outer < 1 || kernel.bytes.length === 0) throw new Error();
+ * ```
+ */
 export interface SimdKernel {
   /** Runs rows `[lo, hi)` of the outer loop. */
   readonly run: (pointers: readonly number[], lo: number, hi: number) => void;

@@ -15,7 +15,17 @@ import type { Eqn, Graph, Params, Var } from "../../dsl/graph.ts";
 import { PRIMITIVES } from "../../dsl/primitives.ts";
 import { type Shape, shapesEqual, showShape, sizeOf, stridesOf } from "../../dsl/shape.ts";
 
-/** `offset + Σ_d coeffs[d] · i[d]` over the kernel's iteration index `i`. */
+/**
+ * `offset + Σ_d coeffs[d] · i[d]` over the kernel's iteration index `i`.
+ *
+ * @example
+ * ```ts
+ * import type { Affine } from "./fuse.ts";
+ * // Element (i, j) of a row-major [3, 4] tensor, read transposed over a [4, 3] loop: 4·j + i.
+ * const at: Affine = { offset: 0, coeffs: [1, 4] };
+ * if (at.coeffs[0] * 2 + at.coeffs[1] * 1 !== 6) throw new Error();
+ * ```
+ */
 export interface Affine {
   /** The constant term. */
   readonly offset: number;
@@ -23,7 +33,16 @@ export interface Affine {
   readonly coeffs: readonly number[];
 }
 
-/** An expression computed per element of a kernel's iteration space. */
+/**
+ * An expression computed per element of a kernel's iteration space.
+ *
+ * @example
+ * ```ts
+ * import { type Expr, showExpr } from "./fuse.ts";
+ * const e: Expr = { kind: "op", prim: "neg", dtype: "float32", params: {}, args: [{ kind: "const", value: 2, dtype: "float32" }] };
+ * if (showExpr(e, []) !== "neg(2)") throw new Error();
+ * ```
+ */
 export type Expr =
   | { readonly kind: "load"; readonly dtype: DType; readonly input: number; readonly at: Affine }
   | { readonly kind: "const"; readonly dtype: DType; readonly value: number }
@@ -44,7 +63,17 @@ export type Expr =
   }
   | { readonly kind: "acc"; readonly dtype: DType };
 
-/** One loop over `shape` computing `expr` into `output`. */
+/**
+ * One loop over `shape` computing `expr` into `output`.
+ *
+ * @example
+ * ```ts
+ * import { trace, tensor } from "../../mod.ts";
+ * import { type ElementwiseKernel, fuse } from "./fuse.ts";
+ * const k = fuse(trace((x) => x.mul(2).neg(), tensor([1, 2]))).kernels[0] as ElementwiseKernel;
+ * if (k.kind !== "elementwise" || k.shape.join() !== "2") throw new Error();
+ * ```
+ */
 export interface ElementwiseKernel {
   readonly kind: "elementwise";
   readonly shape: Shape;
@@ -53,7 +82,17 @@ export interface ElementwiseKernel {
   readonly expr: Expr;
 }
 
-/** A reduction of `prologue` (computed over `inShape`) over `axes`, then `epilogue` (over the output). */
+/**
+ * A reduction of `prologue` (computed over `inShape`) over `axes`, then `epilogue` (over the output).
+ *
+ * @example
+ * ```ts
+ * import { trace, tensor } from "../../mod.ts";
+ * import { fuse, type ReduceKernel } from "./fuse.ts";
+ * const k = fuse(trace((x) => x.square().sum(1), tensor([[1, 2]]))).kernels[0] as ReduceKernel;
+ * if (k.kind !== "reduce" || k.axes.join() !== "1") throw new Error();
+ * ```
+ */
 export interface ReduceKernel {
   readonly kind: "reduce";
   readonly op: "sum" | "max";
@@ -64,7 +103,18 @@ export interface ReduceKernel {
   readonly prologue: Expr;
 }
 
-/** A batched matmul `out[b] = op(a[b]) · op(b[b])` on materialized operands. */
+/**
+ * A batched matmul `out[b] = op(a[b]) · op(b[b])` on materialized operands.
+ *
+ * @example
+ * ```ts
+ * import { trace, tensor } from "../../mod.ts";
+ * import { fuse, type MatmulKernel } from "./fuse.ts";
+ * const a = tensor([[1, 2], [3, 4]]);
+ * const k = fuse(trace((x, y) => x.matmul(y.transpose()), a, a)).kernels[0] as MatmulKernel;
+ * if (k.kind !== "matmul" || !k.transB || k.k !== 2) throw new Error(); // the transpose became a flag
+ * ```
+ */
 export interface MatmulKernel {
   readonly kind: "matmul";
   readonly inputs: readonly [Var, Var];
@@ -81,6 +131,16 @@ export interface MatmulKernel {
  * A scatter-add of rows into a table: `out = base`, then for each row i of the updates, in order, row
  * `indices[i]` of `out` += row i. The updates are computed on the fly from `updates` (an elementwise
  * expression over `shape`), so a sparse gradient step never writes its scaled gradient rows to memory.
+ *
+ * @example
+ * ```ts
+ * import { SparseRows, trace, tensor } from "../../mod.ts";
+ * import { fuse, type ScatterKernel } from "./fuse.ts";
+ * const ids = tensor([1], { dtype: "int32" });
+ * const g = trace((t, u) => new SparseRows(ids, u.mul(-0.1), t.shape).addTo(t), tensor([[0, 0], [0, 0]]), tensor([[1, 2]]));
+ * const k = fuse(g).kernels.find((k) => k.kind === "scatter") as ScatterKernel;
+ * if (k.rowAxes !== 1 || k.updates.kind !== "op") throw new Error(); // -0.1·u computed in the kernel
+ * ```
  */
 export interface ScatterKernel {
   readonly kind: "scatter";
@@ -95,7 +155,18 @@ export interface ScatterKernel {
   readonly updates: Expr;
 }
 
-/** Any other primitive, run on its own (gather, concat, random bits). */
+/**
+ * Any other primitive, run on its own (gather, concat, random bits).
+ *
+ * @example
+ * ```ts
+ * import { take, tensor, trace } from "../../mod.ts";
+ * import { fuse, type OpaqueKernel } from "./fuse.ts";
+ * const g = trace((t) => take(t, tensor([1], { dtype: "int32" })), tensor([[1, 2], [3, 4]]));
+ * const k = fuse(g).kernels.find((k) => k.kind === "opaque") as OpaqueKernel;
+ * if (k.eqn.prim !== "gather") throw new Error();
+ * ```
+ */
 export interface OpaqueKernel {
   readonly kind: "opaque";
   /** The buffers it reads, one per input of `eqn`: a reshaped operand is read in its source's buffer. */
@@ -104,10 +175,33 @@ export interface OpaqueKernel {
   readonly eqn: Eqn;
 }
 
-/** A kernel of a fused program. */
+/**
+ * A kernel of a fused program.
+ *
+ * @example
+ * ```ts
+ * import { trace, tensor } from "../../mod.ts";
+ * import { fuse, type Kernel } from "./fuse.ts";
+ * const kernels: readonly Kernel[] = fuse(trace((x) => x.matmul(x).exp().sum(), tensor([[1]]))).kernels;
+ * if (kernels.map((k) => k.kind).join() !== "matmul,reduce") throw new Error(kernels.map((k) => k.kind).join());
+ * ```
+ */
 export type Kernel = ElementwiseKernel | ReduceKernel | MatmulKernel | ScatterKernel | OpaqueKernel;
 
-/** How {@linkcode fuse} adapts to what a backend can generate. */
+/**
+ * How {@linkcode fuse} adapts to what a backend can generate.
+ *
+ * @example
+ * ```ts
+ * import { SparseRows, trace, tensor } from "../../mod.ts";
+ * import { fuse, type FuseOptions } from "./fuse.ts";
+ * // A backend that only scatters rows already in memory: the updates get a kernel of their own.
+ * const options: FuseOptions = { scatterUpdates: (k) => k.updates.kind === "load" };
+ * const ids = tensor([0], { dtype: "int32" });
+ * const g = trace((t, u) => new SparseRows(ids, u.mul(2), t.shape).addTo(t), tensor([[0, 0]]), tensor([[1, 2]]));
+ * if (fuse(g, options).kernels.length !== 2) throw new Error();
+ * ```
+ */
 export interface FuseOptions {
   /**
    * Whether the backend computes a scatter-add's updates on the fly from this kernel's expression; when it
@@ -230,7 +324,17 @@ function reshapeMap(map: IndexMap, outShape: Shape, inShape: Shape, rootShape: S
   return rows;
 }
 
-/** A fused program: kernels in execution order, over the variables of the (optimized) graph. */
+/**
+ * A fused program: kernels in execution order, over the variables of the (optimized) graph.
+ *
+ * @example
+ * ```ts
+ * import { trace, tensor } from "../../mod.ts";
+ * import { fuse, type Program } from "./fuse.ts";
+ * const program: Program = fuse(trace((x) => x.exp().add(1), tensor([1])));
+ * if (!program.toString().startsWith("k0 elementwise[1]")) throw new Error(program.toString());
+ * ```
+ */
 export class Program {
   /** Builds a program (see {@linkcode fuse}). */
   constructor(readonly graph: Graph, readonly kernels: readonly Kernel[]) {}

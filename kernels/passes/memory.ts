@@ -10,18 +10,55 @@ import type { Var } from "../../dsl/graph.ts";
 import { sizeOf, stridesOf } from "../../dsl/shape.ts";
 import type { Expr, Kernel, Program } from "./fuse.ts";
 
-/** Bytes per element of each dtype in backend buffers. */
+/**
+ * Bytes per element of each dtype in backend buffers.
+ *
+ * @example
+ * ```ts
+ * import { BYTES_PER_ELEMENT } from "./memory.ts";
+ * if (BYTES_PER_ELEMENT.bool !== 1 || BYTES_PER_ELEMENT.float32 !== 4) throw new Error();
+ * ```
+ */
 export const BYTES_PER_ELEMENT: Readonly<Record<DType, number>> = { float32: 4, int32: 4, bool: 1 };
 
-/** Bytes a value of this shape and dtype occupies. */
+/**
+ * Bytes a value of this shape and dtype occupies.
+ *
+ * @example
+ * ```ts
+ * import { Var } from "../../mod.ts";
+ * import { byteSize } from "./memory.ts";
+ * if (byteSize(new Var(0, [2, 3], "float32")) !== 24) throw new Error();
+ * ```
+ */
 export function byteSize(v: Var): number {
   return sizeOf(v.shape) * BYTES_PER_ELEMENT[v.dtype];
 }
 
-/** Where a planned value lives: a slot the executable owns, or the buffer of a donated graph input. */
+/**
+ * Where a planned value lives: a slot the executable owns, or the buffer of a donated graph input.
+ *
+ * @example
+ * ```ts
+ * import type { Storage } from "./memory.ts";
+ * const slot: Storage = { slot: 0 };
+ * if (!("slot" in slot)) throw new Error();
+ * ```
+ */
 export type Storage = { readonly slot: number } | { readonly input: Var };
 
-/** Where each planned value lives. */
+/**
+ * Where each planned value lives.
+ *
+ * @example
+ * ```ts
+ * import { trace, tensor } from "../../mod.ts";
+ * import { fuse } from "./fuse.ts";
+ * import { type MemoryPlan, planMemory } from "./memory.ts";
+ * const plan: MemoryPlan = planMemory(fuse(trace((x) => x.matmul(x).matmul(x), tensor([[1]]))));
+ * if (plan.slotBytes.length !== 1) throw new Error(); // one intermediate
+ * ```
+ */
 export interface MemoryPlan {
   /** The storage of each value a kernel writes, except graph outputs that get fresh buffers. */
   readonly storage: ReadonlyMap<Var, Storage>;

@@ -146,7 +146,18 @@ function checkIndex(index: number, size: number): void {
   }
 }
 
-/** Runs one primitive on host arrays. Exported for the CPU backend, which falls back to it for rare ops. */
+/**
+ * Runs one primitive on host arrays. Exported for the CPU backend, which falls back to it for rare ops.
+ *
+ * @example
+ * ```ts
+ * import { Var } from "../../mod.ts";
+ * import { executePrimitive } from "./mod.ts";
+ * const x = new Var(0, [2], "float32");
+ * const out = executePrimitive("neg", {}, [x], new Var(1, [2], "float32"), [new Float32Array([1, -2])]);
+ * if (Array.from(out).join() !== "-1,2") throw new Error();
+ * ```
+ */
 export function executePrimitive(
   prim: string,
   params: Params,

@@ -7,7 +7,16 @@ import type { Tensor } from "../tensor.ts";
 import { defineLayer, expectTensor } from "./layer.ts";
 import type { Layer, Same } from "./types.ts";
 
-/** The activations known by name: ReLU, tanh, GELU (exact erf form) and the logistic sigmoid. */
+/**
+ * The activations known by name: ReLU, tanh, GELU (exact erf form) and the logistic sigmoid.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../../mod.ts";
+ * const name: nn.ActivationName = "gelu";
+ * nn.dense(8, { activation: name });
+ * ```
+ */
 export type ActivationName = "relu" | "tanh" | "gelu" | "sigmoid";
 
 const ACTIVATIONS: Record<ActivationName, (x: Tensor) => Tensor> = {

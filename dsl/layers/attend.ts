@@ -11,7 +11,16 @@ import { glorotUniform } from "./init.ts";
 import { defineLayer, expectShape, expectTensor, LayerError, showDims } from "./layer.ts";
 import type { Layer, Same } from "./types.ts";
 
-/** Options of `attend`. */
+/**
+ * Options of `attend`.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../../mod.ts";
+ * const options: nn.AttendOptions = { heads: 4, causal: true, dropout: 0.1 };
+ * nn.attend(options);
+ * ```
+ */
 export interface AttendOptions {
   /** Number of heads; must divide the feature dim. */
   heads: number;
@@ -21,7 +30,16 @@ export interface AttendOptions {
   dropout?: number;
 }
 
-/** Params of `attend`: four projections, each `{ w: [features, features], b: [features] }`. */
+/**
+ * Params of `attend`: four projections, each `{ w: [features, features], b: [features] }`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const p = nn.attend({ heads: 2 }).init(random.key(0), [1, 3, 8]).params as nn.AttendParams;
+ * if (p.query.w.shape.join() !== "8,8") throw new Error();
+ * ```
+ */
 export type AttendParams = {
   /** Queries: `q = x · query.w + query.b`. */
   query: DenseParams;

@@ -10,7 +10,16 @@ import type { Tensor } from "../tensor.ts";
 import { glorotUniform } from "./init.ts";
 import { LayerError } from "./layer.ts";
 
-/** A cell's params: named tensors, with the input weight `wi: [inputDim, ...]` that `recur` checks inputs against. */
+/**
+ * A cell's params: named tensors, with the input weight `wi: [inputDim, ...]` that `recur` checks inputs against.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const p: nn.CellParams = nn.lstmCell(4).init(random.key(0), 3);
+ * if (p.wi.shape.join() !== "3,16") throw new Error(); // four gates of 4 units
+ * ```
+ */
 export interface CellParams {
   /** The input weight, `[inputDim, gates·units]`. */
   wi: Tensor;
@@ -21,6 +30,15 @@ export interface CellParams {
 /**
  * One step of a recurrent network. The state is a list of `[batch, units]` tensors whose first entry is the
  * step's output `h`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, tensor } from "../../mod.ts";
+ * const cell: nn.Cell<4> = nn.gruCell(4);
+ * const params = cell.init(random.key(0), 2);
+ * const [h] = cell.step(params, cell.initialState(1), tensor([[1, 2]]));
+ * if (h.shape.join() !== "1,4") throw new Error();
+ * ```
  */
 export interface Cell<U extends number = number> {
   /** The name shown in error paths (`lstmCell`). */
@@ -47,7 +65,16 @@ function cell<U extends number>(spec: Omit<Cell<U>, "step">): Cell<U> {
   return { ...spec, step: (params, state, x) => spec.advance(params, state, spec.project(params, x)) };
 }
 
-/** Params of `rnnCell`: `wi: [in, units]`, `wh: [units, units]`, `b: [units]`. */
+/**
+ * Params of `rnnCell`: `wi: [in, units]`, `wh: [units, units]`, `b: [units]`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const p = nn.rnnCell(5).init(random.key(0), 3) as nn.RnnParams;
+ * if (p.wh.shape.join() !== "5,5") throw new Error();
+ * ```
+ */
 export type RnnParams = CellParams & {
   /** Input weight. */
   wi: Tensor;
@@ -57,10 +84,28 @@ export type RnnParams = CellParams & {
   b: Tensor;
 };
 
-/** Params of `lstmCell`, gates i, f, g, o stacked: `wi: [in, 4·units]`, `wh: [units, 4·units]`, `b: [4·units]`. */
+/**
+ * Params of `lstmCell`, gates i, f, g, o stacked: `wi: [in, 4·units]`, `wh: [units, 4·units]`, `b: [4·units]`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const p = nn.lstmCell(5).init(random.key(0), 3) as nn.LstmParams;
+ * if (p.wh.shape.join() !== "5,20") throw new Error(); // gates i, f, g, o side by side
+ * ```
+ */
 export type LstmParams = RnnParams;
 
-/** Params of `gruCell`, gates r, z, n stacked: `wi: [in, 3·units]`, `wh: [units, 3·units]`, `bi`, `bh`. */
+/**
+ * Params of `gruCell`, gates r, z, n stacked: `wi: [in, 3·units]`, `wh: [units, 3·units]`, `bi`, `bh`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const p = nn.gruCell(5).init(random.key(0), 3) as nn.GruParams;
+ * if (p.wi.shape.join() !== "3,15") throw new Error(); // gates r, z, n side by side
+ * ```
+ */
 export type GruParams = CellParams & {
   /** Input weight. */
   wi: Tensor;

@@ -8,7 +8,16 @@ import type { Tensor } from "../tensor.ts";
 import { LayerError } from "./layer.ts";
 import type { AnyLayer, Context, Params, ShapeTree, Value } from "./types.ts";
 
-/** One row of a model summary: a layer's path, nesting depth, output shape and parameter count. */
+/**
+ * One row of a model summary: a layer's path, nesting depth, output shape and parameter count.
+ *
+ * @example
+ * ```ts
+ * import type { nn } from "../../mod.ts";
+ * const row: nn.SummaryRow = { path: "serial[0].dense", depth: 1, outputShape: [2, 4], paramCount: 12 };
+ * if (row.depth !== 1) throw new Error();
+ * ```
+ */
 export interface SummaryRow {
   /** Where the layer sits: `serial[1].residual.dense`. */
   path: string;

@@ -9,7 +9,17 @@ import { glorotUniform, heNormal } from "./init.ts";
 import { defineLayer, expectShape, expectTensor, LayerError } from "./layer.ts";
 import type { Layer } from "./types.ts";
 
-/** Options of `dense`. */
+/**
+ * Options of `dense`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const options: nn.DenseOptions = { bias: false, activation: "relu" };
+ * const { params } = nn.dense(3, options).init(random.key(0), [1, 2]);
+ * if ("b" in params) throw new Error("no bias");
+ * ```
+ */
 export interface DenseOptions {
   /** Add the bias `b` (default true). */
   bias?: boolean;
@@ -17,7 +27,16 @@ export interface DenseOptions {
   activation?: ActivationName | ((x: Tensor) => Tensor);
 }
 
-/** Params of `dense`: `w` is `[in, units]`; `b` is `[units]` (absent with `bias: false`). */
+/**
+ * Params of `dense`: `w` is `[in, units]`; `b` is `[units]` (absent with `bias: false`).
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const p = nn.dense(3).init(random.key(0), [1, 2]).params as nn.DenseParams;
+ * if (p.w.shape.join() !== "2,3" || p.b?.shape.join() !== "3") throw new Error();
+ * ```
+ */
 export type DenseParams = {
   /** The weight, `[in, units]`. */
   w: Tensor;

@@ -8,7 +8,16 @@ import { normal } from "./init.ts";
 import { defineLayer, expectShape, expectTensor, LayerError } from "./layer.ts";
 import type { Ids, Layer } from "./types.ts";
 
-/** Params of `embed`: one row per token id. */
+/**
+ * Params of `embed`: one row per token id.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const p = nn.embed(10, 4).init(random.key(0), [1, 5]).params as nn.EmbedParams;
+ * if (p.table.shape.join() !== "10,4") throw new Error();
+ * ```
+ */
 export type EmbedParams = {
   /** The embedding table, `[vocab, dim]`. */
   table: Tensor;

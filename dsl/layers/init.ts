@@ -7,7 +7,16 @@
 import * as random from "../random.ts";
 import type { Tensor } from "../tensor.ts";
 
-/** Makes a weight tensor of `shape` from a random key. */
+/**
+ * Makes a weight tensor of `shape` from a random key.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const init: nn.Initializer = nn.normal(0.02);
+ * if (init(random.key(0), [3, 4]).shape.join() !== "3,4") throw new Error();
+ * ```
+ */
 export type Initializer = (key: Tensor, shape: readonly number[]) => Tensor;
 
 function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {

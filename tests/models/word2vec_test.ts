@@ -413,8 +413,16 @@ Deno.test("train: flags are parsed and bad ones are named", () => {
     "x.safetensors",
   ]);
   assert.throws(() => parseTrainArgs(["--epochs", "0"]), /--epochs takes a whole number >= 1, got 0/);
-  assert.throws(() => parseTrainArgs(["--lr"]), /unknown flag --lr; flags: --cbow --nlm --epochs N/);
-  assert.throws(() => parseTrainArgs(["--cbow", "--nlm"]), /--cbow and --nlm are two models: pick one/);
+  assert.throws(
+    () => parseTrainArgs(["--lr"]),
+    /unknown flag --lr; flags: --cbow --nlm --lm bengio\|lstm\|gru\|rnn --epochs N/,
+  );
+  assert.throws(
+    () => parseTrainArgs(["--cbow", "--nlm"]),
+    /--cbow and --nlm \(--lm\) are two models: pick one/,
+  );
+  assert.throws(() => parseTrainArgs(["--lm", "cnn"]), /--lm takes bengio, lstm, gru or rnn, got cnn/);
+  assert.equal(parseTrainArgs(["--lm", "gru"]).nlm.architecture, "gru");
   assert.ok(sentences("a b").length === 1);
 });
 

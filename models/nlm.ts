@@ -7,6 +7,8 @@
  * - `lstm`, `gru`, `rnn`: recurrent LMs (Mikolov et al., 2010; Zaremba et al., 2014): embedding, stacked
  *   recurrent layers, a softmax at every step, trained on chunks of `steps` tokens unrolled through time. Each
  *   chunk starts from a zero state (the state is not carried from one chunk to the next).
+ * - `transformer`: a decoder-only Transformer (pre-norm blocks of causal self-attention and a GELU MLP, with
+ *   residuals, learned positions) over the same chunks.
  *
  * A model is an `nn` combinator (embed → concat → dense tanh → dense); training is resumable with atomic
  * checkpoints (params, Adam state, position in the shuffled epoch) and stops before saving non-finite values.
@@ -29,13 +31,15 @@ import { assertFiniteParams, fileExists, loadRun, NonFiniteLossError, saveRun } 
  */
 export interface NlmConfig {
   /** The model: Bengio's feed-forward LM or a recurrent one. */
-  architecture: "bengio" | "lstm" | "gru" | "rnn";
+  architecture: "bengio" | "lstm" | "gru" | "rnn" | "transformer";
   /** Bengio: words of context, n − 1. */
   context: number;
   /** Recurrent: tokens per chunk (steps unrolled through time). */
   steps: number;
-  /** Recurrent: stacked recurrent layers. */
+  /** Recurrent: stacked recurrent layers; transformer: blocks. */
   layers: number;
+  /** Transformer: attention heads (they divide `embedding`). */
+  heads: number;
   /** Size of a word's embedding (m in the paper). */
   embedding: number;
   /** Units of the tanh hidden layer (h), or of each recurrent layer. */
@@ -65,6 +69,7 @@ export const NLM_DEFAULTS: Readonly<NlmConfig> = {
   context: 4,
   steps: 35,
   layers: 2,
+  heads: 4,
   embedding: 60,
   hidden: 100,
   lr: 1e-3,
@@ -112,6 +117,19 @@ export function bengioModel(
  */
 export function lmDefaultsFor(architecture: NlmConfig["architecture"]): NlmConfig {
   if (architecture === "bengio") return { ...NLM_DEFAULTS };
+  if (architecture === "transformer") {
+    // nanoGPT's CPU configuration: 4 blocks of 4 heads over 128 features, blocks of 64 tokens, batch 12.
+    return {
+      ...NLM_DEFAULTS,
+      architecture,
+      embedding: 128,
+      hidden: 512,
+      layers: 4,
+      heads: 4,
+      steps: 64,
+      batch: 12,
+    };
+  }
   return { ...NLM_DEFAULTS, architecture, embedding: 200, hidden: 200, layers: 2, steps: 35, batch: 20 };
 }
 
@@ -131,6 +149,7 @@ export function lmDefaultsFor(architecture: NlmConfig["architecture"]): NlmConfi
 export function languageModel(vocabulary: number, config: NlmConfig): nn.AnyLayer {
   const { architecture, embedding, hidden, layers } = config;
   if (architecture === "bengio") return bengioModel(vocabulary, config);
+  if (architecture === "transformer") return transformerModel(vocabulary, config);
   const cells = { lstm: nn.lstmCell, gru: nn.gruCell, rnn: nn.rnnCell };
   const cell = cells[architecture];
   if (!cell) throw new RangeError(`languageModel: unknown architecture ${JSON.stringify(architecture)}`);
@@ -138,6 +157,38 @@ export function languageModel(vocabulary: number, config: NlmConfig): nn.AnyLaye
   // The layer count is a run-time number, so the chain is typed as a list of any layers.
   const layersInOrder: nn.AnyLayer[] = [nn.embed(vocabulary, embedding), ...recurrent, nn.dense(vocabulary)];
   return nn.serial(...(layersInOrder as [nn.AnyLayer])) as nn.AnyLayer;
+}
+
+/**
+ * A decoder-only Transformer LM as a layer, ids [batch, steps] → logits [batch, steps, vocab]: embedding and
+ * learned positions, `layers` pre-norm blocks (causal self-attention with `heads` heads, then a GELU MLP of
+ * `hidden` units, each in a residual), a final layer norm and the softmax layer.
+ *
+ * @example
+ * ```ts
+ * import { random, type Tensor, zeros } from "../mod.ts";
+ * import { transformerModel } from "./nlm.ts";
+ * const model = transformerModel(20, { embedding: 8, hidden: 16, layers: 1, heads: 2, steps: 6 });
+ * const { params } = model.init(random.key(0), [2, 6]);
+ * if ((model.apply(params, zeros([2, 6], "int32")) as Tensor).shape.join() !== "2,6,20") throw new Error();
+ * ```
+ */
+export function transformerModel(
+  vocabulary: number,
+  config: Pick<NlmConfig, "embedding" | "hidden" | "layers" | "heads" | "steps">,
+): nn.AnyLayer {
+  const { embedding, hidden, layers, heads, steps } = config;
+  return nn.serial(
+    nn.embed(vocabulary, embedding),
+    nn.positional("learned", steps),
+    nn.repeat(layers, () =>
+      nn.serial(
+        nn.residual(nn.serial(nn.layerNorm(), nn.attend({ heads, causal: true }))),
+        nn.residual(nn.serial(nn.layerNorm(), nn.dense(hidden, { activation: "gelu" }), nn.dense(embedding))),
+      )),
+    nn.layerNorm(),
+    nn.dense(vocabulary),
+  ) as nn.AnyLayer;
 }
 
 /**

@@ -4,7 +4,7 @@
  * then evaluates the embeddings: nearest neighbours, and where `../shared/data` is present WordSim-353
  * (Spearman's ρ) and the Google analogies. `--cbow` trains CBOW instead; `--nlm` trains Bengio et al.'s
  * neural LM on Bengio's split of the corpus and reports validation and test perplexity, and `--lm lstm`
- * (`gru`, `rnn`) a recurrent LM the same way.
+ * (`gru`, `rnn`, `transformer`) a recurrent or Transformer LM the same way.
  *
  * Flags: `--cbow`, `--nlm`, `--lm ARCH`, `--epochs N`, `--dim N`, `--min-count N`, `--corpus FILE` (plain text, one
  * sentence per line), `--out FILE` (default `checkpoints/MODEL-brown.safetensors`, MODEL being `word2vec`,
@@ -85,7 +85,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   let model: Word2vecConfig["model"] = "skip-gram";
   let family: TrainArgs["family"] = "word2vec";
   let minCount: number | undefined;
-  const usage = "flags: --cbow --nlm --lm bengio|lstm|gru|rnn --epochs N --dim N --min-count N " +
+  const usage = "flags: --cbow --nlm --lm bengio|lstm|gru|rnn|transformer --epochs N --dim N --min-count N " +
     "--corpus FILE --out FILE --fresh --quick";
   const whole = (flag: string, value: string | undefined) => {
     const n = Number(value);
@@ -108,8 +108,8 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
         break;
       case "--lm": {
         const architecture = value();
-        if (!["bengio", "lstm", "gru", "rnn"].includes(architecture)) {
-          throw new Error(`--lm takes bengio, lstm, gru or rnn, got ${architecture}`);
+        if (!["bengio", "lstm", "gru", "rnn", "transformer"].includes(architecture)) {
+          throw new Error(`--lm takes bengio, lstm, gru, rnn or transformer, got ${architecture}`);
         }
         family = "nlm";
         nlm.architecture = architecture as NlmConfig["architecture"];
@@ -217,6 +217,9 @@ async function mainNlm(args: TrainArgs, corpus: string[][], name: string): Promi
   const { architecture, context, embedding, hidden, layers, steps, epochs } = run.config;
   const shape = architecture === "bengio"
     ? `Bengio LM (${context + 1}-gram, embedding ${embedding}, hidden ${hidden})`
+    : architecture === "transformer"
+    ? `Transformer LM (${layers} blocks of ${run.config.heads} heads over ${embedding}, MLP ${hidden}, ` +
+      `blocks of ${steps} tokens)`
     : `${architecture.toUpperCase()} LM (${layers} × ${hidden}, embedding ${embedding}, chunks of ${steps})`;
   console.log(
     `${run.finished ? "finished" : "stopped"}: ${shape}, ${run.steps} steps, ${epochs} epochs in ` +

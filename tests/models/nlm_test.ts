@@ -112,9 +112,9 @@ Deno.test("rnn lm: chunks cover every token of the stream once, inputs shifted b
   );
 });
 
-for (const architecture of ["lstm", "gru", "rnn"] as const) {
+for (const architecture of ["lstm", "gru", "rnn", "transformer"] as const) {
   Deno.test(`rnn lm: the ${architecture} model's gradients match finite differences`, () => {
-    const config = { ...lmDefaultsFor(architecture), embedding: 3, hidden: 4, layers: 2, steps: 3 };
+    const config = { ...lmDefaultsFor(architecture), embedding: 4, hidden: 4, layers: 2, steps: 3, heads: 2 };
     const model = languageModel(5, config);
     const { params } = model.init(L.random.key(3), [2, 3]);
     const flat = L.flatten(params);
@@ -128,6 +128,18 @@ for (const architecture of ["lstm", "gru", "rnn"] as const) {
     checkGrad(loss, leaves, { label: architecture });
   });
 }
+
+Deno.test("transformer lm: causal, so a token's logits do not depend on the tokens after it", () => {
+  const config = { ...lmDefaultsFor("transformer"), embedding: 8, hidden: 8, layers: 2, heads: 2, steps: 5 };
+  const model = languageModel(9, config);
+  const { params } = model.init(L.random.key(4), [1, 5]);
+  const logits = (ids: number[]) =>
+    (model.apply(params, L.tensor([ids], { dtype: "int32" })) as L.Tensor).dataSync() as Float32Array;
+  const [a, b] = [logits([1, 2, 3, 4, 5]), logits([1, 2, 3, 8, 7])];
+  // Positions 0-2 see the same prefix: equal logits; position 3 sees a different token: different ones.
+  assert.deepEqual(a.slice(0, 27), b.slice(0, 27));
+  assert.notDeepEqual(a.slice(27, 36), b.slice(27, 36));
+});
 
 Deno.test("rnn lm: an LSTM learns the toy language, and resumes bit for bit", async () => {
   const text = toy();

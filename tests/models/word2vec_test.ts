@@ -415,13 +415,16 @@ Deno.test("train: flags are parsed and bad ones are named", () => {
   assert.throws(() => parseTrainArgs(["--epochs", "0"]), /--epochs takes a whole number >= 1, got 0/);
   assert.throws(
     () => parseTrainArgs(["--lr"]),
-    /unknown flag --lr; flags: --cbow --nlm --lm bengio\|lstm\|gru\|rnn --epochs N/,
+    /unknown flag --lr; flags: --cbow --nlm --lm bengio\|lstm\|gru\|rnn\|transformer --epochs N/,
   );
   assert.throws(
     () => parseTrainArgs(["--cbow", "--nlm"]),
     /--cbow and --nlm \(--lm\) are two models: pick one/,
   );
-  assert.throws(() => parseTrainArgs(["--lm", "cnn"]), /--lm takes bengio, lstm, gru or rnn, got cnn/);
+  assert.throws(
+    () => parseTrainArgs(["--lm", "cnn"]),
+    /--lm takes bengio, lstm, gru, rnn or transformer, got cnn/,
+  );
   assert.equal(parseTrainArgs(["--lm", "gru"]).nlm.architecture, "gru");
   assert.ok(sentences("a b").length === 1);
 });

@@ -113,7 +113,7 @@ Deno.test("rnn lm: chunks cover every token of the stream once, inputs shifted b
 });
 
 for (const architecture of ["lstm", "gru", "rnn", "transformer"] as const) {
-  Deno.test(`rnn lm: the ${architecture} model's gradients match finite differences`, () => {
+  Deno.test(`lm: the ${architecture} model's gradients match finite differences`, () => {
     const config = { ...lmDefaultsFor(architecture), embedding: 4, hidden: 4, layers: 2, steps: 3, heads: 2 };
     const model = languageModel(5, config);
     const { params } = model.init(L.random.key(3), [2, 3]);

@@ -27,7 +27,16 @@ export type DType = "float32" | "int32" | "bool";
  */
 export type HostArray = Float32Array | Int32Array | Uint8Array;
 
-/** Every dtype name, in a fixed order (useful for validation and property tests). */
+/**
+ * Every dtype name, in a fixed order (useful for validation and property tests).
+ *
+ * @example
+ * ```ts
+ * import { allocHost, DTYPES } from "./dtype.ts";
+ * if (DTYPES.join() !== "float32,int32,bool") throw new Error();
+ * if (DTYPES.some((dtype) => allocHost(dtype, 2).length !== 2)) throw new Error();
+ * ```
+ */
 export const DTYPES: readonly DType[] = ["float32", "int32", "bool"];
 
 /**

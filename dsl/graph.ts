@@ -24,7 +24,17 @@ export interface Aval {
   readonly dtype: DType;
 }
 
-/** Parameters of an equation: small JSON-like values (axes, shapes, constants). */
+/**
+ * Parameters of an equation: small JSON-like values (axes, shapes, constants).
+ *
+ * @example
+ * ```ts
+ * import type { Params } from "./graph.ts";
+ * import { trace } from "../mod.ts";
+ * const params: Params = trace((x) => x.sum(0), { shape: [2, 3] }).eqns[0].params;
+ * if (JSON.stringify(params) !== '{"axes":[0]}') throw new Error(JSON.stringify(params));
+ * ```
+ */
 export type Params = Readonly<Record<string, unknown>>;
 
 /**
@@ -63,7 +73,19 @@ export interface Eqn {
   readonly out: Var;
 }
 
-/** A value captured by a graph from outside (a concrete tensor, or a tracer of an enclosing trace). */
+/**
+ * A value captured by a graph from outside (a concrete tensor, or a tracer of an enclosing trace).
+ *
+ * @example
+ * ```ts
+ * import type { Capture } from "./graph.ts";
+ * import { tensor, trace } from "../mod.ts";
+ * const w = tensor([10, 20]); // not an input of the traced function: the graph captures it
+ * const g = trace((x) => x.mul(w), tensor([1, 2]));
+ * const capture: Capture = g.captures[0];
+ * if (g.captures.length !== 1 || capture.value !== w || capture.v.shape.join() !== "2") throw new Error();
+ * ```
+ */
 export interface Capture {
   /** The variable the graph uses for it. */
   readonly v: Var;

@@ -24,7 +24,17 @@ import { bind, type Tensor } from "./tensor.ts";
  */
 export type Cotangent = Tensor | SparseRows;
 
-/** The classes of primitives, which backends and fusion passes dispatch on. */
+/**
+ * The classes of primitives, which backends and fusion passes dispatch on.
+ *
+ * @example
+ * ```ts
+ * import type { PrimitiveKind } from "./primitives.ts";
+ * import { PRIMITIVES } from "../mod.ts";
+ * const kinds = new Set<PrimitiveKind>(Object.values(PRIMITIVES).map((p) => p.kind));
+ * if (kinds.size !== 6 || PRIMITIVES.matmul.kind !== "contraction") throw new Error();
+ * ```
+ */
 export type PrimitiveKind =
   | "elementwise"
   | "reduce"

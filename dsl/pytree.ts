@@ -17,7 +17,17 @@ import { Tensor } from "./tensor.ts";
  * ```
  */
 export type PyTree = Tensor | SparseRows | PyTreeNode | number | string | boolean | null | undefined;
-/** A container node of a pytree. */
+/**
+ * A container node of a pytree.
+ *
+ * @example
+ * ```ts
+ * import type { PyTreeNode } from "./pytree.ts";
+ * import { flatten, tensor } from "../mod.ts";
+ * const node: PyTreeNode = { w: tensor([1]), layers: [tensor([2]), 3] };
+ * if (flatten(node).leaves.length !== 2) throw new Error();
+ * ```
+ */
 export type PyTreeNode = readonly PyTree[] | { readonly [key: string]: PyTree };
 
 /**

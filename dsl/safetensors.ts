@@ -9,7 +9,16 @@
  */
 import type { DType, HostArray } from "./dtype.ts";
 
-/** One tensor of a safetensors file: dtype, shape and row-major data. */
+/**
+ * One tensor of a safetensors file: dtype, shape and row-major data.
+ *
+ * @example
+ * ```ts
+ * import { encodeData, type SafetensorsEntry } from "./safetensors.ts";
+ * const mask: SafetensorsEntry = { dtype: "bool", shape: [2, 2], data: new Uint8Array([1, 0, 0, 1]) };
+ * if (encodeData(new Map([["mask", mask]])).join() !== "1,0,0,1") throw new Error(); // a byte per bool
+ * ```
+ */
 export interface SafetensorsEntry {
   /** Loom dtype (stored as F32, I32 or BOOL). */
   dtype: DType;
@@ -19,7 +28,21 @@ export interface SafetensorsEntry {
   data: HostArray;
 }
 
-/** A decoded file: tensors by name, the string metadata and the raw data section. */
+/**
+ * A decoded file: tensors by name, the string metadata and the raw data section.
+ *
+ * @example
+ * ```ts
+ * import { decodeSafetensors, encodeSafetensors, type Safetensors } from "./safetensors.ts";
+ * const bytes = encodeSafetensors(
+ *   new Map([["b", { dtype: "int32", shape: [2], data: new Int32Array([7, 8]) }]]),
+ *   { format: "loom" },
+ * );
+ * const file: Safetensors = decodeSafetensors(bytes);
+ * if (file.metadata.format !== "loom" || file.data.length !== 8) throw new Error();
+ * if (file.tensors.get("b")?.data.join() !== "7,8") throw new Error();
+ * ```
+ */
 export interface Safetensors {
   /** Tensors by name, in the order of their data. */
   tensors: Map<string, SafetensorsEntry>;

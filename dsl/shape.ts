@@ -49,7 +49,15 @@ export function stridesOf(shape: Shape): number[] {
   return strides;
 }
 
-/** Formats a shape the way errors print it: `[2,3]`. */
+/**
+ * Formats a shape the way errors print it: `[2,3]`.
+ *
+ * @example
+ * ```ts
+ * import { showShape } from "./shape.ts";
+ * if (showShape([2, 3]) !== "[2,3]" || showShape([]) !== "[]") throw new Error();
+ * ```
+ */
 export function showShape(shape: Shape): string {
   return `[${shape.join(",")}]`;
 }

@@ -338,6 +338,18 @@ function nest(data: HostArray, shape: Shape, dtype: DType): NestedArray {
 /**
  * A graph being recorded. Traces nest (grad inside jit inside grad): ops record into the innermost one, and
  * values from outer traces or concrete tensors used inside are captured as graph constants.
+ *
+ * @example
+ * ```ts
+ * import { Trace, withTrace } from "./tensor.ts";
+ * import { tensor } from "../mod.ts";
+ * const t = new Trace();
+ * const x = t.newInput([2], "float32");
+ * const w = tensor([3, 4]); // concrete: captured as a constant
+ * const g = withTrace(t, () => t.finish([x.mul(w).exp()]));
+ * if (g.inputs.length !== 1 || g.captures.length !== 1) throw new Error(g.toString());
+ * if (g.eqns.map((e) => e.prim).join() !== "mul,exp") throw new Error(g.toString());
+ * ```
  */
 export class Trace {
   /** @internal */ readonly inputs: Var[] = [];
@@ -413,6 +425,16 @@ export function withTrace<T>(trace: Trace, body: () => T): T {
 /**
  * Runs `body` with no active trace, so that ops execute eagerly even inside a traced function.
  * Used by `jit` to call compiled code, never by models.
+ *
+ * @example
+ * ```ts
+ * import { isTracing, Trace, withoutTrace, withTrace } from "./tensor.ts";
+ * import { tensor } from "../mod.ts";
+ * const t = new Trace();
+ * const y = withTrace(t, () => withoutTrace(() => tensor([1, 2]).add(1))); // runs now, records nothing
+ * if (t.eqns.length !== 0 || y.arraySync().toString() !== "2,3") throw new Error();
+ * if (withTrace(t, () => withoutTrace(isTracing))) throw new Error();
+ * ```
  */
 export function withoutTrace<T>(body: () => T): T {
   const saved = traceStack.splice(0, traceStack.length);
@@ -439,7 +461,23 @@ export function isTracing(): boolean {
 // ---------------------------------------------------------------------------------------------------------
 // The evaluator
 
-/** @internal A concrete tensor's buffer on `backend` (moving it there from another backend if needed). */
+/**
+ * @internal A concrete tensor's buffer on `backend` (moving it there from another backend if needed).
+ *
+ * @example
+ * ```ts
+ * import { concrete } from "./tensor.ts";
+ * import { tensor, trace } from "../mod.ts";
+ * const { buffer, backend } = concrete(tensor([1, 2]), "example");
+ * if (backend.readSync!(buffer, [2], "float32").join() !== "1,2") throw new Error();
+ * try {
+ *   trace((x) => concrete(x, "peek"), { shape: [2] }); // a tracer has no buffer
+ *   throw new Error("unreachable");
+ * } catch (e) {
+ *   if (!(e instanceof Error) || !e.message.startsWith("peek: this tensor is a tracer")) throw e;
+ * }
+ * ```
+ */
 export function concrete(
   t: Tensor,
   where: string,
@@ -498,7 +536,18 @@ export function bind(prim: string, inputs: readonly Tensor[], params: Params = {
   return new Tensor(shape, dtype, { buffer: backend.execute(eqn, buffers), backend });
 }
 
-/** @internal Wraps host data as a concrete tensor on the current backend. */
+/**
+ * @internal Wraps host data as a concrete tensor on the current backend.
+ *
+ * @example
+ * ```ts
+ * import { fromHost } from "./tensor.ts";
+ * import "../mod.ts"; // registers and selects the backend
+ * const t = fromHost(new Int32Array([1, 2, 3, 4]), [2, 2], "int32");
+ * if (t.dtype !== "int32" || JSON.stringify(t.arraySync()) !== "[[1,2],[3,4]]") throw new Error();
+ * if (t.add(1).sum().item() !== 14) throw new Error();
+ * ```
+ */
 export function fromHost(data: HostArray, shape: Shape, dtype: DType): Tensor {
   const backend = getBackend();
   return new Tensor(shape, dtype, { buffer: backend.fromHost(data, shape, dtype), backend });

@@ -26,7 +26,23 @@ const ACTIVATIONS: Record<ActivationName, (x: Tensor) => Tensor> = {
   sigmoid: ops.sigmoid,
 };
 
-/** @internal The function for an activation name (or the function itself); errors list the known names. */
+/**
+ * @internal The function for an activation name (or the function itself); errors list the known names.
+ *
+ * @example
+ * ```ts
+ * import { type ActivationName, activationFn } from "./activation.ts";
+ * import { tensor } from "../../mod.ts";
+ * const relu = activationFn("relu");
+ * if (relu(tensor([-1, 2])).arraySync().toString() !== "0,2") throw new Error();
+ * try {
+ *   activationFn("swish" as ActivationName);
+ *   throw new Error("unreachable");
+ * } catch (e) {
+ *   if (!(e instanceof TypeError) || !e.message.includes("relu, tanh, gelu, sigmoid")) throw e;
+ * }
+ * ```
+ */
 export function activationFn(kind: ActivationName | ((x: Tensor) => Tensor)): (x: Tensor) => Tensor {
   if (typeof kind === "function") return kind;
   const f = ACTIVATIONS[kind];

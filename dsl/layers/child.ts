@@ -52,7 +52,23 @@ function inPlace<T>(segment: string, child: AnyLayer, body: () => T): T {
   }
 }
 
-/** @internal Runs `child.init` as the part `segment` (`serial[2]`, `residual`) of a combinator. */
+/**
+ * @internal Runs `child.init` as the part `segment` (`serial[2]`, `residual`) of a combinator.
+ *
+ * @example
+ * ```ts
+ * import { initChild } from "./child.ts";
+ * import { nn, random } from "../../mod.ts";
+ * const { params, outputShape } = initChild("serial[0]", nn.dense(3), random.key(0), [2, 5]);
+ * if (outputShape.join() !== "2,3" || params.w.shape.join() !== "5,3") throw new Error();
+ * try {
+ *   initChild("serial[1]", nn.dense(3), random.key(0), [[2, 5], [2, 5]]); // a list, not one shape
+ *   throw new Error("unreachable");
+ * } catch (e) {
+ *   if (!(e instanceof nn.LayerError) || e.path !== "serial[1].dense") throw e;
+ * }
+ * ```
+ */
 export function initChild(
   segment: string,
   child: AnyLayer,
@@ -72,12 +88,41 @@ export function initChild(
   return result;
 }
 
-/** @internal Runs `child.apply` as the part `segment` of a combinator. */
+/**
+ * @internal Runs `child.apply` as the part `segment` of a combinator.
+ *
+ * @example
+ * ```ts
+ * import { applyChild } from "./child.ts";
+ * import { nn, tensor, type Tensor } from "../../mod.ts";
+ * const y = applyChild("serial[0]", nn.relu(), {}, tensor([-1, 1]), {}) as Tensor;
+ * if (y.arraySync().toString() !== "0,1") throw new Error();
+ * try {
+ *   applyChild("branch[1]", nn.relu(), {}, [tensor([1]), tensor([2])], {});
+ *   throw new Error("unreachable");
+ * } catch (e) {
+ *   if (!(e instanceof nn.LayerError) || e.path !== "branch[1].relu") throw e;
+ * }
+ * ```
+ */
 export function applyChild(segment: string, child: AnyLayer, params: Params, x: Value, ctx: Context): Value {
   return inPlace(segment, child, () => child.apply(params, x, ctx));
 }
 
-/** @internal Initialises `layer`; returns a row for it and for every layer inside it, in model order. */
+/**
+ * @internal Initialises `layer`; returns a row for it and for every layer inside it, in model order.
+ *
+ * @example
+ * ```ts
+ * import { recordInit } from "./child.ts";
+ * import { nn, random } from "../../mod.ts";
+ * const rows = recordInit(nn.serial(nn.dense(4), nn.relu()), random.key(0), [2, 3]);
+ * if (rows.map((r) => r.path).join() !== "serial,serial[0].dense,serial[1].relu") throw new Error();
+ * if (rows[0].paramCount !== 16 || rows[1].depth !== 1 || rows[2].outputShape.join() !== "2,4") {
+ *   throw new Error();
+ * }
+ * ```
+ */
 export function recordInit(layer: AnyLayer, key: Tensor, inputShape: ShapeTree): SummaryRow[] {
   const rows: SummaryRow[] = [];
   const outer = recording;

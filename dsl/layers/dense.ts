@@ -44,7 +44,17 @@ export type DenseParams = {
   b?: Tensor;
 };
 
-/** @internal `x · w + b` over the last axis of `x`, flattening the leading axes so `w` is never broadcast. */
+/**
+ * @internal `x · w + b` over the last axis of `x`, flattening the leading axes so `w` is never broadcast.
+ *
+ * @example
+ * ```ts
+ * import { affine } from "./dense.ts";
+ * import { ones, tensor } from "../../mod.ts";
+ * const y = affine(ones([2, 3, 4]), ones([4, 5]), tensor([1, 1, 1, 1, 1]));
+ * if (y.shape.join() !== "2,3,5" || y.min().item() !== 5 || y.max().item() !== 5) throw new Error();
+ * ```
+ */
 export function affine(x: Tensor, w: Tensor, b?: Tensor): Tensor {
   const lead = x.shape.slice(0, -1);
   const y = ops.matmul(x.reshape([-1, w.shape[0]]), w).reshape([...lead, w.shape[1]]);

@@ -11,6 +11,23 @@ import type { Context, Layer, Same } from "./types.ts";
 /**
  * @internal Inverted dropout: while `ctx.training`, each element is zeroed with probability `rate` and the
  * others are divided by `1 - rate`, so nothing changes at evaluation time. Needs `ctx.key` while training.
+ *
+ * @example
+ * ```ts
+ * import { dropoutTensor } from "./dropout.ts";
+ * import { LayerError } from "./layer.ts";
+ * import { ones, random } from "../../mod.ts";
+ * const x = ones([8]);
+ * if (dropoutTensor(x, 0.5, {}, "dropout") !== x) throw new Error("identity when not training");
+ * const y = dropoutTensor(x, 0.5, { training: true, key: random.key(0) }, "dropout");
+ * if (!(y.arraySync() as number[]).every((v) => v === 0 || v === 2)) throw new Error();
+ * try {
+ *   dropoutTensor(x, 0.5, { training: true }, "serial[1].dropout");
+ *   throw new Error("unreachable");
+ * } catch (e) {
+ *   if (!(e instanceof LayerError) || e.path !== "serial[1].dropout") throw e;
+ * }
+ * ```
  */
 export function dropoutTensor(x: Tensor, rate: number, ctx: Context, where: string): Tensor {
   if (!ctx.training || rate === 0) return x;

@@ -94,14 +94,31 @@ export function defineLayer<In, Out>(spec: LayerSpec): Layer<In, Out> {
   return layer as unknown as Layer<In, Out>;
 }
 
-/** @internal Formats a shape or a pattern the way layer errors print it: `[batch, time, 64]`. */
+/**
+ * @internal Formats a shape or a pattern the way layer errors print it: `[batch, time, 64]`.
+ *
+ * @example
+ * ```ts
+ * import { showDims } from "./layer.ts";
+ * if (showDims(["batch", "time", 64]) !== "[batch, time, 64]") throw new Error();
+ * if (showDims([[2, 3], [2]]) !== "[[2, 3], [2]]") throw new Error();
+ * ```
+ */
 export function showDims(dims: readonly (number | string)[] | ShapeTree): string {
   return `[${
     (dims as readonly unknown[]).map((d) => (Array.isArray(d) ? showDims(d) : String(d))).join(", ")
   }]`;
 }
 
-/** @internal True when a shape tree is one shape (a list of numbers), not a list of shapes. */
+/**
+ * @internal True when a shape tree is one shape (a list of numbers), not a list of shapes.
+ *
+ * @example
+ * ```ts
+ * import { isShape } from "./layer.ts";
+ * if (!isShape([2, 3]) || isShape([[2, 3], [2, 5]])) throw new Error();
+ * ```
+ */
 export function isShape(shape: ShapeTree): shape is readonly number[] {
   return shape.every((d) => typeof d === "number");
 }
@@ -109,6 +126,19 @@ export function isShape(shape: ShapeTree): shape is readonly number[] {
 /**
  * @internal Checks a shape against a pattern: numbers must match exactly, names (`batch`, `time`) match any
  * size, and a leading `"..."` matches any number of leading axes. Throws `${name}: expected input [...], got [...]`.
+ *
+ * @example
+ * ```ts
+ * import { expectShape, LayerError } from "./layer.ts";
+ * if (expectShape("dense", [8, 16, 64], ["...", 64]).join() !== "8,16,64") throw new Error();
+ * try {
+ *   expectShape("attend", [8, 16, 32], ["batch", "time", 64]);
+ *   throw new Error("unreachable");
+ * } catch (e) {
+ *   if (!(e instanceof LayerError)) throw e;
+ *   if (e.message !== "attend: expected input [batch, time, 64], got [8, 16, 32]") throw e;
+ * }
+ * ```
  */
 export function expectShape(
   name: string,
@@ -126,7 +156,23 @@ export function expectShape(
   return shape;
 }
 
-/** @internal The input as one tensor of the expected shape and dtype, or a `LayerError` naming the layer. */
+/**
+ * @internal The input as one tensor of the expected shape and dtype, or a `LayerError` naming the layer.
+ *
+ * @example
+ * ```ts
+ * import { expectTensor, LayerError } from "./layer.ts";
+ * import { tensor } from "../../mod.ts";
+ * const x = tensor([[1, 2, 3]]);
+ * if (expectTensor("dense", x, ["...", 3]) !== x) throw new Error();
+ * try {
+ *   expectTensor("embed", x, ["batch", "time"], "int32"); // the right shape, but float32 ids
+ *   throw new Error("unreachable");
+ * } catch (e) {
+ *   if (!(e instanceof LayerError) || !e.detail.startsWith("expected a int32 input, got float32")) throw e;
+ * }
+ * ```
+ */
 export function expectTensor(
   name: string,
   x: Value,

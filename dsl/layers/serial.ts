@@ -18,12 +18,39 @@ import type {
   Value,
 } from "./types.ts";
 
-/** @internal The keys of `count` children, derived from `key` (none when there is no key). */
+/**
+ * @internal The keys of `count` children, derived from `key` (none when there is no key).
+ *
+ * @example
+ * ```ts
+ * import { childKeys } from "./serial.ts";
+ * import { random } from "../../mod.ts";
+ * const keys = childKeys(random.key(0), 3);
+ * if (keys.length !== 3 || keys.some((k) => k?.shape.join() !== "2")) throw new Error();
+ * const none = childKeys(undefined, 2);
+ * if (none.length !== 2 || none.some((k) => k !== undefined)) throw new Error();
+ * ```
+ */
 export function childKeys(key: Tensor | undefined, count: number): (Tensor | undefined)[] {
   return key && count > 0 ? random.split(key, count) : new Array(count).fill(undefined);
 }
 
-/** @internal The child params list of a combinator, checked against its number of children. */
+/**
+ * @internal The child params list of a combinator, checked against its number of children.
+ *
+ * @example
+ * ```ts
+ * import { childParams } from "./serial.ts";
+ * import { LayerError } from "./layer.ts";
+ * if (childParams("serial", [{}, {}], 2).length !== 2) throw new Error();
+ * try {
+ *   childParams("serial", [{}], 2);
+ *   throw new Error("unreachable");
+ * } catch (e) {
+ *   if (!(e instanceof LayerError) || !e.message.endsWith("got an array of 1")) throw e;
+ * }
+ * ```
+ */
 export function childParams(name: string, params: Params, count: number): Params[] {
   if (!Array.isArray(params) || params.length !== count) {
     throw new LayerError(
@@ -38,7 +65,20 @@ function describe(params: Params): string {
   return Array.isArray(params) ? `an array of ${params.length}` : typeof params;
 }
 
-/** @internal Layers applied one after another; `name` is what paths show (`serial`, `repeat`). */
+/**
+ * @internal Layers applied one after another; `name` is what paths show (`serial`, `repeat`).
+ *
+ * @example
+ * ```ts
+ * import { chain } from "./serial.ts";
+ * import { nn, random, type Tensor, zeros } from "../../mod.ts";
+ * const block = chain("repeat", [nn.dense(4), nn.dense(4)]);
+ * const { params, outputShape } = block.init(random.key(0), [2, 3]);
+ * if (block.name !== "repeat" || params.length !== 2 || outputShape.join() !== "2,4") throw new Error();
+ * const y = block.apply(params, zeros([2, 3])) as Tensor;
+ * if (y.shape.join() !== "2,4") throw new Error();
+ * ```
+ */
 export function chain(name: string, layers: readonly AnyLayer[]): AnyLayer {
   return defineLayer({
     name,

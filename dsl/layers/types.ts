@@ -205,7 +205,21 @@ export type OutOf<L> = L extends Layer<any, infer O> ? O : never;
 
 type IsUnknown<T> = unknown extends T ? true : false;
 
-/** True when a value described by `D` may be the input of a layer that takes `In`. */
+/**
+ * True when a value described by `D` may be the input of a layer that takes `In`.
+ *
+ * @example
+ * ```ts
+ * import type { Fits, Ids, Same } from "./types.ts";
+ * const literal: Fits<64, 64> = true;
+ * const runTime: Fits<number, 64> = true; // checked when the model runs instead
+ * const same: Fits<Same, 64> = true; // nothing changed the input yet
+ * const wrong: Fits<32, 64> = false;
+ * const ids: Fits<Ids, 64> = false;
+ * const lists: Fits<[64, 8], [number, 8]> = true;
+ * if (!literal || !runTime || !same || wrong || ids || !lists) throw new Error();
+ * ```
+ */
 export type Fits<D, In> = IsUnknown<In> extends true ? true
   : IsUnknown<D> extends true ? true
   : [D] extends [Same] ? true
@@ -221,23 +235,76 @@ type FitsEach<D extends readonly unknown[], In extends readonly unknown[]> = D["
   ? (false extends { [K in keyof D]: K extends keyof In ? Fits<D[K], In[K]> : false }[number] ? false : true)
   : false;
 
-/** What is known of a value after a layer taking `In` accepted it: a run-time dim meets a literal input. */
+/**
+ * What is known of a value after a layer taking `In` accepted it: a run-time dim meets a literal input.
+ *
+ * @example
+ * ```ts
+ * import type { Ids, Narrow } from "./types.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const learned: Equal<Narrow<number, 64>, 64> = true; // a layer taking 64 accepted it: it is 64
+ * const kept: Equal<Narrow<32, number>, 32> = true;
+ * const open: Equal<Narrow<number, number>, number> = true;
+ * const ids: Equal<Narrow<Ids, Ids>, Ids> = true;
+ * if (!learned || !kept || !open || !ids) throw new Error();
+ * ```
+ */
 export type Narrow<D, In> = [D] extends [number] ? (number extends D ? ([In] extends [number] ? In : D) : D)
   : D;
 
-/** What flows out of a layer with output `Out` when `D` flowed in (`Same` keeps `D`). */
+/**
+ * What flows out of a layer with output `Out` when `D` flowed in (`Same` keeps `D`).
+ *
+ * @example
+ * ```ts
+ * import type { Resolve, Same } from "./types.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const kept: Equal<Resolve<64, Same>, 64> = true;
+ * const replaced: Equal<Resolve<64, 32>, 32> = true;
+ * const list: Equal<Resolve<64, [Same, 8]>, [64, 8]> = true;
+ * if (!kept || !replaced || !list) throw new Error();
+ * ```
+ */
 export type Resolve<D, Out> = [Out] extends [Same] ? D
   : Out extends readonly unknown[] ? { -readonly [K in keyof Out]: Resolve<D, Out[K]> }
   : Out;
 
-/** A readable name of a feature description, for compile-time error messages. */
+/**
+ * A readable name of a feature description, for compile-time error messages.
+ *
+ * @example
+ * ```ts
+ * import type { Ids, Same, Show } from "./types.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const dim: Equal<Show<64>, "last dim 64"> = true;
+ * const runTime: Equal<Show<number>, "any last dim"> = true;
+ * const ids: Equal<Show<Ids>, "int ids"> = true;
+ * const same: Equal<Show<Same>, "its input"> = true;
+ * const any: Equal<Show<unknown>, "anything"> = true;
+ * const list: Equal<Show<[64, 8]>, "a list"> = true;
+ * if (!dim || !runTime || !ids || !same || !any || !list) throw new Error();
+ * ```
+ */
 export type Show<D> = IsUnknown<D> extends true ? "anything"
   : [D] extends [Same] ? "its input"
   : [D] extends [Ids] ? "int ids"
   : [D] extends [number] ? (number extends D ? "any last dim" : `last dim ${D}`)
   : "a list";
 
-/** A compile-time error: a string type that no layer can be assigned to, so `deno check` prints it. */
+/**
+ * A compile-time error: a string type that no layer can be assigned to, so `deno check` prints it.
+ *
+ * @example
+ * ```ts
+ * import type { Ids, Mismatch } from "./types.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * type Dims = Mismatch<"serial[1]", 32, 64>;
+ * type Kinds = Mismatch<"serial[0]", number, Ids>;
+ * const dims: Equal<Dims, "serial[1]: takes last dim 64 but gets last dim 32"> = true;
+ * const ids: Equal<Kinds, "serial[0]: takes int ids but gets any last dim"> = true;
+ * if (!dims || !ids) throw new Error();
+ * ```
+ */
 export type Mismatch<Where extends string, D, In> = `${Where}: takes ${Show<In>} but gets ${Show<D>}`;
 
 type Unknowns<T extends readonly unknown[]> = { [K in keyof T]: unknown };
@@ -245,6 +312,21 @@ type Unknowns<T extends readonly unknown[]> = { [K in keyof T]: unknown };
 /**
  * Checks a chain of layers (`serial`): one entry per layer, `unknown` where it fits, a `Mismatch` message at
  * the first layer whose input does not fit what the previous layers produce.
+ *
+ * @example
+ * ```ts
+ * import type { CheckChain, Ids, Layer } from "./types.ts";
+ * import { nn } from "../../mod.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const fits: Equal<CheckChain<[Layer<Ids, 64>, Layer<number, 10>], "serial">, [unknown, unknown]> = true;
+ * const fails: Equal<
+ *   CheckChain<[Layer<Ids, 64>, Layer<32, 10>], "serial">,
+ *   [unknown, "serial[1]: takes last dim 32 but gets last dim 64"]
+ * > = true;
+ * // @ts-expect-error serial[1]: takes last dim 32 but gets last dim 64
+ * const model = nn.serial(nn.embed(100, 64), nn.residual(nn.dense(32)));
+ * if (!fits || !fails || model.name !== "serial") throw new Error();
+ * ```
  */
 export type CheckChain<
   L extends readonly unknown[],
@@ -256,16 +338,54 @@ export type CheckChain<
   : [...Done, Mismatch<`${Where}[${Done["length"]}]`, D, InOf<H>>, ...Unknowns<T>]
   : Done;
 
-/** What a chain of layers produces from an input described by `D` (`Same` while nothing changed it). */
+/**
+ * What a chain of layers produces from an input described by `D` (`Same` while nothing changed it).
+ *
+ * @example
+ * ```ts
+ * import type { ChainOut, Ids, Layer, Same } from "./types.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const out: Equal<ChainOut<[Layer<Ids, 64>, Layer<64, 32>]>, 32> = true;
+ * const kept: Equal<ChainOut<[Layer<number, 8>, Layer<number, Same>]>, 8> = true;
+ * const narrowed: Equal<ChainOut<[Layer<64, Same>], number>, 64> = true; // a layer taking 64 pins the dim
+ * const empty: Equal<ChainOut<[]>, Same> = true;
+ * if (!out || !kept || !narrowed || !empty) throw new Error();
+ * ```
+ */
 export type ChainOut<L extends readonly unknown[], D = Same> = L extends readonly [infer H, ...infer T]
   ? ChainOut<T, Resolve<Narrow<D, InOf<H>>, OutOf<H>>>
   : D;
 
-/** The input of a chain: that of its first layer. */
+/**
+ * The input of a chain: that of its first layer.
+ *
+ * @example
+ * ```ts
+ * import type { ChainIn, Ids, Layer } from "./types.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const ids: Equal<ChainIn<[Layer<Ids, 64>, Layer<64, 32>]>, Ids> = true;
+ * const empty: Equal<ChainIn<[]>, unknown> = true;
+ * if (!ids || !empty) throw new Error();
+ * ```
+ */
 export type ChainIn<L extends readonly unknown[]> = L extends readonly [infer H, ...unknown[]] ? InOf<H>
   : unknown;
 
-/** The narrowest input two layers both accept, or never when their inputs conflict. */
+/**
+ * The narrowest input two layers both accept, or never when their inputs conflict.
+ *
+ * @example
+ * ```ts
+ * import type { Ids, Meet } from "./types.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const narrowest: Equal<Meet<number, 64>, 64> = true;
+ * const anything: Equal<Meet<unknown, 64>, 64> = true;
+ * const ids: Equal<Meet<Ids, Ids>, Ids> = true;
+ * const conflict: Equal<Meet<32, 64>, never> = true;
+ * const kinds: Equal<Meet<Ids, 64>, never> = true;
+ * if (!narrowest || !anything || !ids || !conflict || !kinds) throw new Error();
+ * ```
+ */
 export type Meet<A, B> = IsUnknown<A> extends true ? B
   : IsUnknown<B> extends true ? A
   : Fits<A, B> extends true ? (Fits<B, A> extends true ? (number extends A ? B : A) : never)
@@ -274,35 +394,129 @@ export type Meet<A, B> = IsUnknown<A> extends true ? B
 // ---------------------------------------------------------------------------------------------------------
 // The checks and results of the other combinators.
 
-/** `unknown` when `f` keeps its input's feature dim, else a compile-time error message. */
+/**
+ * `unknown` when `f` keeps its input's feature dim, else a compile-time error message.
+ *
+ * @example
+ * ```ts
+ * import type { KeepsDim, Layer, Same } from "./types.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const keeps: Equal<KeepsDim<Layer<64, Same>>, unknown> = true;
+ * const runTime: Equal<KeepsDim<Layer<number, 32>>, unknown> = true; // checked by init instead
+ * const changes: Equal<
+ *   KeepsDim<Layer<64, 32>>,
+ *   "residual: f must keep the last dim, but takes last dim 64 and gives last dim 32"
+ * > = true;
+ * if (!keeps || !runTime || !changes) throw new Error();
+ * ```
+ */
 export type KeepsDim<L> = Fits<Resolve<InOf<L>, OutOf<L>>, InOf<L>> extends true ? unknown
   : `residual: f must keep the last dim, but takes ${Show<InOf<L>>} and gives ${Show<OutOf<L>>}`;
 
-/** The input a residual block takes: `f`'s output dim when that is a literal, else `f`'s input. */
+/**
+ * The input a residual block takes: `f`'s output dim when that is a literal, else `f`'s input.
+ *
+ * @example
+ * ```ts
+ * import type { Layer, ResidualIn, Same } from "./types.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const out: Equal<ResidualIn<Layer<number, 32>>, 32> = true; // x + f(x) needs x to have f's 32 features
+ * const input: Equal<ResidualIn<Layer<64, Same>>, 64> = true;
+ * const open: Equal<ResidualIn<Layer<number, Same>>, number> = true;
+ * if (!out || !input || !open) throw new Error();
+ * ```
+ */
 export type ResidualIn<L> = [OutOf<L>] extends [number] ? (number extends OutOf<L> ? InOf<L> : OutOf<L>)
   : InOf<L>;
 
-/** `unknown` when a block's output may feed its own input, else a compile-time error message. */
+/**
+ * `unknown` when a block's output may feed its own input, else a compile-time error message.
+ *
+ * @example
+ * ```ts
+ * import type { Layer, Repeatable, Same } from "./types.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const same: Equal<Repeatable<Layer<number, Same>>, unknown> = true;
+ * const square: Equal<Repeatable<Layer<64, 64>>, unknown> = true;
+ * const shrinks: Equal<Repeatable<Layer<64, 32>>, "repeat: takes last dim 64 but gets last dim 32"> = true;
+ * if (!same || !square || !shrinks) throw new Error();
+ * ```
+ */
 export type Repeatable<L> = Fits<Resolve<InOf<L>, OutOf<L>>, InOf<L>> extends true ? unknown
   : Mismatch<"repeat", Resolve<InOf<L>, OutOf<L>>, InOf<L>>;
 
-/** The outputs of `parallel`: each layer's output, where `Same` becomes that layer's own input. */
+/**
+ * The outputs of `parallel`: each layer's output, where `Same` becomes that layer's own input.
+ *
+ * @example
+ * ```ts
+ * import type { Ids, Layer, ParallelOut, Same } from "./types.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const outs: Equal<ParallelOut<[Layer<Ids, 64>, Layer<32, Same>]>, [64, 32]> = true;
+ * if (!outs) throw new Error();
+ * ```
+ */
 export type ParallelOut<L extends readonly unknown[]> = {
   -readonly [K in keyof L]: [OutOf<L[K]>] extends [Same] ? InOf<L[K]> : OutOf<L[K]>;
 };
 
-/** The inputs of `parallel`: each layer's input. */
+/**
+ * The inputs of `parallel`: each layer's input.
+ *
+ * @example
+ * ```ts
+ * import type { Ids, Layer, ParallelIn, Same } from "./types.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const ins: Equal<ParallelIn<[Layer<Ids, 64>, Layer<32, Same>]>, [Ids, 32]> = true;
+ * if (!ins) throw new Error();
+ * ```
+ */
 export type ParallelIn<L extends readonly unknown[]> = { -readonly [K in keyof L]: InOf<L[K]> };
 
-/** The input every layer of a branch accepts (never when two of them conflict). */
+/**
+ * The input every layer of a branch accepts (never when two of them conflict).
+ *
+ * @example
+ * ```ts
+ * import type { BranchIn, Layer, Same } from "./types.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const common: Equal<BranchIn<[Layer<number, 8>, Layer<64, Same>]>, 64> = true;
+ * const conflict: Equal<BranchIn<[Layer<32, 8>, Layer<64, 8>]>, never> = true;
+ * if (!common || !conflict) throw new Error();
+ * ```
+ */
 export type BranchIn<L extends readonly unknown[], Acc = unknown> = L extends readonly [infer H, ...infer T]
   ? BranchIn<T, Meet<Acc, InOf<H>>>
   : Acc;
 
-/** The outputs of a branch, one per layer (`Same` means the branch's input). */
+/**
+ * The outputs of a branch, one per layer (`Same` means the branch's input).
+ *
+ * @example
+ * ```ts
+ * import type { BranchOut, Layer, Same } from "./types.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const outs: Equal<BranchOut<[Layer<number, 8>, Layer<64, Same>]>, [8, Same]> = true;
+ * if (!outs) throw new Error();
+ * ```
+ */
 export type BranchOut<L extends readonly unknown[]> = { -readonly [K in keyof L]: OutOf<L[K]> };
 
-/** `unknown` when the layers of a branch accept a common input, else a compile-time error message. */
+/**
+ * `unknown` when the layers of a branch accept a common input, else a compile-time error message.
+ *
+ * @example
+ * ```ts
+ * import type { CommonInput, Layer, Same } from "./types.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const ok: Equal<CommonInput<[Layer<number, 8>, Layer<64, Same>]>, unknown> = true;
+ * const error: Equal<
+ *   CommonInput<[Layer<32, 8>, Layer<64, 8>]>,
+ *   "branch: the layers take different feature dims, so no input fits them all"
+ * > = true;
+ * if (!ok || !error) throw new Error();
+ * ```
+ */
 export type CommonInput<L extends readonly unknown[]> = [BranchIn<L>] extends [never]
   ? "branch: the layers take different feature dims, so no input fits them all"
   : unknown;

@@ -18,7 +18,17 @@
  * ```
  */
 export const ValType = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b } as const;
-/** One of the {@linkcode ValType} codes. */
+/**
+ * One of the {@linkcode ValType} codes.
+ *
+ * @example
+ * ```ts
+ * import { Code, ValType } from "./wasm.ts";
+ * const params: ValType[] = [ValType.i32, ValType.f32];
+ * const c = new Code(params);
+ * if (c.local(ValType.v128) !== 2 || c.localTypes[0] !== ValType.v128) throw new Error(); // after the params
+ * ```
+ */
 export type ValType = typeof ValType[keyof typeof ValType];
 
 /**

@@ -50,18 +50,23 @@ export interface GemmTiling {
  * The tiling chosen by measurement on x64 (Emerald Rapids Xeon, V8 in Deno 2.9, one thread, n = 512
  * and 1024, each variant interleaved call by call with the others on one memory, median of the
  * per-round ratios):
- * - Deno does not enable V8's WebAssembly trap handler, so every load carries a compare and a
- *   branch (and, on a shared memory, an address computation). With `--no-wasm-bounds-checks`
- *   (for measurement only) the old 6x8 kernel ran 1.15-2x faster. The tile is therefore chosen
- *   for the fewest loads per multiply-add.
+ * - At 128 bits, every vector load and every lane broadcast that feeds the multiply-adds costs about
+ *   as much as one: natively (`tests/bench/native/kernel128.c`), the 5x8 loop below runs 1.4-1.5x
+ *   faster with its broadcasts left out. So the tile is chosen for the fewest loads and broadcasts
+ *   per multiply-add. (Deno runs WebAssembly without V8's trap handler, so each load also carries a
+ *   compare and a branch; with `--no-wasm-bounds-checks`, for measurement only, the 5x8 loop ran at
+ *   the same speed within noise.)
  * - 5x8 with A packed in groups of four k steps (`aLanes`): per step one vector holds rows 0-3
  *   and row 4 comes from a vector loaded once per group, so 3.25 loads per 10 FMAs instead of
  *   8 per 12. It ran 1.24-1.31x the 6x8 kernel that splat-loads each A value. 10 accumulators,
  *   2 B vectors, the A vector, row 4's group vector and one broadcast fill V8's 15 allocatable
- *   xmm registers; 6x8 with vector A loads needs 17 and spills (0.81x).
+ *   xmm registers; 6x8 with vector A loads needs 17 and spills (0.81x). Also tried, on panels in
+ *   L1: 4x8 with lane rotations of A instead of broadcasts, 3x12, 2x16 with grouped A, and 3x3 and
+ *   2x5 tiles of 4-lane partial sums along k (no broadcasts, a horizontal sum at the end): 0.80-0.91x.
  * - kc 512 with mc 45 (an A block of 90 KB either way) ran 0.92-0.95x the time of kc 256 with mc 95 at
  *   n = 1024 and 0.92-0.94x at 2048 (0.99x at 512): half as many passes over C. kc 768 and 1024 (mc 30,
- *   20) were no better; unroll 4..8 were within noise; kc 128 was slower.
+ *   20) were no better; unroll 4..8 were within noise; kc 128 was slower; mc 90 to 360 with kc 512 were
+ *   no better either.
  *
  * @example
  * ```ts

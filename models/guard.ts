@@ -105,6 +105,11 @@ export interface RunCheckpoint<P> {
   optimizerState: L.optim.OptimizerState;
   /** The vocabulary. */
   vocabulary: Vocabulary;
+  /**
+   * Recurrent state that the next batch continues from (a model trained with carried states), saved so that
+   * a resumed run goes on exactly as an uninterrupted one.
+   */
+  carried?: L.Tensor[][];
 }
 
 /**
@@ -133,7 +138,12 @@ export async function saveRun<P>(
   run: RunCheckpoint<P>,
   extra: Record<string, unknown>,
 ): Promise<void> {
-  await L.save(path, { params: run.params, optimizerState: run.optimizerState }, {
+  const tensors = {
+    params: run.params,
+    optimizerState: run.optimizerState,
+    ...(run.carried ? { carried: run.carried } : {}),
+  };
+  await L.save(path, tensors, {
     model,
     words: run.vocabulary.words.join("\n"),
     counts: Array.from(run.vocabulary.counts).join(","),
@@ -155,13 +165,14 @@ export async function loadRun<P>(
   model: string,
 ): Promise<RunCheckpoint<P> & { extra: Record<string, unknown> }> {
   const { params, metadata } = await L.load(path);
-  const tree = params as { params?: P; optimizerState?: L.optim.OptimizerState };
+  const tree = params as { params?: P; optimizerState?: L.optim.OptimizerState; carried?: L.Tensor[][] };
   if (metadata.model !== model || !tree.params || !tree.optimizerState || metadata.extra === undefined) {
     throw new Error(`${path}: not a ${model} checkpoint (it says model "${metadata.model ?? "none"}")`);
   }
   return {
     params: tree.params,
     optimizerState: tree.optimizerState,
+    ...(tree.carried ? { carried: tree.carried } : {}),
     vocabulary: vocabularyOf(metadata.words.split("\n"), Int32Array.from(metadata.counts.split(","), Number)),
     extra: JSON.parse(metadata.extra) as Record<string, unknown>,
   };

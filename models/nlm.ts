@@ -5,8 +5,10 @@
  *   previous n − 1 words are looked up in a learned embedding table, concatenated, passed through a tanh hidden
  *   layer, and a softmax over the vocabulary gives the next word's distribution.
  * - `lstm`, `gru`, `rnn`: recurrent LMs (Mikolov et al., 2010; Zaremba et al., 2014): embedding, stacked
- *   recurrent layers, a softmax at every step, trained on chunks of `steps` tokens unrolled through time. Each
- *   chunk starts from a zero state (the state is not carried from one chunk to the next).
+ *   recurrent layers, a softmax at every step, trained on chunks of `steps` tokens unrolled through time. By
+ *   default (`carryState`) the text is cut into `batch` rows read in order and each chunk starts from the
+ *   state the previous chunk of its row ended in (truncated backpropagation through time); without it each
+ *   chunk starts from zeros.
  * - `transformer`: a decoder-only Transformer (pre-norm blocks of causal self-attention and a GELU MLP, with
  *   residuals, learned positions) over the same chunks.
  *
@@ -52,6 +54,14 @@ export interface NlmConfig {
   epochs: number;
   /** Seed of the initial params and of the order of positions. */
   seed: number;
+  /**
+   * Recurrent: carry each chunk's final state into the next chunk of its row (truncated backpropagation
+   * through time, as in Zaremba et al.). The stream is cut into `batch` rows that are read in order, so a
+   * chunk's first token is predicted from everything before it in its row, in training and in
+   * {@linkcode perplexity}. When false (and in checkpoints from before this option) every chunk starts from
+   * zeros and the chunks come in a random order.
+   */
+  carryState?: boolean;
 }
 
 /**
@@ -76,6 +86,7 @@ export const NLM_DEFAULTS: Readonly<NlmConfig> = {
   batch: 256,
   epochs: 2,
   seed: 1,
+  carryState: false,
 };
 
 /**
@@ -130,7 +141,137 @@ export function lmDefaultsFor(architecture: NlmConfig["architecture"]): NlmConfi
       batch: 12,
     };
   }
-  return { ...NLM_DEFAULTS, architecture, embedding: 200, hidden: 200, layers: 2, steps: 35, batch: 20 };
+  return {
+    ...NLM_DEFAULTS,
+    architecture,
+    embedding: 200,
+    hidden: 200,
+    layers: 2,
+    steps: 35,
+    batch: 20,
+    carryState: true,
+  };
+}
+
+const RECURRENT_CELLS = { lstm: nn.lstmCell, gru: nn.gruCell, rnn: nn.rnnCell } as const;
+
+/** The layers of a recurrent LM: the cell is shared by every recurrent layer (a cell holds no params). */
+function recurrentParts(
+  vocabulary: number,
+  config: Pick<NlmConfig, "architecture" | "embedding" | "hidden">,
+) {
+  const makeCell = RECURRENT_CELLS[config.architecture as keyof typeof RECURRENT_CELLS];
+  if (!makeCell) {
+    throw new RangeError(`languageModel: unknown architecture ${JSON.stringify(config.architecture)}`);
+  }
+  return {
+    embed: nn.embed(vocabulary, config.embedding),
+    cell: makeCell(config.hidden),
+    dense: nn.dense(vocabulary),
+  };
+}
+
+/** Whether `config` trains and scores a recurrent LM with carried states. */
+const carriesState = (config: NlmConfig) =>
+  Boolean(config.carryState) && config.architecture in RECURRENT_CELLS;
+
+/**
+ * Applies a recurrent LM (the params of {@linkcode languageModel}) to ids `[rows, steps]` from each layer's
+ * state (zeros when `states` is absent), and returns the logits `[rows, steps, vocabulary]` with every layer's
+ * state after the last step: the next chunk of the same rows continues from those.
+ *
+ * @example
+ * ```ts
+ * import { concat, random, tensor } from "../mod.ts";
+ * import { applyRecurrentLm, languageModel, lmDefaultsFor } from "./nlm.ts";
+ * const config = { ...lmDefaultsFor("lstm"), embedding: 4, hidden: 6, layers: 2 };
+ * const { params } = languageModel(9, config).init(random.key(0), [1, 5]);
+ * const ids = tensor([[1, 2, 3, 4, 5]], { dtype: "int32" });
+ * const whole = applyRecurrentLm(9, config, params, ids).logits.dataSync();
+ * const first = applyRecurrentLm(9, config, params, ids.slice([0, 0], [1, 3]));
+ * const rest = applyRecurrentLm(9, config, params, ids.slice([0, 3], [1, 2]), first.states);
+ * const joined = concat([first.logits, rest.logits], 1).dataSync();
+ * if (joined.some((v, i) => Math.abs(v - whole[i]) > 1e-5)) throw new Error();
+ * ```
+ */
+export function applyRecurrentLm(
+  vocabulary: number,
+  config: Pick<NlmConfig, "architecture" | "embedding" | "hidden" | "layers">,
+  params: nn.Params,
+  ids: L.Tensor,
+  states?: readonly (readonly L.Tensor[])[],
+): { logits: L.Tensor; states: L.Tensor[][] } {
+  const { embed, cell, dense } = recurrentParts(vocabulary, config);
+  const list = params as nn.Params[];
+  let hidden = embed.apply(list[0], ids) as L.Tensor;
+  const next: L.Tensor[][] = [];
+  for (let layer = 0; layer < config.layers; layer++) {
+    const run = nn.runCell(cell, list[1 + layer], hidden, { state: states?.[layer] });
+    hidden = run.sequence;
+    next.push(run.state);
+  }
+  return { logits: dense.apply(list[1 + config.layers], hidden) as L.Tensor, states: next };
+}
+
+/** Zero states of every layer for `rows` rows. */
+function zeroStates(config: NlmConfig, rows: number): L.Tensor[][] {
+  const { cell } = recurrentParts(1, config);
+  return Array.from({ length: config.layers }, () => cell.initialState(rows));
+}
+
+/**
+ * Chunks per row when a stream is cut into `rows` rows of `ceil(length / rows)` tokens and read `steps`
+ * tokens at a time (see {@linkcode fillRowChunks}).
+ *
+ * @example
+ * ```ts
+ * import { rowChunkCount } from "./nlm.ts";
+ * if (rowChunkCount(100, 4, 10) !== 3) throw new Error(); // rows of 25 tokens: chunks of 10, 10 and 5
+ * ```
+ */
+export function rowChunkCount(length: number, rows: number, steps: number): number {
+  return Math.ceil(Math.ceil(length / rows) / steps);
+}
+
+/**
+ * Fills `inputs` and `targets` (row-major [rows, steps]) with chunk `index` of every row, the stream being cut
+ * into `rows` consecutive rows of `ceil(length / rows)` tokens (the last one shorter): the layout in which a
+ * carried state follows its row from chunk to chunk. Targets past a row's end are -1 (ignored by the loss);
+ * an input is the token before its target (`<eos>`, id 0, before the stream's first). Returns how many
+ * targets are real; over the chunks of a pass every token is a target once.
+ *
+ * @example
+ * ```ts
+ * import { fillRowChunks } from "./nlm.ts";
+ * const [inputs, targets] = [new Int32Array(4), new Int32Array(4)];
+ * const stream = new Int32Array([5, 6, 7, 8, 9]); // rows [5 6 7] and [8 9]
+ * const real = fillRowChunks(stream, 2, 2, 1, inputs, targets); // the second chunk of each row
+ * if (real !== 1 || targets.join() !== "7,-1,-1,-1" || inputs.join() !== "6,0,0,0") throw new Error(`${targets}`);
+ * ```
+ */
+export function fillRowChunks(
+  stream: Int32Array,
+  rows: number,
+  steps: number,
+  index: number,
+  inputs: Int32Array,
+  targets: Int32Array,
+): number {
+  const rowLength = Math.ceil(stream.length / rows);
+  inputs.fill(0);
+  targets.fill(-1);
+  let real = 0;
+  for (let row = 0; row < rows; row++) {
+    const end = Math.min(stream.length, (row + 1) * rowLength);
+    for (let t = 0; t < steps; t++) {
+      const at = row * rowLength + index * steps + t;
+      if (at >= end) break;
+      targets[row * steps + t] = stream[at];
+      inputs[row * steps + t] = at > 0 ? stream[at - 1] : 0;
+      real++;
+    }
+  }
+  return real;
 }
 
 /**
@@ -147,15 +288,13 @@ export function lmDefaultsFor(architecture: NlmConfig["architecture"]): NlmConfi
  * ```
  */
 export function languageModel(vocabulary: number, config: NlmConfig): nn.AnyLayer {
-  const { architecture, embedding, hidden, layers } = config;
+  const { architecture, layers } = config;
   if (architecture === "bengio") return bengioModel(vocabulary, config);
   if (architecture === "transformer") return transformerModel(vocabulary, config);
-  const cells = { lstm: nn.lstmCell, gru: nn.gruCell, rnn: nn.rnnCell };
-  const cell = cells[architecture];
-  if (!cell) throw new RangeError(`languageModel: unknown architecture ${JSON.stringify(architecture)}`);
-  const recurrent = Array.from({ length: layers }, () => nn.recur(cell(hidden)));
+  const { embed, cell, dense } = recurrentParts(vocabulary, config);
+  const recurrent = Array.from({ length: layers }, () => nn.recur(cell));
   // The layer count is a run-time number, so the chain is typed as a list of any layers.
-  const layersInOrder: nn.AnyLayer[] = [nn.embed(vocabulary, embedding), ...recurrent, nn.dense(vocabulary)];
+  const layersInOrder: nn.AnyLayer[] = [embed, ...recurrent, dense];
   return nn.serial(...(layersInOrder as [nn.AnyLayer])) as nn.AnyLayer;
 }
 
@@ -304,10 +443,53 @@ function batchLoss(model: nn.AnyLayer, params: nn.Params, contexts: L.Tensor, ta
   return L.loss.crossEntropy(logits, targets, { ignoreIndex: -1 });
 }
 
+/** The vocabulary size of a recurrent LM's params (its embedding table's rows). */
+const vocabularyOfParams = (params: nn.Params) =>
+  ((params as nn.Params[])[0] as nn.EmbedParams).table.shape[0];
+
+/**
+ * `batchLoss` of a recurrent LM from carried states: `[loss, states after the chunk]`, for `hasAux`
+ * (the states pass through undifferentiated, so gradients stop at the chunk's start).
+ */
+function carriedLoss(
+  config: NlmConfig,
+  params: nn.Params,
+  inputs: L.Tensor,
+  targets: L.Tensor,
+  states: L.Tensor[][],
+): [L.Tensor, L.Tensor[][]] {
+  const out = applyRecurrentLm(vocabularyOfParams(params), config, params, inputs, states);
+  return [L.loss.crossEntropy(out.logits, targets, { ignoreIndex: -1 }), out.states];
+}
+
+/** Perplexity with carried states: the stream cut into `rows` rows, each read in order from zeros. */
+function carriedPerplexity(params: nn.Params, stream: Int32Array, config: NlmConfig, rows: number): number {
+  const evaluate = L.jit((p: nn.Params, x: L.Tensor, y: L.Tensor, s: L.Tensor[][]) =>
+    carriedLoss(config, p, x, y, s)
+  );
+  const shape = [rows, config.steps];
+  const [inputs, targets] = [new Int32Array(rows * config.steps), new Int32Array(rows * config.steps)];
+  let states = zeroStates(config, rows);
+  let nll = 0;
+  for (let index = 0; index < rowChunkCount(stream.length, rows, config.steps); index++) {
+    const real = fillRowChunks(stream, rows, config.steps, index, inputs, targets);
+    let loss: L.Tensor;
+    [loss, states] = evaluate(
+      params,
+      L.tensor(inputs, { shape, dtype: "int32" }),
+      L.tensor(targets, { shape, dtype: "int32" }),
+      states,
+    );
+    nll += loss.item() * real;
+  }
+  return Math.exp(nll / stream.length);
+}
+
 /**
  * Perplexity of `params` on a stream: `exp` of the mean negative log-likelihood of every token, each given
- * the `context` tokens before it (Bengio) or the tokens before it in its chunk (recurrent), in batches of
- * `batch` examples.
+ * the `context` tokens before it (Bengio), the tokens before it in its chunk (Transformer, recurrent without
+ * `carryState`), or, with `carryState`, every token before it in its row, the stream being cut into `batch`
+ * rows read in order. Batches hold `batch` examples (chunks, or positions for Bengio).
  *
  * @example
  * ```ts
@@ -328,6 +510,7 @@ export function perplexity(
   config: NlmConfig,
   batch = config.architecture === "bengio" ? 1024 : 32,
 ): number {
+  if (carriesState(config)) return carriedPerplexity(params, stream, config, batch);
   const examples = examplesOf(config);
   const evaluate = L.jit((p: nn.Params, x: L.Tensor, y: L.Tensor) => batchLoss(model, p, x, y));
   const [inputShape, targetShape] = [examples.inputShape(batch), examples.targetShape(batch)];
@@ -357,7 +540,7 @@ export function perplexity(
 export interface NlmPosition {
   /** Passes completed. */
   epoch: number;
-  /** Examples (positions or chunks) of the current pass already trained on. */
+  /** Examples (positions or chunks) of the current pass already trained on; with carried states, steps. */
   offset: number;
 }
 
@@ -450,7 +633,9 @@ export interface TrainedNlm {
 
 /**
  * Trains a neural LM (`config.architecture`, Bengio's by default) on a stream with Adam (the embedding's
- * gradient is sparse rows, updated lazily), examples in a new random order each epoch.
+ * gradient is sparse rows, updated lazily), examples in a new random order each epoch; with `carryState` (the
+ * recurrent default) the rows are read in order instead, each chunk continuing from its row's state, which a
+ * checkpoint saves too.
  *
  * @example
  * ```ts
@@ -471,6 +656,7 @@ export async function trainNlm(options: TrainNlmOptions): Promise<TrainedNlm> {
   let params = model.init(L.random.key(config.seed), examplesOf(config).inputShape(config.batch)).params;
   let position: NlmPosition = { epoch: 0, offset: 0 };
   let resumed: L.optim.OptimizerState | undefined;
+  let resumedStates: L.Tensor[][] | undefined;
   if (options.resume && checkpoint && await fileExists(checkpoint)) {
     const saved = await loadNlm(checkpoint);
     if (saved.vocabulary.words.join("\n") !== vocabulary.words.join("\n")) {
@@ -482,9 +668,23 @@ export async function trainNlm(options: TrainNlmOptions): Promise<TrainedNlm> {
     ({ config, params, position } = saved);
     model = languageModel(vocabulary.words.length, config);
     resumed = saved.optimizerState;
+    resumedStates = saved.carried;
   }
   const opt = L.optim.adam({ lr: config.lr });
   let state = resumed ?? opt.init(params);
+  const carried = carriesState(config);
+  // With carried states, each step continues every row from where the last one left it (see fillRowChunks).
+  const carriedStep = L.jit(
+    (p: nn.Params, s: L.optim.OptimizerState, x: L.Tensor, y: L.Tensor, c: L.Tensor[][]) => {
+      const [[value, states], grads] = L.valueAndGrad(
+        (q: nn.Params) => carriedLoss(config, q, x, y, c),
+        { hasAux: true },
+      )(p);
+      const next = opt.update(grads, s, p);
+      return [value, next.params, next.state, states] as const;
+    },
+    { donate: [0, 1] },
+  );
   const step = L.jit((p: nn.Params, s: L.optim.OptimizerState, x: L.Tensor, y: L.Tensor) => {
     const [value, grads] = L.valueAndGrad((q: nn.Params) => batchLoss(model, q, x, y))(p);
     const next = opt.update(grads, s, p);
@@ -496,9 +696,12 @@ export async function trainNlm(options: TrainNlmOptions): Promise<TrainedNlm> {
   const [inputShape, targetShape] = [examples.inputShape(batch), examples.targetShape(batch)];
   const inputs = new Int32Array(inputShape[0] * inputShape[1]);
   const targets = new Int32Array(targetShape.reduce((a, b) => a * b, 1));
-  const total = examples.count(train.length);
+  const total = carried ? rowChunkCount(train.length, batch, config.steps) : examples.count(train.length);
   let steps = state.step.item();
-  let order = epochOrder(total, config.seed, position.epoch);
+  // Carried states read the rows in order; otherwise the examples come in a new random order each epoch.
+  const orderOf = (epoch: number) => carried ? new Int32Array(0) : epochOrder(total, config.seed, epoch);
+  let order = orderOf(position.epoch);
+  let carriedStates = carried ? (position.offset > 0 && resumedStates) || zeroStates(config, batch) : [];
   let [lossSum, tokensSum, tokensSince] = [0, 0, 0];
   let [lastReport, lastCheckpoint] = [performance.now(), performance.now()];
   const report = (validPerplexity?: number) => {
@@ -515,7 +718,8 @@ export async function trainNlm(options: TrainNlmOptions): Promise<TrainedNlm> {
   const save = async () => {
     if (!checkpoint) return;
     assertFiniteParams("nlm", params, steps, checkpoint);
-    await saveNlm(checkpoint, { params, optimizerState: state, config, vocabulary, position });
+    const run = { params, optimizerState: state, config, vocabulary, position };
+    await saveNlm(checkpoint, carried ? { ...run, carried: carriedStates } : run);
     lastCheckpoint = performance.now();
   };
   let finished = false;
@@ -525,20 +729,15 @@ export async function trainNlm(options: TrainNlmOptions): Promise<TrainedNlm> {
       break;
     }
     if (options.maxSteps !== undefined && steps >= options.maxSteps) break;
-    const count = Math.min(batch, total - position.offset);
-    const real = examples.fill(
-      train,
-      order.subarray(position.offset, position.offset + count),
-      inputs,
-      targets,
-    );
+    const count = carried ? 1 : Math.min(batch, total - position.offset);
+    const real = carried
+      ? fillRowChunks(train, batch, config.steps, position.offset, inputs, targets)
+      : examples.fill(train, order.subarray(position.offset, position.offset + count), inputs, targets);
+    const x = L.tensor(inputs, { shape: inputShape, dtype: "int32" });
+    const y = L.tensor(targets, { shape: targetShape, dtype: "int32" });
     let value: L.Tensor;
-    [value, params, state] = step(
-      params,
-      state,
-      L.tensor(inputs, { shape: inputShape, dtype: "int32" }),
-      L.tensor(targets, { shape: targetShape, dtype: "int32" }),
-    );
+    if (carried) [value, params, state, carriedStates] = carriedStep(params, state, x, y, carriedStates);
+    else [value, params, state] = step(params, state, x, y);
     steps++;
     const loss = value.item();
     if (!Number.isFinite(loss)) throw new NonFiniteLossError("nlm", steps, loss, checkpoint);
@@ -547,7 +746,8 @@ export async function trainNlm(options: TrainNlmOptions): Promise<TrainedNlm> {
     const now = performance.now();
     if (position.offset >= total) {
       position = { epoch: position.epoch + 1, offset: 0 };
-      order = epochOrder(total, config.seed, position.epoch);
+      order = orderOf(position.epoch);
+      if (carried) carriedStates = zeroStates(config, batch);
       report(valid ? perplexity(model, params, valid, config) : undefined);
       await save();
       continue;
@@ -585,6 +785,8 @@ export interface NlmCheckpoint {
   vocabulary: Vocabulary;
   /** Where the run was. */
   position: NlmPosition;
+  /** With carried states: each layer's state that the next step continues from. */
+  carried?: L.Tensor[][];
 }
 
 /**

@@ -9,7 +9,9 @@
  * Flags: `--cbow`, `--nlm`, `--lm ARCH`, `--epochs N`, `--dim N`, `--min-count N`, `--corpus FILE` (plain text, one
  * sentence per line), `--out FILE` (default `checkpoints/MODEL-brown.safetensors`, MODEL being `word2vec`,
  * `word2vec-cbow`, `nlm` or `ARCH-lm`), `--fresh` (ignore an existing checkpoint; by default a run resumes from it),
- * `--quick` (one epoch on the first tenth of the corpus). `LOOM_THREADS` sets the CPU backend's threads.
+ * `--quick` (one epoch on the first tenth of the corpus), `--no-carry` (recurrent LMs: every chunk starts from a zero
+ * state, in a random order, instead of carrying each row's state from chunk to chunk). `LOOM_THREADS` sets the CPU
+ * backend's threads.
  * @module
  */
 import {
@@ -72,6 +74,7 @@ export interface TrainArgs {
  * if (args.config.model !== "cbow" || args.config.lr !== 0.05) throw new Error(); // word2vec.c's CBOW rate
  * const lm = parseTrainArgs(["--nlm", "--dim", "30"]);
  * if (lm.family !== "nlm" || lm.nlm.embedding !== 30 || lm.minCount !== 4) throw new Error();
+ * if (parseTrainArgs(["--lm", "gru", "--no-carry"]).nlm.carryState !== false) throw new Error();
  * ```
  */
 export function parseTrainArgs(argv: readonly string[]): TrainArgs {
@@ -86,7 +89,7 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
   let family: TrainArgs["family"] = "word2vec";
   let minCount: number | undefined;
   const usage = "flags: --cbow --nlm --lm bengio|lstm|gru|rnn|transformer --epochs N --dim N --min-count N " +
-    "--corpus FILE --out FILE --fresh --quick";
+    "--corpus FILE --out FILE --fresh --quick --no-carry";
   const whole = (flag: string, value: string | undefined) => {
     const n = Number(value);
     if (!(Number.isInteger(n) && n >= 1)) throw new Error(`${flag} takes a whole number >= 1, got ${value}`);
@@ -136,12 +139,18 @@ export function parseTrainArgs(argv: readonly string[]): TrainArgs {
       case "--quick":
         args.quick = true;
         break;
+      case "--no-carry":
+        nlm.carryState = false;
+        break;
       default:
         throw new Error(`unknown flag ${flag}; ${usage}`);
     }
   }
   if (family === "nlm" && model === "cbow") {
     throw new Error("--cbow and --nlm (--lm) are two models: pick one");
+  }
+  if (nlm.carryState === false && !["lstm", "gru", "rnn"].includes(nlm.architecture ?? "")) {
+    throw new Error("--no-carry is for the recurrent LMs: add --lm lstm, gru or rnn");
   }
   // Bengio et al. merged the words seen 3 times or fewer into one symbol; word2vec.c drops those under 5.
   minCount ??= family === "nlm" ? 4 : 5;

@@ -62,7 +62,7 @@ export {
   rnnCell,
   type RnnParams,
 } from "./cells.ts";
-export { recur, type RecurOptions } from "./recur.ts";
+export { type CellRun, recur, type RecurOptions, runCell, type RunCellOptions } from "./recur.ts";
 export { layerNorm, type LayerNormParams } from "./layer_norm.ts";
 export { dropout } from "./dropout.ts";
 export { positional, type PositionalParams, sinusoidalTable } from "./positional.ts";

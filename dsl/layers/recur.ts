@@ -5,7 +5,7 @@
 import * as ops from "../ops.ts";
 import type { Tensor } from "../tensor.ts";
 import type { Cell, CellParams } from "./cells.ts";
-import { defineLayer, expectShape, expectTensor } from "./layer.ts";
+import { defineLayer, expectShape, expectTensor, LayerError } from "./layer.ts";
 import type { Layer } from "./types.ts";
 
 /**
@@ -27,10 +27,112 @@ export interface RecurOptions {
 }
 
 /**
+ * Options of {@linkcode runCell}.
+ *
+ * @example
+ * ```ts
+ * import { nn, zeros } from "../../mod.ts";
+ * const options: nn.RunCellOptions = { state: [zeros([2, 4]), zeros([2, 4])] }; // an LSTM's h and c
+ * if (options.state?.length !== 2) throw new Error();
+ * ```
+ */
+export interface RunCellOptions {
+  /**
+   * The state before the first step, as the cell lays it out (`[h]`, or `[h, c]` for an LSTM, each `[batch,
+   * units]`); zeros when absent.
+   */
+  state?: readonly Tensor[];
+  /** Process time from last to first (default false); outputs stay aligned with their input positions. */
+  reverse?: boolean;
+}
+
+/**
+ * What {@linkcode runCell} returns.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const cell = nn.rnnCell(3);
+ * const run: nn.CellRun = nn.runCell(cell, cell.init(random.key(0), 2), random.normal(random.key(1), [1, 5, 2]));
+ * if (run.sequence.shape.join() !== "1,5,3" || run.state[0].shape.join() !== "1,3") throw new Error();
+ * ```
+ */
+export interface CellRun {
+  /** Every step's output, `[batch, time, units]`. */
+  sequence: Tensor;
+  /** The state after the last step (its first entry is the last output). */
+  state: Tensor[];
+}
+
+/**
+ * Runs `cell` with `params` over `x: [batch, time, features]` from a given state (zeros by default) and
+ * returns every output and the final state. This is `recur` with its state exposed: a language model trained
+ * on consecutive chunks of a text passes each chunk's final state to the next (truncated backpropagation
+ * through time), and two runs chained this way compute what one run over the joined sequence does. Bad
+ * shapes raise a `LayerError` naming `runCell.<cell>`.
+ *
+ * @example
+ * ```ts
+ * import { concat, nn, random } from "../../mod.ts";
+ * const cell = nn.lstmCell(4);
+ * const params = cell.init(random.key(0), 3);
+ * const x = random.normal(random.key(1), [2, 6, 3]);
+ * const whole = nn.runCell(cell, params, x);
+ * const first = nn.runCell(cell, params, x.slice([0, 0, 0], [2, 4, 3]));
+ * const second = nn.runCell(cell, params, x.slice([0, 4, 0], [2, 2, 3]), { state: first.state });
+ * const joined = concat([first.sequence, second.sequence], 1).dataSync();
+ * const expected = whole.sequence.dataSync();
+ * if (joined.some((v, i) => Math.abs(v - expected[i]) > 1e-6)) throw new Error();
+ * ```
+ */
+export function runCell(cell: Cell, params: CellParams, x: Tensor, options: RunCellOptions = {}): CellRun {
+  const where = `runCell.${cell.name}`;
+  const features = params.wi.shape[0];
+  const input = expectTensor(where, x, ["batch", "time", features]);
+  const [batch, time] = input.shape;
+  const zeros = cell.initialState(batch);
+  const given = options.state;
+  if (given !== undefined) {
+    if (given.length !== zeros.length) {
+      throw new LayerError(
+        where,
+        `expected a state of ${zeros.length} tensor(s) [batch, ${cell.units}], got ${given.length}; pass the ` +
+          "state a previous runCell returned",
+      );
+    }
+    given.forEach((s, i) => {
+      const [rows, units] = s.shape;
+      if (s.shape.length !== 2 || rows !== batch || units !== cell.units || s.dtype !== "float32") {
+        const got = `${s.dtype} [${s.shape.join(", ")}]`;
+        throw new LayerError(
+          `${where}.state[${i}]`,
+          `expected float32 [${batch}, ${cell.units}] (the input's batch, the cell's units), got ${got}; ` +
+            "pass the state a previous runCell returned for inputs of the same batch",
+        );
+      }
+    });
+  }
+  // The input's share of every step in one matmul (one large product instead of `time` small ones); only the
+  // recurrent part stays inside the loop.
+  const projected = cell.project(params, input.reshape([batch * time, features]));
+  const width = projected.shape[1];
+  const perStep = projected.reshape([batch, time, width]);
+  let state = given ? [...given] : zeros;
+  const outputs: Tensor[] = new Array(time);
+  for (let step = 0; step < time; step++) {
+    const t = options.reverse ? time - 1 - step : step;
+    state = cell.advance(params, state, perStep.slice([0, t, 0], [batch, 1, width]).reshape([batch, width]));
+    outputs[t] = state[0];
+  }
+  return { sequence: ops.stack(outputs, 1), state };
+}
+
+/**
  * Runs `cell` over `x: [batch, time, features]` from a zero state. The loop is unrolled into the graph, so
  * gradients flow through time and `jit` compiles the whole sequence. The params are the cell's (see
  * `rnnCell`, `lstmCell`, `gruCell`). With `reverse`, step t sees `x[:, t]` after `x[:, t+1..]`, and the last
- * output is the one at position 0.
+ * output is the one at position 0. {@linkcode runCell} runs a cell from a given state and returns the final
+ * one.
  *
  * @example
  * ```ts
@@ -54,25 +156,9 @@ export function recur<U extends number>(cell: Cell<U>, options: RecurOptions = {
     apply(params, x) {
       const cellParams = params as unknown as CellParams;
       const features = cellParams.wi.shape[0];
-      const input = expectTensor(name, x, ["batch", "time", features]);
-      const [batch, time] = input.shape;
-      // The input's share of every step in one matmul (one large product instead of `time` small ones);
-      // only the recurrent part stays inside the loop.
-      const projected = cell.project(cellParams, input.reshape([batch * time, features]));
-      const width = projected.shape[1];
-      const perStep = projected.reshape([batch, time, width]);
-      let state = cell.initialState(batch);
-      const outputs: Tensor[] = new Array(time);
-      for (let step = 0; step < time; step++) {
-        const t = reverse ? time - 1 - step : step;
-        state = cell.advance(
-          cellParams,
-          state,
-          perStep.slice([0, t, 0], [batch, 1, width]).reshape([batch, width]),
-        );
-        outputs[t] = state[0];
-      }
-      return returnSequences ? ops.stack(outputs, 1) : state[0];
+      expectTensor(name, x, ["batch", "time", features]);
+      const { sequence, state } = runCell(cell, cellParams, x as Tensor, { reverse });
+      return returnSequences ? sequence : state[0];
     },
   });
 }

@@ -349,6 +349,65 @@ Deno.test("recur is causal: output t never depends on inputs after t (and the re
   );
 });
 
+Deno.test("runCell from a carried state computes what one run over the joined sequence does", () => {
+  const cells = { lstm: nn.lstmCell, gru: nn.gruCell, rnn: nn.rnnCell };
+  fc.assert(
+    fc.property(
+      fc.constantFrom("lstm", "gru", "rnn" as const),
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 2, max: 7 }),
+      fc.integer({ min: 0, max: 1000 }),
+      (kind, batch, time, seed) => {
+        const split = 1 + (seed % (time - 1)); // both parts non-empty
+        const cell = cells[kind as keyof typeof cells](3);
+        const params = cell.init(random.key(seed), 2);
+        const x = random.normal(random.key(seed + 1), [batch, time, 2]);
+        const whole = nn.runCell(cell, params, x);
+        const first = nn.runCell(cell, params, x.slice([0, 0, 0], [batch, split, 2]));
+        const rest = x.slice([0, split, 0], [batch, time - split, 2]);
+        const second = nn.runCell(cell, params, rest, { state: first.state });
+        close(first.sequence.arraySync(), whole.sequence.slice([0, 0, 0], [batch, split, 3]).arraySync());
+        close(
+          second.sequence.arraySync(),
+          whole.sequence.slice([0, split, 0], [batch, time - split, 3]).arraySync(),
+        );
+        close(second.state.map((t) => t.arraySync()), whole.state.map((t) => t.arraySync()));
+        // From a zero state, runCell is recur.
+        close(whole.sequence.arraySync(), nn.recur(cell).apply(params, x).arraySync());
+      },
+    ),
+    { numRuns: 25 },
+  );
+});
+
+Deno.test("runCell rejects a state of the wrong length or shape, naming the cell", () => {
+  const cell = nn.lstmCell(4);
+  const params = cell.init(random.key(0), 3);
+  const x = zeros([2, 5, 3]);
+  assert.throws(
+    () => nn.runCell(cell, params, x, { state: [zeros([2, 4])] }),
+    /runCell\.lstmCell: expected a state of 2 tensor\(s\) \[batch, 4\], got 1/,
+  );
+  assert.throws(
+    () => nn.runCell(cell, params, x, { state: [zeros([2, 4]), zeros([3, 4])] }),
+    /runCell\.lstmCell\.state\[1\]: expected float32 \[2, 4\] .*got float32 \[3, 4\]; pass the state/,
+  );
+});
+
+Deno.test("gradients through runCell reach the params and the initial state (finite differences)", () => {
+  const cell = nn.lstmCell(3);
+  const params = cell.init(random.key(2), 2);
+  const x = random.normal(random.key(3), [2, 4, 2]);
+  const state = [random.normal(random.key(4), [2, 3]), random.normal(random.key(5), [2, 3])];
+  const weights = random.normal(random.key(6), [2, 4, 3]);
+  const f = (p: nn.CellParams, s: Tensor[]) => {
+    const run = nn.runCell(cell, p, x, { state: s });
+    return run.sequence.mul(weights).sum().add(run.state[1].sum());
+  };
+  checkGradient(f, [params, state], { argnum: 0 });
+  checkGradient(f, [params, state], { argnum: 1 });
+});
+
 // ---------------------------------------------------------------------------------------------------------
 // attention
 

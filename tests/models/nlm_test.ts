@@ -9,14 +9,17 @@ import * as L from "../../mod.ts";
 import { encodeStream, EOS, lmVocabulary, splitByTokens, UNK } from "../../models/corpus.ts";
 import { NonFiniteLossError } from "../../models/guard.ts";
 import {
+  applyRecurrentLm,
   bengioModel,
   fillChunks,
+  fillRowChunks,
   fillWindows,
   languageModel,
   lmDefaultsFor,
   loadNlm,
   NLM_DEFAULTS,
   perplexity,
+  rowChunkCount,
   trainNlm,
 } from "../../models/nlm.ts";
 import { checkGrad, randomTensor, rng } from "../helpers.ts";
@@ -155,10 +158,14 @@ Deno.test("rnn lm: an LSTM learns the toy language, and resumes bit for bit", as
     epochs: 6,
     lr: 0.02,
   };
+  assert.equal(config.carryState, true);
   const run = await trainNlm({ train: stream, vocabulary, config });
   const trained = perplexity(run.model, run.params, stream, run.config);
-  // Chunks start cold, so the first tokens of each are harder than in the windows of Bengio's model.
   assert.ok(trained < 2.2, `perplexity ${trained}`);
+  // Chunks that start cold (and come in a random order) learn too; their first tokens are harder.
+  const cold = await trainNlm({ train: stream, vocabulary, config: { ...config, carryState: false } });
+  const coldPerplexity = perplexity(cold.model, cold.params, stream, cold.config);
+  assert.ok(coldPerplexity < 2.2, `perplexity without carried states ${coldPerplexity}`);
   const dir = await Deno.makeTempDir({ prefix: "loom-rnnlm-" });
   try {
     const short = { ...config, epochs: 2 };
@@ -184,6 +191,62 @@ Deno.test("rnn lm: an LSTM learns the toy language, and resumes bit for bit", as
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("rnn lm: row chunks cover every token once, each row in order (fast-check)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 60 }),
+      fc.integer({ min: 1, max: 7 }),
+      fc.integer({ min: 1, max: 9 }),
+      (length, rows, steps) => {
+        const stream = Int32Array.from({ length }, (_, i) => i + 1); // token = position + 1
+        const [inputs, targets] = [new Int32Array(rows * steps), new Int32Array(rows * steps)];
+        const seen = new Int32Array(length + 1);
+        const last = new Int32Array(rows); // the last target of each row so far
+        let real = 0;
+        for (let index = 0; index < rowChunkCount(length, rows, steps); index++) {
+          real += fillRowChunks(stream, rows, steps, index, inputs, targets);
+          targets.forEach((target, i) => {
+            if (target === -1) return;
+            seen[target]++;
+            assert.equal(inputs[i], target - 1); // the token before (0, <eos>, before the first)
+            const row = Math.floor(i / steps);
+            if (last[row] !== 0) assert.equal(target, last[row] + 1); // consecutive along the row
+            last[row] = target;
+          });
+        }
+        assert.equal(real, length);
+        assert.ok(seen.subarray(1).every((count) => count === 1));
+      },
+    ),
+  );
+});
+
+Deno.test("rnn lm: with carried states, perplexity is that of each row read in one piece", () => {
+  const [vocabulary, length, rows] = [11, 37, 3];
+  const config = { ...lmDefaultsFor("gru"), embedding: 6, hidden: 8, layers: 2, steps: 4 };
+  const model = languageModel(vocabulary, config);
+  const { params } = model.init(L.random.key(3), [1, 4]);
+  const stream = Int32Array.from({ length }, (_, i) => (i * 7 + (i >> 2)) % vocabulary);
+  const chunked = perplexity(model, params, stream, config, rows);
+  // Each row in one call from zeros, its log-likelihood summed in float64 here.
+  const rowLength = Math.ceil(length / rows);
+  let nll = 0;
+  for (let row = 0; row < rows; row++) {
+    const [from, to] = [row * rowLength, Math.min(length, (row + 1) * rowLength)];
+    const inputs = Int32Array.from({ length: to - from }, (_, t) => from + t > 0 ? stream[from + t - 1] : 0);
+    const ids = L.tensor(inputs, { shape: [1, to - from], dtype: "int32" });
+    const logits = applyRecurrentLm(vocabulary, config, params, ids).logits.dataSync();
+    for (let t = 0; t < to - from; t++) {
+      const row = Array.from(logits.subarray(t * vocabulary, (t + 1) * vocabulary));
+      const top = Math.max(...row);
+      const logSum = top + Math.log(row.reduce((sum, v) => sum + Math.exp(v - top), 0));
+      nll += logSum - row[stream[from + t]];
+    }
+  }
+  const whole = Math.exp(nll / length);
+  assert.ok(Math.abs(chunked - whole) < 1e-4 * whole, `chunked ${chunked}, whole rows ${whole}`);
 });
 
 /** A toy language: "the N V the N" sentences with a few nouns and verbs. */

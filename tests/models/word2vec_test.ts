@@ -426,6 +426,11 @@ Deno.test("train: flags are parsed and bad ones are named", () => {
     /--lm takes bengio, lstm, gru, rnn or transformer, got cnn/,
   );
   assert.equal(parseTrainArgs(["--lm", "gru"]).nlm.architecture, "gru");
+  assert.equal(parseTrainArgs(["--lm", "lstm", "--no-carry"]).nlm.carryState, false);
+  assert.throws(
+    () => parseTrainArgs(["--nlm", "--no-carry"]),
+    /--no-carry is for the recurrent LMs: add --lm lstm, gru or rnn/,
+  );
   assert.ok(sentences("a b").length === 1);
 });
 

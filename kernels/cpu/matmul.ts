@@ -39,9 +39,8 @@ export interface GemmTiling {
   unroll: number;
   /**
    * Pack A in groups of four k steps (see {@linkcode packedAOffset}) and read it with whole-vector
-   * loads and lane broadcasts instead of one `load32_splat` per row and step. Deno runs
-   * WebAssembly with explicit bounds checks (no trap handler), a compare and a branch per load,
-   * so fewer loads per multiply-add pay. Needs `unroll` to be a multiple of 4.
+   * loads and lane broadcasts instead of one `load32_splat` per row and step: fewer loads per
+   * multiply-add (see {@linkcode DEFAULT_TILING}). Needs `unroll` to be a multiple of 4.
    */
   aLanes?: boolean;
 }

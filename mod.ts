@@ -18,12 +18,15 @@ import { registerBackend, setBackend } from "./kernels/backend.ts";
 import { createCpuBackend } from "./kernels/cpu/backend.ts";
 import { CpuRuntime } from "./kernels/cpu/pool.ts";
 import { createReferenceBackend } from "./kernels/reference/mod.ts";
+import { createWebGpuBackend } from "./kernels/webgpu/mod.ts";
 
 registerBackend("reference", createReferenceBackend);
 // The compiling CPU backend: threads from LOOM_THREADS (default: all cores; one thread where the page is not
 // cross-origin isolated). It is the default in Deno; elsewhere call `await setBackend("cpu")`.
 registerBackend("cpu", async () => createCpuBackend(await CpuRuntime.create()));
 if ("Deno" in globalThis) await setBackend("cpu");
+// WebGPU (`await setBackend("webgpu")`): browsers with WebGPU, Deno with --unstable-webgpu. Correct, unfused.
+registerBackend("webgpu", createWebGpuBackend);
 
 export { getBackend, listBackends, registerBackend, setBackend } from "./kernels/backend.ts";
 export type { Backend, CompileOptions, DeviceBuffer, Executable } from "./kernels/backend.ts";

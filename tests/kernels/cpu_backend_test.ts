@@ -12,6 +12,7 @@ import { fuse } from "../../kernels/passes/fuse.ts";
 import { planMemory } from "../../kernels/passes/memory.ts";
 import { optimize } from "../../kernels/passes/simplify.ts";
 import { assertClose, randomTensor, rng } from "../helpers.ts";
+import { PRIMITIVE_CASES, runProgram, samplePrograms } from "./programs.ts";
 import { showShape } from "../../dsl/shape.ts";
 
 /** Runs `body` with a fresh CPU backend (closing its workers afterwards), then restores the reference. */
@@ -52,121 +53,15 @@ function compare(
 }
 
 Deno.test("cpu: every primitive matches the reference backend", async () => {
-  const r = rng(1);
   const x = () => randomTensor(rng(1), [3, 4], { lo: 0.2, hi: 2 });
-  const cases: [string, (x: Tensor) => unknown][] = [
-    [
-      "neg exp log sqrt recip sin cos tanh",
-      (x) => [x.neg(), x.exp(), x.log(), x.sqrt(), L.div(1, x), x.sin(), x.cos(), x.tanh()],
-    ],
-    [
-      "stop_gradient cast",
-      (x) => [x.stopGradient(), x.mul(3).cast("int32"), x.greater(1).cast("float32"), x.cast("bool")],
-    ],
-    ["add mul max pow less equal where", (x) => {
-      const y = x.transpose().reshape([3, 4]);
-      return [x.add(y), x.mul(y), x.maximum(y), x.pow(y), x.less(y), x.equal(x), L.where(x.less(y), x, y)];
-    }],
-    ["int arithmetic", (x) => {
-      const i = x.mul(10).cast("int32");
-      return [i.add(i), i.mul(i), i.neg(), i.maximum(3), i.sum(), i.max(0)];
-    }],
-    ["bool masks read from memory by several kernels", (x) => {
-      const mask = x.greater(1);
-      return [mask, L.where(mask, x, 0).sum(0), L.where(mask, x.neg(), x.exp()), mask.cast("float32").mul(x)];
-    }],
-    ["sum reduce_max", (x) => [x.sum(), x.sum(0), x.sum(1, true), x.max(), x.max(0), x.min(1)]],
-    ["reshape transpose broadcast slice pad concat", (x) => [
-      x.reshape([2, 6]),
-      x.transpose(),
-      x.expand([2, 3, 4]),
-      x.slice([1, 1], [2, 2]),
-      x.pad([[1, 0], [2, 1]], -1),
-      L.concat([x, x.neg()], 1),
-      L.concat([x, x], 0),
-    ]],
-    [
-      "matmul",
-      (
-        x,
-      ) => [
-        L.matmul(x, x.transpose()),
-        L.matmul(x.transpose(), x),
-        L.matmul(x.expand([2, 3, 4]), x.transpose().expand([2, 4, 3])),
-      ],
-    ],
-    ["gather scatter_add first_occurrence", (x) => {
-      const idx = L.tensor([2, 0, 2], { dtype: "int32" });
-      return [
-        L.take(x, idx),
-        L.grad((t: Tensor) => L.take(t, idx).square().sum())(x).toDense(),
-        L.firstOccurrence(L.tensor([4, 1, 4, 4, 0, 1], { dtype: "int32" })),
-      ];
-    }],
-    [
-      "full iota random_bits",
-      (
-        x,
-      ) => [
-        L.zeros([2, 3]).add(x.sum()),
-        L.arange(5).mul(2),
-        L.eye(3),
-        L.random.uniform(L.random.key(3), [7]),
-      ],
-    ],
-  ];
-  void r;
-  for (const [label, f] of cases) {
+  for (const [label, f] of PRIMITIVE_CASES) {
     const { expected, actual } = await onBoth(f, () => [x()]);
     compare(expected, actual, 1e-5, 1e-6, label);
   }
 });
 
-/** A random program over square n×n tensors: each step applies an op to earlier values. */
-const stepArb = fc.tuple(fc.integer({ min: 0, max: 17 }), fc.nat(), fc.nat(), fc.integer({ min: 0, max: 1 }));
-
-function runProgram(steps: [number, number, number, number][], inputs: Tensor[]): Tensor {
-  const values = [...inputs];
-  const n = inputs[0].shape[0];
-  for (const [op, i, j, axis] of steps) {
-    const a = values[i % values.length];
-    const b = values[j % values.length];
-    const next = [
-      () => a.tanh().exp(),
-      () => a.add(b),
-      () => a.mul(b).sub(a),
-      () => L.div(a, b.abs().add(0.5)),
-      () => a.abs().add(0.1).sqrt(),
-      () => a.abs().add(0.5).log(),
-      () => a.relu().add(b.sigmoid()),
-      () => a.gelu().add(b.softplus()),
-      () => a.transpose(),
-      () => a.add(a.max(axis, true)),
-      () => a.sub(a.mean(axis, true)),
-      () => L.softmax(a, axis),
-      () => L.logSoftmax(b, axis).add(a),
-      () => L.matmul(a, b).mul(0.3),
-      () => L.where(a.greater(b), a, b.mul(2)),
-      () => (n > 1 ? L.pad(L.slice(a, [1, 0], [n - 1, n]), [[0, 1], [0, 0]], 0.5) : a.neg()),
-      () => L.slice(L.concat([a, b], 1), [0, 1], [n, n]),
-      () =>
-        L.take(a, L.arange(n).mul(7).add(axis).cast("int32").sub(L.arange(n).mul(7)).cast("int32").mul(0))
-          .add(b),
-    ][op]();
-    values.push(next);
-  }
-  return values[values.length - 1];
-}
-
 Deno.test("cpu: random fused programs and their gradients match the reference (fast-check)", async () => {
-  const programs = fc.sample(
-    fc.tuple(
-      fc.integer({ min: 1, max: 5 }),
-      fc.array(stepArb, { minLength: 1, maxLength: 8 }),
-      fc.integer({ min: 1, max: 1e6 }),
-    ),
-    { numRuns: 40, seed: 42 },
-  );
+  const programs = samplePrograms(40, 42, 8);
   const results: { expected: ArrayLike<number>[]; actual: ArrayLike<number>[] }[] = [];
   const make =
     (n: number, seed: number) => () => [randomTensor(rng(seed), [n, n]), randomTensor(rng(seed + 1), [n, n])];

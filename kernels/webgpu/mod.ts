@@ -1,0 +1,581 @@
+/**
+ * The WebGPU backend: every primitive as a WGSL compute shader, generated for the equation's shapes and
+ * cached by its source. It runs where `navigator.gpu` exists: browsers with WebGPU, and Deno with
+ * `--unstable-webgpu` (on a machine without a GPU, through a software Vulkan driver such as Mesa's lavapipe).
+ *
+ * What it is today: correct, not yet fast. Each equation is one or two dispatches (`jit` runs a graph's
+ * equations after the shared simplification passes, without fusion), reductions and matmuls are one
+ * invocation per output element, and reads are asynchronous only (`await t.data()`, no `dataSync()`).
+ * Tensors are 32-bit words on the device: float32 and int32 as their bits, bool as 0/1.
+ *
+ * Differences from the reference backend (the oracle it is tested against): float32 sums and dot products
+ * accumulate in float32 (the reference rounds a float64 sum once), `exp`/`log`/`sin`/`cos`/`tanh`/`pow` are
+ * the device's (within a few ulp), gather and scatter-add skip indices out of range instead of throwing, and
+ * NaN handling follows the device (WGSL lets implementations assume that no NaN occurs).
+ * @module
+ */
+import type { Backend, DeviceBuffer, Executable } from "../backend.ts";
+import { allocHost, type DType, type HostArray } from "../../dsl/dtype.ts";
+import type { Eqn, Graph, Var } from "../../dsl/graph.ts";
+import { type Shape, sizeOf, stridesOf } from "../../dsl/shape.ts";
+import { optimize } from "../passes/simplify.ts";
+
+/** Invocations per workgroup; a dispatch spreads its workgroups over x and y (at most 65,535 each). */
+const GROUP = 64;
+const MAX_GROUPS = 65535;
+
+/**
+ * A tensor's storage on the device: `words` 32-bit words (float32 and int32 as their bits, bool as 0/1).
+ *
+ * @example
+ * ```ts
+ * import { createWebGpuBackend, WebGpuBuffer } from "./mod.ts";
+ * const backend = await createWebGpuBackend().catch(() => undefined); // undefined where there is no adapter
+ * if (backend) {
+ *   const buffer = backend.fromHost(new Uint8Array([1, 0, 1]), [3], "bool") as WebGpuBuffer;
+ *   if (buffer.words !== 3) throw new Error(); // a bool takes a word on the device
+ * }
+ * ```
+ */
+export class WebGpuBuffer {
+  /** Wraps `buffer`, which holds `words` words (its byte size may be larger). */
+  constructor(readonly buffer: GPUBuffer, readonly words: number) {}
+}
+
+/** One storage binding of a dispatch: the shader reads `ro` ones and writes the `out` one. */
+interface Dispatch {
+  /** The WGSL source (its bindings: `out`, then `in0`, `in1`, ... in the order of `inputs`). */
+  source: string;
+  /** The buffer written. */
+  out: WebGpuBuffer;
+  /** The buffers read. */
+  inputs: readonly WebGpuBuffer[];
+  /** Invocations (the shader returns early past `count`). */
+  count: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// WGSL generation
+
+const u32Literal = (n: number) => `${n >>> 0}u`;
+
+/**
+ * The 32-bit word of a host value stored as `dtype`, as a typed array of the reference would store it (an
+ * int32 truncates and wraps, NaN and infinities becoming 0; a bool is 1 for any non-zero value).
+ */
+function wordOf(value: number, dtype: DType): number {
+  if (dtype === "float32") return new Uint32Array(new Float32Array([value]).buffer)[0];
+  if (dtype === "bool") return value !== 0 ? 1 : 0;
+  return value >>> 0;
+}
+
+/** A typed WGSL expression for element `index` of binding `name` holding `dtype`. */
+function load(name: string, index: string, dtype: DType): string {
+  if (dtype === "float32") return `bitcast<f32>(${name}[${index}])`;
+  if (dtype === "int32") return `bitcast<i32>(${name}[${index}])`;
+  return `(${name}[${index}] != 0u)`;
+}
+
+/** The word to store for the typed WGSL expression `value` of `dtype`. */
+function word(value: string, dtype: DType): string {
+  return dtype === "bool" ? `select(0u, 1u, ${value})` : `bitcast<u32>(${value})`;
+}
+
+/**
+ * Statements that split the flat index `flat` into the indices `${prefix}0..` of `shape` (row-major), as
+ * u32 lets; returns them and the index names.
+ */
+function unflatten(flat: string, shape: Shape, prefix: string): { code: string; names: string[] } {
+  const names = shape.map((_, a) => `${prefix}${a}`);
+  if (shape.length === 0) return { code: "", names };
+  const lines = [`var ${prefix}rest = ${flat};`];
+  for (let a = shape.length - 1; a >= 0; a--) {
+    lines.push(`let ${names[a]} = ${prefix}rest % ${u32Literal(shape[a])};`);
+    if (a > 0) lines.push(`${prefix}rest = ${prefix}rest / ${u32Literal(shape[a])};`);
+  }
+  return { code: lines.join("\n  "), names };
+}
+
+/** `Σ names[a] * strides[a] (+ base)` as a u32 expression (terms with stride 0 left out). */
+function offsetExpr(names: readonly string[], strides: readonly number[], base = 0): string {
+  const terms = names.flatMap((n, a) => (strides[a] === 0 ? [] : [`${n} * ${u32Literal(strides[a])}`]));
+  if (base !== 0 || terms.length === 0) terms.push(u32Literal(base));
+  return terms.join(" + ");
+}
+
+/** Helper functions a body may call. */
+const HELPERS = `
+fn nan_f32() -> f32 { return bitcast<f32>(0x7fc00000u); }
+fn inf_f32() -> f32 { return bitcast<f32>(0x7f800000u); }
+fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn is_finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
+// float32 to int32 as the reference casts: truncate, wrap modulo 2^32, non-finite to 0.
+fn f32_to_i32(x: f32) -> i32 {
+  if (!is_finite(x)) { return 0i; }
+  let t = trunc(x);
+  if (abs(t) < 2147483648.0) { return i32(t); }
+  let wrapped = t - floor(t / 4294967296.0) * 4294967296.0;
+  return bitcast<i32>(u32(wrapped));
+}
+fn max_f32(a: f32, b: f32) -> f32 {
+  if (is_nan(a) || is_nan(b)) { return nan_f32(); }
+  return select(b, a, a > b);
+}
+fn tanh_f32(x: f32) -> f32 {
+  // tanh(x) = 1 - 2 / (e^(2x) + 1), exact to float32 beyond |x| = 9 (and no e^(2x) overflow there).
+  if (abs(x) > 9.0) { return sign(x); }
+  if (abs(x) < 0.0005) { return x; }
+  return 1.0 - 2.0 / (exp(2.0 * x) + 1.0);
+}
+// Math.pow's cases that WGSL's pow leaves undefined: x <= 0, and y = 0.
+fn pow_f32(x: f32, y: f32) -> f32 {
+  if (y == 0.0) { return 1.0; }
+  if (is_nan(x) || is_nan(y)) { return nan_f32(); }
+  if (x == 0.0) { return select(0.0, inf_f32(), y < 0.0); }
+  if (x < 0.0) {
+    if (floor(y) != y) { return nan_f32(); }
+    let magnitude = exp2(y * log2(-x));
+    let odd = abs(y) < 16777216.0 && (i32(abs(y)) & 1i) == 1i;
+    return select(magnitude, -magnitude, odd);
+  }
+  return exp2(y * log2(x));
+}
+`;
+
+/**
+ * A whole shader: `out` then `in0..` bindings, one invocation per `count` element, `body` run with `i`;
+ * `extra` holds functions only some bodies need.
+ */
+function shader(inputs: number, count: number, body: string, extra = ""): string {
+  const bindings = [
+    `@group(0) @binding(0) var<storage, read_write> out: array<u32>;`,
+    ...Array.from(
+      { length: inputs },
+      (_, k) => `@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<u32>;`,
+    ),
+  ];
+  return `${bindings.join("\n")}
+${HELPERS}${extra}
+@compute @workgroup_size(${GROUP})
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let i = (group.y * ${u32Literal(MAX_GROUPS)} + group.x) * ${u32Literal(GROUP)} + lane;
+  if (i >= ${u32Literal(count)}) { return; }
+  ${body}
+}
+`;
+}
+
+/** WGSL for each unary primitive of its operand `x` (float32, or int32 for `neg` and `stop_gradient`). */
+const UNARY: Readonly<Record<string, (x: string) => string>> = {
+  neg: (x) => `-${x}`,
+  exp: (x) => `exp(${x})`,
+  log: (x) => `log(${x})`,
+  sqrt: (x) => `sqrt(${x})`,
+  recip: (x) => `1.0 / ${x}`,
+  sin: (x) => `sin(${x})`,
+  cos: (x) => `cos(${x})`,
+  tanh: (x) => `tanh_f32(${x})`,
+  stop_gradient: (x) => x,
+};
+
+/** WGSL for each binary primitive of operands `a`, `b` of `dtype`. */
+const BINARY: Readonly<Record<string, (a: string, b: string, dtype: DType) => string>> = {
+  add: (a, b) => `${a} + ${b}`,
+  mul: (a, b) => `${a} * ${b}`,
+  max: (a, b, dtype) => (dtype === "float32" ? `max_f32(${a}, ${b})` : `select(${b}, ${a}, ${a} > ${b})`),
+  pow: (a, b) => `pow_f32(${a}, ${b})`,
+  less: (a, b) => `${a} < ${b}`,
+  equal: (a, b) => `${a} == ${b}`,
+};
+
+function castExpr(x: string, from: DType, to: DType): string {
+  if (from === to) return x;
+  if (to === "bool") return from === "float32" ? `(${x} != 0.0)` : `(${x} != 0i)`;
+  if (to === "int32") return from === "float32" ? `f32_to_i32(${x})` : `select(0i, 1i, ${x})`;
+  return from === "int32" ? `f32(${x})` : `select(0.0, 1.0, ${x})`;
+}
+
+/** The dispatches of one equation, writing `out` from `inputs`. */
+function dispatchesOf(eqn: Eqn, inputs: readonly WebGpuBuffer[], out: WebGpuBuffer): Dispatch[] {
+  const { prim, params } = eqn;
+  const ins = eqn.inputs;
+  const dtype = eqn.out.dtype;
+  const n = sizeOf(eqn.out.shape);
+  const single = (body: string, used = inputs, extra = ""): Dispatch[] =>
+    n === 0 ? [] : [{ source: shader(used.length, n, body, extra), out, inputs: used, count: n }];
+  const store = (value: string) => `out[i] = ${word(value, dtype)};`;
+  if (Object.hasOwn(UNARY, prim)) return single(store(UNARY[prim](load("in0", "i", dtype))));
+  if (Object.hasOwn(BINARY, prim)) {
+    const [a, b] = [load("in0", "i", ins[0].dtype), load("in1", "i", ins[1].dtype)];
+    return single(store(BINARY[prim](a, b, ins[0].dtype)));
+  }
+  switch (prim) {
+    case "cast":
+      return single(store(castExpr(load("in0", "i", ins[0].dtype), ins[0].dtype, dtype)));
+    case "where":
+      return single(`out[i] = select(in2[i], in1[i], in0[i] != 0u);`);
+    case "reshape":
+      return single(`out[i] = in0[i];`);
+    case "sum":
+    case "reduce_max":
+      return single(reduceBody(prim, ins[0].shape, params.axes as number[], dtype));
+    case "transpose": {
+      const strides = stridesOf(ins[0].shape);
+      return single(viewBody(eqn.out.shape, (params.perm as number[]).map((a) => strides[a]), 0));
+    }
+    case "broadcast": {
+      const strides = stridesOf(ins[0].shape).map((s, a) => (ins[0].shape[a] === 1 ? 0 : s));
+      return single(viewBody(eqn.out.shape, strides, 0));
+    }
+    case "slice": {
+      const strides = stridesOf(ins[0].shape);
+      const base = (params.begin as number[]).reduce((o, b, a) => o + b * strides[a], 0);
+      return single(viewBody(eqn.out.shape, strides, base));
+    }
+    case "pad":
+      return single(
+        padBody(ins[0].shape, eqn.out.shape, params.low as number[], wordOf(params.value as number, dtype)),
+      );
+    case "concat":
+      return concatDispatches(eqn, inputs, out);
+    case "matmul":
+      return single(matmulBody(ins[0].shape, ins[1].shape));
+    case "gather": {
+      const rows = ins[0].shape[0];
+      const rowSize = sizeOf(ins[0].shape.slice(1));
+      return single(`
+  let slot = i / ${u32Literal(rowSize)};
+  let j = i % ${u32Literal(rowSize)};
+  let row = bitcast<i32>(in1[slot]);
+  if (row < 0i || row >= ${rows}i) { out[i] = 0u; return; }
+  out[i] = in0[u32(row) * ${u32Literal(rowSize)} + j];`);
+    }
+    case "scatter_add":
+      return scatterDispatches(eqn, inputs, out);
+    case "first_occurrence":
+      return single(`
+  let value = in0[i];
+  var first = i;
+  for (var k = 0u; k < i; k++) {
+    if (in0[k] == value) { first = k; break; }
+  }
+  out[i] = first;`);
+    case "full":
+      return single(`out[i] = ${u32Literal(wordOf(params.value as number, dtype))};`, []);
+    case "iota": {
+      const axis = params.axis as number;
+      const stride = stridesOf(eqn.out.shape)[axis];
+      const index = `(i / ${u32Literal(stride)}) % ${u32Literal(eqn.out.shape[axis])}`;
+      return single(store(dtype === "float32" ? `f32(${index})` : `i32(${index})`), []);
+    }
+    case "random_bits":
+      return single(
+        `out[i] = threefry(in0[0], in0[1], ${u32Literal(params.stream as number)}, i);`,
+        inputs,
+        THREEFRY,
+      );
+  }
+  throw new Error(`webgpu backend: primitive "${prim}" is not implemented`);
+}
+
+/** out[i] = input at `base + Σ index_a * strides[a]` for the output index of i. */
+function viewBody(outShape: Shape, strides: readonly number[], base: number): string {
+  const { code, names } = unflatten("i", outShape, "q");
+  return `${code}\n  out[i] = in0[${offsetExpr(names, strides, base)}];`;
+}
+
+/** out[i] = the input element it pads, or `fill` (a word) outside the input. */
+function padBody(inShape: Shape, outShape: Shape, low: readonly number[], fill: number): string {
+  const { code, names } = unflatten("i", outShape, "q");
+  const inside = names.map((q, a) =>
+    `${q} >= ${u32Literal(low[a])} && ${q} < ${u32Literal(low[a] + inShape[a])}`
+  );
+  const source = offsetExpr(names.map((q, a) => `(${q} - ${u32Literal(low[a])})`), stridesOf(inShape));
+  const condition = inside.length ? inside.join(" && ") : "true";
+  const fillWord = u32Literal(fill);
+  return `${code}
+  if (${condition}) { out[i] = in0[${source}]; } else { out[i] = ${fillWord}; }`;
+}
+
+function reduceBody(prim: string, shape: Shape, axes: readonly number[], dtype: DType): string {
+  const kept = shape.map((_, a) => a).filter((a) => !axes.includes(a));
+  const strides = stridesOf(shape);
+  const { code, names } = unflatten("i", kept.map((a) => shape[a]), "q");
+  const base = offsetExpr(names, kept.map((a) => strides[a]));
+  const sorted = [...axes].sort((p, q) => p - q);
+  // Reduced axes in input order, so each output sums or compares its elements in the reference's order.
+  const open = sorted.map((a, k) => `for (var r${k} = 0u; r${k} < ${u32Literal(shape[a])}; r${k}++) {`);
+  const offset = offsetExpr([...sorted.map((_, k) => `r${k}`)], sorted.map((a) => strides[a]));
+  const value = load("in0", `base + ${offset}`, dtype);
+  const float = dtype === "float32";
+  const init = prim === "sum"
+    ? (float ? "0.0" : "0i")
+    : (float ? "bitcast<f32>(0xff800000u)" : "bitcast<i32>(0x80000000u)");
+  const step = prim === "sum"
+    ? "acc = acc + v;"
+    : float
+    ? "if (!(v <= acc)) { acc = v; }"
+    : "if (v > acc) { acc = v; }";
+  return `${code}
+  let base = ${base};
+  var acc = ${init};
+  ${open.join(" ")}
+    let v = ${value};
+    ${step}
+  ${sorted.map(() => "}").join(" ")}
+  out[i] = ${word("acc", dtype)};`;
+}
+
+function matmulBody(aShape: Shape, bShape: Shape): string {
+  const r = aShape.length;
+  const [m, k, n] = [aShape[r - 2], aShape[r - 1], bShape[r - 1]];
+  return `
+  let col = i % ${u32Literal(n)};
+  let row = (i / ${u32Literal(n)}) % ${u32Literal(m)};
+  let batch = i / ${u32Literal(m * n)};
+  let a0 = batch * ${u32Literal(m * k)} + row * ${u32Literal(k)};
+  let b0 = batch * ${u32Literal(k * n)} + col;
+  var acc = 0.0;
+  for (var p = 0u; p < ${u32Literal(k)}; p++) {
+    acc = acc + bitcast<f32>(in0[a0 + p]) * bitcast<f32>(in1[b0 + p * ${u32Literal(n)}]);
+  }
+  out[i] = bitcast<u32>(acc);`;
+}
+
+/** One dispatch per part, each writing its slab of the output. */
+function concatDispatches(eqn: Eqn, inputs: readonly WebGpuBuffer[], out: WebGpuBuffer): Dispatch[] {
+  const axis = eqn.params.axis as number;
+  const outStrides = stridesOf(eqn.out.shape);
+  let start = 0;
+  const dispatches: Dispatch[] = [];
+  eqn.inputs.forEach((part, p) => {
+    const count = sizeOf(part.shape);
+    const { code, names } = unflatten("i", part.shape, "q");
+    const target = offsetExpr(names, outStrides, start * outStrides[axis]);
+    if (count > 0) {
+      dispatches.push({
+        source: shader(1, count, `${code}\n  out[${target}] = in0[i];`),
+        out,
+        inputs: [inputs[p]],
+        count,
+      });
+    }
+    start += part.shape[axis];
+  });
+  return dispatches;
+}
+
+/**
+ * A copy of the base, then one invocation per element of a row that adds every update to it in index order
+ * (the reference's order, so float sums round the same way).
+ */
+function scatterDispatches(eqn: Eqn, inputs: readonly WebGpuBuffer[], out: WebGpuBuffer): Dispatch[] {
+  const [base, indices] = eqn.inputs;
+  const dtype = eqn.out.dtype;
+  const rows = base.shape[0];
+  const rowSize = sizeOf(base.shape.slice(1));
+  const count = sizeOf(indices.shape);
+  const n = sizeOf(base.shape);
+  const dispatches: Dispatch[] = [];
+  if (n > 0) {
+    dispatches.push({ source: shader(1, n, "out[i] = in0[i];"), out, inputs: [inputs[0]], count: n });
+  }
+  if (rowSize > 0 && count > 0) {
+    const sum = dtype === "float32"
+      ? "bitcast<u32>(bitcast<f32>(out[o]) + bitcast<f32>(in1[t * " + u32Literal(rowSize) + " + i]))"
+      : "bitcast<u32>(bitcast<i32>(out[o]) + bitcast<i32>(in1[t * " + u32Literal(rowSize) + " + i]))";
+    dispatches.push({
+      source: shader(
+        2,
+        rowSize,
+        `for (var t = 0u; t < ${u32Literal(count)}; t++) {
+    let row = bitcast<i32>(in0[t]);
+    if (row < 0i || row >= ${rows}i) { continue; }
+    let o = u32(row) * ${u32Literal(rowSize)} + i;
+    out[o] = ${sum};
+  }`,
+      ),
+      out,
+      inputs: [inputs[1], inputs[2]],
+      count: rowSize,
+    });
+  }
+  return dispatches;
+}
+
+/** Threefry-2x32 with 20 rounds, word for word as `kernels/reference/threefry.ts`. */
+const THREEFRY = `
+fn rotl(x: u32, r: u32) -> u32 { return (x << r) | (x >> (32u - r)); }
+fn threefry(k0: u32, k1: u32, c0: u32, c1: u32) -> u32 {
+  let ks = array<u32, 3>(k0, k1, k0 ^ k1 ^ 0x1bd11bdau);
+  let rotations = array<u32, 8>(13u, 15u, 26u, 6u, 17u, 29u, 16u, 24u);
+  var x0 = c0 + ks[0];
+  var x1 = c1 + ks[1];
+  for (var group = 0u; group < 5u; group++) {
+    for (var r = 0u; r < 4u; r++) {
+      x0 = x0 + x1;
+      x1 = rotl(x1, rotations[(group % 2u) * 4u + r]);
+      x1 = x1 ^ x0;
+    }
+    x0 = x0 + ks[(group + 1u) % 3u];
+    x1 = x1 + ks[(group + 2u) % 3u] + group + 1u;
+  }
+  return x0;
+}`;
+
+// ---------------------------------------------------------------------------------------------------------
+// The backend
+
+/**
+ * Creates the WebGPU backend on the first adapter `navigator.gpu` offers, or throws an error that says how
+ * to get one.
+ *
+ * @example
+ * ```ts
+ * import { createWebGpuBackend } from "./mod.ts";
+ * import { Var } from "../../dsl/graph.ts";
+ * const backend = await createWebGpuBackend().catch((e: Error) => e.message);
+ * if (typeof backend !== "string") {
+ *   const x = backend.fromHost(new Float32Array([1, 2]), [2], "float32");
+ *   const [a, out] = [new Var(0, [2], "float32"), new Var(1, [2], "float32")];
+ *   const y = backend.execute({ prim: "mul", inputs: [a, a], params: {}, out }, [x, x]);
+ *   if ((await backend.read(y, [2], "float32")).join() !== "1,4") throw new Error();
+ * } else if (!backend.includes("webgpu backend")) throw new Error(backend);
+ * ```
+ */
+export async function createWebGpuBackend(): Promise<Backend> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) {
+    throw new Error(
+      "webgpu backend: navigator.gpu is missing; run Deno with --unstable-webgpu (on Linux without a GPU, " +
+        "install Mesa's software Vulkan: apt-get install mesa-vulkan-drivers libvulkan1), or use a browser with WebGPU",
+    );
+  }
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error("webgpu backend: no WebGPU adapter (no GPU or Vulkan driver found)");
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      maxBufferSize: adapter.limits.maxBufferSize,
+    },
+  });
+  let failure: string | undefined;
+  device.addEventListener("uncapturederror", (event) => {
+    failure ??= (event as GPUUncapturedErrorEvent).error.message;
+  });
+  const pipelines = new Map<string, GPUComputePipeline>();
+  const released = new FinalizationRegistry<GPUBuffer>((buffer) => buffer.destroy());
+  const maxWords = Math.floor(device.limits.maxStorageBufferBindingSize / 4);
+
+  const allocate = (words: number, what: () => string): WebGpuBuffer => {
+    if (words > maxWords) {
+      throw new RangeError(
+        `webgpu backend: ${what()} needs ${words * 4} bytes, over this device's ${maxWords * 4}-byte limit ` +
+          "for one buffer; use smaller batches or the cpu backend",
+      );
+    }
+    const buffer = device.createBuffer({
+      size: Math.max(4, words * 4),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    const wrapper = new WebGpuBuffer(buffer, words);
+    released.register(wrapper, buffer);
+    return wrapper;
+  };
+
+  const pipelineFor = (source: string) => {
+    let pipeline = pipelines.get(source);
+    if (!pipeline) {
+      const module = device.createShaderModule({ code: source });
+      pipeline = device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+      pipelines.set(source, pipeline);
+    }
+    return pipeline;
+  };
+
+  const submit = (dispatches: readonly Dispatch[]) => {
+    if (dispatches.length === 0) return;
+    const encoder = device.createCommandEncoder();
+    for (const d of dispatches) {
+      const pipeline = pipelineFor(d.source);
+      const bindGroup = device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [d.out, ...d.inputs].map((b, binding) => ({ binding, resource: { buffer: b.buffer } })),
+      });
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      const groups = Math.ceil(d.count / GROUP);
+      pass.dispatchWorkgroups(Math.min(groups, MAX_GROUPS), Math.ceil(groups / MAX_GROUPS));
+      pass.end();
+    }
+    device.queue.submit([encoder.finish()]);
+  };
+
+  const execute = (eqn: Eqn, inputs: readonly DeviceBuffer[]): DeviceBuffer => {
+    const out = allocate(
+      sizeOf(eqn.out.shape),
+      () => `${eqn.out.dtype}[${eqn.out.shape.join(", ")}], the result of ${eqn.prim}`,
+    );
+    submit(dispatchesOf(eqn, inputs as WebGpuBuffer[], out));
+    return out;
+  };
+
+  return {
+    name: "webgpu",
+    fromHost(data: HostArray, shape: Shape): DeviceBuffer {
+      const words = sizeOf(shape);
+      const out = allocate(words, () => `a tensor [${shape.join(", ")}]`);
+      if (words > 0) {
+        // A copy as words (host data may sit on a SharedArrayBuffer, which writeBuffer does not take).
+        const bits = data instanceof Uint8Array
+          ? Uint32Array.from(data.subarray(0, words))
+          : new Uint32Array(data.slice(0, words).buffer);
+        device.queue.writeBuffer(out.buffer, 0, bits);
+      }
+      return out;
+    },
+    async read(buffer: DeviceBuffer, shape: Shape, dtype: DType): Promise<HostArray> {
+      const source = buffer as WebGpuBuffer;
+      const words = sizeOf(shape);
+      const host = allocHost(dtype, words);
+      if (words === 0) return host;
+      const staging = device.createBuffer({
+        size: words * 4,
+        usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+      });
+      const encoder = device.createCommandEncoder();
+      encoder.copyBufferToBuffer(source.buffer, 0, staging, 0, words * 4);
+      device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const bits = new Uint32Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      staging.destroy();
+      if (failure !== undefined) {
+        const message = failure;
+        failure = undefined;
+        throw new Error(`webgpu backend: the device reported an error: ${message}`);
+      }
+      if (dtype === "bool") host.set(bits);
+      else host.set(dtype === "float32" ? new Float32Array(bits.buffer) : new Int32Array(bits.buffer));
+      return host;
+    },
+    execute,
+    compile(graph: Graph): Executable {
+      const simplified = optimize(graph);
+      const bound = [...simplified.inputs, ...simplified.captures.map((c) => c.v)];
+      return {
+        run(inputs) {
+          const env = new Map<Var, DeviceBuffer>();
+          bound.forEach((v, i) => env.set(v, inputs[i]));
+          for (const e of simplified.eqns) env.set(e.out, execute(e, e.inputs.map((v) => env.get(v)!)));
+          return simplified.outputs.map((v) => {
+            const buffer = env.get(v);
+            if (!buffer) throw new Error(`webgpu backend: output ${v.id} was not computed`);
+            return buffer;
+          });
+        },
+      };
+    },
+  };
+}

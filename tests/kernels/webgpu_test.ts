@@ -1,0 +1,110 @@
+/**
+ * The WebGPU backend against the reference interpreter: every primitive (eagerly and under jit), random
+ * programs with their gradients (fast-check), and a few training steps. Where no WebGPU adapter exists (no
+ * `--unstable-webgpu`, no Vulkan driver), the tests are skipped with the reason.
+ */
+import assert from "node:assert/strict";
+import * as L from "../../mod.ts";
+import { setBackend, type Tensor } from "../../mod.ts";
+import { assertClose, randomTensor, rng } from "../helpers.ts";
+import { PRIMITIVE_CASES, runProgram, samplePrograms } from "./programs.ts";
+
+const unavailable = await setBackend("webgpu").then(() => "", (e: Error) => e.message);
+await setBackend("reference");
+if (unavailable) console.log(`webgpu tests skipped: ${unavailable}`);
+
+/** Reads every tensor of a pytree (asynchronously, as WebGPU reads). */
+const readAll = (out: unknown) => Promise.all(L.flatten(out).leaves.map((t) => t.data()));
+
+/** `f` on the reference and on WebGPU, with arguments made afresh on each; both outputs as host arrays. */
+async function onBoth(f: (...args: Tensor[]) => unknown, make: () => Tensor[]) {
+  await setBackend("reference");
+  const expected = await readAll(f(...make()));
+  await setBackend("webgpu");
+  try {
+    return { expected, actual: await readAll(f(...make())) };
+  } finally {
+    await setBackend("reference");
+  }
+}
+
+function compare(
+  expected: ArrayLike<number>[],
+  actual: ArrayLike<number>[],
+  rtol: number,
+  atol: number,
+  label: string,
+) {
+  assert.equal(actual.length, expected.length, label);
+  expected.forEach((e, i) => assertClose(actual[i], e, { rtol, atol, message: `${label} output ${i}` }));
+}
+
+Deno.test({
+  name: "webgpu: every primitive matches the reference backend, eagerly and under jit",
+  ignore: unavailable !== "",
+  async fn() {
+    const x = () => [randomTensor(rng(1), [3, 4], { lo: 0.2, hi: 2 })];
+    for (const [label, f] of PRIMITIVE_CASES) {
+      const eager = await onBoth(f, x);
+      // exp, log, sin, cos, tanh and pow are the device's: a few float32 ulps from the reference.
+      compare(eager.expected, eager.actual, 2e-5, 1e-6, `${label} (eager)`);
+      const jitted = await onBoth(L.jit(f), x);
+      compare(jitted.expected, jitted.actual, 2e-5, 1e-6, `${label} (jit)`);
+    }
+  },
+});
+
+Deno.test({
+  name: "webgpu: random programs and their gradients match the reference (fast-check)",
+  ignore: unavailable !== "",
+  async fn() {
+    const programs = samplePrograms(20, 7, 6);
+    for (const [n, steps, seed] of programs) {
+      const f = (x: Tensor, y: Tensor) => runProgram(steps, [x, y]).square().mean();
+      const step = L.jit(L.valueAndGrad(f, { argnums: [0, 1] }));
+      const make = () => [randomTensor(rng(seed), [n, n]), randomTensor(rng(seed + 1), [n, n])];
+      const { expected, actual } = await onBoth((x, y) => step(x, y), make);
+      compare(expected, actual, 2e-3, 2e-4, `program ${JSON.stringify(steps)} on ${n}x${n}`);
+    }
+  },
+});
+
+Deno.test({
+  name: "webgpu: training steps of an MLP with Adam follow the reference's losses and params",
+  ignore: unavailable !== "",
+  async fn() {
+    const { nn } = L;
+    const model = nn.serial(nn.dense(16, { activation: "relu" }), nn.dense(4));
+    const train = async () => {
+      const x = randomTensor(rng(3), [8, 5]);
+      const y = L.tensor(Int32Array.from({ length: 8 }, (_, i) => i % 4), { dtype: "int32" });
+      let params = model.init(L.random.key(0), [8, 5]).params;
+      const opt = L.optim.adam({ lr: 0.01 });
+      let state = opt.init(params);
+      const step = L.jit((p: L.nn.Params, s: L.optim.OptimizerState) => {
+        const [loss, grads] = L.valueAndGrad((q: L.nn.Params) => L.loss.crossEntropy(model.apply(q, x), y))(
+          p,
+        );
+        const next = opt.update(grads, s, p);
+        return [loss, next.params, next.state] as const;
+      });
+      const losses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        let loss: Tensor;
+        [loss, params, state] = step(params, state);
+        losses.push((await loss.data())[0]);
+      }
+      return { losses, params: await readAll(params) };
+    };
+    await setBackend("reference");
+    const expected = await train();
+    await setBackend("webgpu");
+    try {
+      const actual = await train();
+      assertClose(actual.losses, expected.losses, { rtol: 1e-4, atol: 1e-5, message: "losses" });
+      compare(expected.params, actual.params, 1e-3, 1e-4, "params after 5 steps");
+    } finally {
+      await setBackend("reference");
+    }
+  },
+});

@@ -3,10 +3,13 @@
  * cached by its source. It runs where `navigator.gpu` exists: browsers with WebGPU, and Deno with
  * `--unstable-webgpu` (on a machine without a GPU, through a software Vulkan driver such as Mesa's lavapipe).
  *
- * What it is today: correct, not yet fast. Each equation is one or two dispatches (`jit` runs a graph's
- * equations after the shared simplification passes, without fusion), reductions and matmuls are one
- * invocation per output element, and reads are asynchronous only (`await t.data()`, no `dataSync()`).
- * Tensors are 32-bit words on the device: float32 and int32 as their bits, bool as 0/1.
+ * `jit` compiles a graph with the passes the CPU backend uses (simplification, then fusion): each fused
+ * kernel (an elementwise chain with the movement ops inside it, a reduction with the chain feeding it, a
+ * matmul reading transposed operands in place, a scatter-add computing its updates) is one shader, and a
+ * call submits all of them at once. Eager ops are one shader per primitive. What it is today: correct, not
+ * yet fast: reductions and matmuls are one invocation per output element (no tiling, no shared memory), no
+ * buffer reuse between calls, and reads are asynchronous only (`await t.data()`, no `dataSync()`). Tensors
+ * are 32-bit words on the device: float32 and int32 as their bits, bool as 0/1.
  *
  * Differences from the reference backend (the oracle it is tested against): float32 sums and dot products
  * accumulate in float32 (the reference rounds a float64 sum once), `exp`/`log`/`sin`/`cos`/`tanh`/`pow` are
@@ -18,6 +21,16 @@ import type { Backend, DeviceBuffer, Executable } from "../backend.ts";
 import { allocHost, type DType, type HostArray } from "../../dsl/dtype.ts";
 import type { Eqn, Graph, Var } from "../../dsl/graph.ts";
 import { type Shape, sizeOf, stridesOf } from "../../dsl/shape.ts";
+import {
+  type Affine,
+  type ElementwiseKernel,
+  type Expr,
+  fuse,
+  type Kernel,
+  type MatmulKernel,
+  type ReduceKernel,
+  type ScatterKernel,
+} from "../passes/fuse.ts";
 import { optimize } from "../passes/simplify.ts";
 
 /** Invocations per workgroup; a dispatch spreads its workgroups over x and y (at most 65,535 each). */
@@ -424,6 +437,215 @@ fn threefry(k0: u32, k1: u32, c0: u32, c1: u32) -> u32 {
 }`;
 
 // ---------------------------------------------------------------------------------------------------------
+// Fused kernels (from the shared fusion pass): one shader per kernel
+
+/** Splits `flat` into i32 indices `${prefix}0..` of `shape` (row-major); returns the code and the names. */
+function indicesOf(flat: string, shape: Shape, prefix: string): { code: string; names: string[] } {
+  const { code, names } = unflatten(flat, shape, `${prefix}u`);
+  const signed = names.map((_, a) => `${prefix}${a}`);
+  const casts = names.map((u, a) => `let ${signed[a]} = i32(${u});`);
+  return { code: [code, ...casts].filter(Boolean).join("\n  "), names: signed };
+}
+
+/** A WGSL literal of `value` stored as `dtype` (float32 through its bits, so NaN, ±Infinity and -0 survive). */
+function literal(value: number, dtype: DType): string {
+  if (dtype === "bool") return value !== 0 ? "true" : "false";
+  const bits = u32Literal(wordOf(value, dtype));
+  return dtype === "float32" ? `bitcast<f32>(${bits})` : `bitcast<i32>(${bits})`;
+}
+
+/** Emits a fused expression as WGSL `let`s, one per node, shared nodes once. */
+class ExprEmitter {
+  readonly lines: string[] = [];
+  private readonly names = new Map<Expr, string>();
+
+  /** `indices` are the i32 names of the iteration axes the affine forms' coefficients refer to. */
+  constructor(private readonly indices: readonly string[]) {}
+
+  private affine(a: Affine): string {
+    const terms = a.coeffs.flatMap((c, d) => (c === 0 ? [] : [`${this.indices[d]} * ${c}i`]));
+    return `(${[`${a.offset}i`, ...terms].join(" + ")})`;
+  }
+
+  emit(e: Expr): string {
+    const known = this.names.get(e);
+    if (known) return known;
+    let code: string;
+    switch (e.kind) {
+      case "const":
+        return literal(e.value, e.dtype);
+      case "load":
+        code = load(`in${e.input}`, `u32(${this.affine(e.at)})`, e.dtype);
+        break;
+      case "iota":
+        code = e.dtype === "float32" ? `f32(${this.affine(e.at)})` : this.affine(e.at);
+        break;
+      case "op": {
+        const args = e.args.map((a) => this.emit(a));
+        const argDType = e.args[0]?.dtype ?? e.dtype;
+        if (Object.hasOwn(UNARY, e.prim)) code = UNARY[e.prim](args[0]);
+        else if (Object.hasOwn(BINARY, e.prim)) code = BINARY[e.prim](args[0], args[1], argDType);
+        else if (e.prim === "where") code = `select(${args[2]}, ${args[1]}, ${args[0]})`;
+        else if (e.prim === "cast") code = castExpr(args[0], argDType, e.dtype);
+        else throw new Error(`webgpu backend: no fused rule for ${e.prim}`);
+        break;
+      }
+      case "pad": {
+        // Outside, the inner expression reads clamped addresses (WGSL's bounds behaviour); select drops it.
+        const inside = this.emit(e.inside);
+        const guards = e.guards.map((g) =>
+          `(${this.affine(g.at)} >= 0i && ${this.affine(g.at)} < ${g.size}i)`
+        );
+        code = `select(${literal(e.value, e.dtype)}, ${inside}, ${guards.join(" && ") || "true"})`;
+        break;
+      }
+      case "acc":
+        throw new Error("webgpu backend: an accumulator outside a reduction");
+    }
+    const name = `t${this.names.size}`;
+    this.names.set(e, name);
+    this.lines.push(`let ${name} = ${code};`);
+    return name;
+  }
+}
+
+/** `expr` evaluated at the iteration index `indices`: its statements and the name of its value. */
+function emitExpr(expr: Expr, indices: readonly string[]): { code: string; value: string } {
+  const emitter = new ExprEmitter(indices);
+  const value = emitter.emit(expr);
+  return { code: emitter.lines.join("\n    "), value };
+}
+
+function elementwiseDispatch(
+  k: ElementwiseKernel,
+  inputs: readonly WebGpuBuffer[],
+  out: WebGpuBuffer,
+): Dispatch[] {
+  const n = sizeOf(k.shape);
+  if (n === 0) return [];
+  const { code, names } = indicesOf("i", k.shape, "q");
+  const { code: body, value } = emitExpr(k.expr, names);
+  const source = shader(inputs.length, n, `${code}\n    ${body}\n  out[i] = ${word(value, k.output.dtype)};`);
+  return [{ source, out, inputs, count: n }];
+}
+
+function reduceDispatch(k: ReduceKernel, inputs: readonly WebGpuBuffer[], out: WebGpuBuffer): Dispatch[] {
+  const n = sizeOf(k.output.shape);
+  if (n === 0) return [];
+  const rank = k.inShape.length;
+  const kept = Array.from({ length: rank }, (_, a) => a).filter((a) => !k.axes.includes(a));
+  const reduced = [...k.axes].sort((p, q) => p - q);
+  const { code, names } = indicesOf("i", kept.map((a) => k.inShape[a]), "q");
+  // Every input axis by name: kept ones from the output index, reduced ones from the loops (in input order,
+  // the reference's order of accumulation).
+  const axisNames = Array.from(
+    { length: rank },
+    (_, a) => kept.includes(a) ? names[kept.indexOf(a)] : `r${reduced.indexOf(a)}`,
+  );
+  const { code: body, value } = emitExpr(k.prologue, axisNames);
+  const dtype = k.output.dtype;
+  const float = dtype === "float32";
+  const init = k.op === "sum"
+    ? (float ? "0.0" : "0i")
+    : (float ? "bitcast<f32>(0xff800000u)" : "bitcast<i32>(0x80000000u)");
+  const step = k.op === "sum"
+    ? `acc = acc + ${value};`
+    : float
+    ? `if (!(${value} <= acc)) { acc = ${value}; }`
+    : `if (${value} > acc) { acc = ${value}; }`;
+  const loops = reduced.map((a, j) => `for (var r${j} = 0i; r${j} < ${k.inShape[a]}i; r${j}++) {`);
+  const source = shader(
+    inputs.length,
+    n,
+    `${code}
+  var acc = ${init};
+  ${loops.join(" ")}
+    ${body}
+    ${step}
+  ${reduced.map(() => "}").join(" ")}
+  out[i] = ${word("acc", dtype)};`,
+  );
+  return [{ source, out, inputs, count: n }];
+}
+
+function matmulDispatch(k: MatmulKernel, inputs: readonly WebGpuBuffer[], out: WebGpuBuffer): Dispatch[] {
+  const { batch, m, n, k: depth, transA, transB } = k;
+  const count = batch * m * n;
+  if (count === 0) return [];
+  const a = transA ? `b * ${m * depth}u + p * ${m}u + row` : `b * ${m * depth}u + row * ${depth}u + p`;
+  const b = transB ? `b * ${depth * n}u + col * ${depth}u + p` : `b * ${depth * n}u + p * ${n}u + col`;
+  const source = shader(
+    2,
+    count,
+    `let col = i % ${n}u;
+  let row = (i / ${n}u) % ${m}u;
+  let b = i / ${m * n}u;
+  var acc = 0.0;
+  for (var p = 0u; p < ${depth}u; p++) {
+    acc = acc + bitcast<f32>(in0[${a}]) * bitcast<f32>(in1[${b}]);
+  }
+  out[i] = bitcast<u32>(acc);`,
+  );
+  return [{ source, out, inputs, count }];
+}
+
+/**
+ * A copy of the base, then one invocation per element of a row that adds every row's update to it in index
+ * order, computing the update from its expression.
+ */
+function scatterDispatch(k: ScatterKernel, inputs: readonly WebGpuBuffer[], out: WebGpuBuffer): Dispatch[] {
+  const base = k.inputs[0];
+  const n = sizeOf(base.shape);
+  const rows = base.shape[0];
+  const rowShape = k.shape.slice(k.rowAxes);
+  const rowSize = sizeOf(rowShape);
+  const count = sizeOf(k.shape.slice(0, k.rowAxes));
+  const dispatches: Dispatch[] = [];
+  if (n > 0) {
+    dispatches.push({ source: shader(1, n, "out[i] = in0[i];"), out, inputs: [inputs[0]], count: n });
+  }
+  if (rowSize === 0 || count === 0) return dispatches;
+  const rowIndex = indicesOf("t", k.shape.slice(0, k.rowAxes), "s");
+  const colIndex = indicesOf("i", rowShape, "q");
+  const { code: body, value } = emitExpr(k.updates, [...rowIndex.names, ...colIndex.names]);
+  const dtype = k.output.dtype;
+  const sum = dtype === "float32"
+    ? `bitcast<u32>(bitcast<f32>(out[o]) + ${value})`
+    : `bitcast<u32>(bitcast<i32>(out[o]) + ${value})`;
+  const source = shader(
+    inputs.length,
+    rowSize,
+    `${colIndex.code}
+  for (var t = 0u; t < ${count}u; t++) {
+    let row = bitcast<i32>(in1[t]);
+    if (row < 0i || row >= ${rows}i) { continue; }
+    ${rowIndex.code}
+    ${body}
+    let o = u32(row) * ${rowSize}u + i;
+    out[o] = ${sum};
+  }`,
+  );
+  dispatches.push({ source, out, inputs, count: rowSize });
+  return dispatches;
+}
+
+/** The dispatches of one fused kernel, reading `inputs` (one per `k.inputs`) and writing `out`. */
+function kernelDispatches(k: Kernel, inputs: readonly WebGpuBuffer[], out: WebGpuBuffer): Dispatch[] {
+  switch (k.kind) {
+    case "elementwise":
+      return elementwiseDispatch(k, inputs, out);
+    case "reduce":
+      return reduceDispatch(k, inputs, out);
+    case "matmul":
+      return matmulDispatch(k, inputs, out);
+    case "scatter":
+      return scatterDispatch(k, inputs, out);
+    case "opaque":
+      return dispatchesOf(k.eqn, inputs, out);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // The backend
 
 /**
@@ -466,6 +688,7 @@ export async function createWebGpuBackend(): Promise<Backend> {
   const pipelines = new Map<string, GPUComputePipeline>();
   const released = new FinalizationRegistry<GPUBuffer>((buffer) => buffer.destroy());
   const maxWords = Math.floor(device.limits.maxStorageBufferBindingSize / 4);
+  const maxBindings = device.limits.maxStorageBuffersPerShaderStage;
 
   const allocate = (words: number, what: () => string): WebGpuBuffer => {
     if (words > maxWords) {
@@ -483,11 +706,28 @@ export async function createWebGpuBackend(): Promise<Backend> {
     return wrapper;
   };
 
-  const pipelineFor = (source: string) => {
+  // Explicit layouts: "auto" would leave out the bindings a shader happens not to read.
+  const layouts = new Map<number, GPUBindGroupLayout>();
+  const layoutFor = (inputs: number) => {
+    let layout = layouts.get(inputs);
+    if (!layout) {
+      layout = device.createBindGroupLayout({
+        entries: Array.from({ length: inputs + 1 }, (_, binding) => ({
+          binding,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: binding === 0 ? "storage" : "read-only-storage" } as const,
+        })),
+      });
+      layouts.set(inputs, layout);
+    }
+    return layout;
+  };
+  const pipelineFor = (source: string, inputs: number) => {
     let pipeline = pipelines.get(source);
     if (!pipeline) {
       const module = device.createShaderModule({ code: source });
-      pipeline = device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+      const layout = device.createPipelineLayout({ bindGroupLayouts: [layoutFor(inputs)] });
+      pipeline = device.createComputePipeline({ layout, compute: { module, entryPoint: "main" } });
       pipelines.set(source, pipeline);
     }
     return pipeline;
@@ -497,9 +737,9 @@ export async function createWebGpuBackend(): Promise<Backend> {
     if (dispatches.length === 0) return;
     const encoder = device.createCommandEncoder();
     for (const d of dispatches) {
-      const pipeline = pipelineFor(d.source);
+      const pipeline = pipelineFor(d.source, d.inputs.length);
       const bindGroup = device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
+        layout: layoutFor(d.inputs.length),
         entries: [d.out, ...d.inputs].map((b, binding) => ({ binding, resource: { buffer: b.buffer } })),
       });
       const pass = encoder.beginComputePass();
@@ -564,11 +804,38 @@ export async function createWebGpuBackend(): Promise<Backend> {
     compile(graph: Graph): Executable {
       const simplified = optimize(graph);
       const bound = [...simplified.inputs, ...simplified.captures.map((c) => c.v)];
+      const program = fuse(simplified);
+      // A shader binds its output and every buffer it reads; past the device's limit, run unfused.
+      const fits = program.kernels.every((k) => k.inputs.length + 1 <= maxBindings);
+      const steps: {
+        inputs: readonly Var[];
+        output: Var;
+        run: (ins: WebGpuBuffer[], out: WebGpuBuffer) => Dispatch[];
+      }[] = fits
+        ? program.kernels.map((k) => ({
+          inputs: k.inputs,
+          output: k.output,
+          run: (ins, out) => kernelDispatches(k, ins, out),
+        }))
+        : simplified.eqns.map((e) => ({
+          inputs: e.inputs,
+          output: e.out,
+          run: (ins, out) => dispatchesOf(e, ins, out),
+        }));
       return {
         run(inputs) {
           const env = new Map<Var, DeviceBuffer>();
           bound.forEach((v, i) => env.set(v, inputs[i]));
-          for (const e of simplified.eqns) env.set(e.out, execute(e, e.inputs.map((v) => env.get(v)!)));
+          const dispatches: Dispatch[] = [];
+          for (const step of steps) {
+            const out = allocate(
+              sizeOf(step.output.shape),
+              () => `${step.output.dtype}[${step.output.shape.join(", ")}], a result inside jit`,
+            );
+            dispatches.push(...step.run(step.inputs.map((v) => env.get(v) as WebGpuBuffer), out));
+            env.set(step.output, out);
+          }
+          submit(dispatches); // one submission for the whole graph, in order
           return simplified.outputs.map((v) => {
             const buffer = env.get(v);
             if (!buffer) throw new Error(`webgpu backend: output ${v.id} was not computed`);

@@ -108,3 +108,20 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "webgpu: a tensor over the device's buffer limit fails with an error naming it, its size and the fix",
+  ignore: unavailable !== "",
+  async fn() {
+    await setBackend("webgpu");
+    try {
+      // 2^31 floats (8 GiB) is over any device's limit for one buffer; nothing is allocated.
+      assert.throws(
+        () => L.zeros([2 ** 16, 2 ** 15]),
+        /webgpu backend: float32\[65536, 32768\], the result of full needs 8589934592 bytes, over this device's \d+-byte limit for one buffer; use smaller batches or the cpu backend/,
+      );
+    } finally {
+      await setBackend("reference");
+    }
+  },
+});

@@ -826,12 +826,16 @@ export function mean(x: Tensor, axis?: number | readonly number[], keepDims = fa
 }
 
 /**
- * Maximum over `axis`.
+ * Maximum over `axis`: IEEE 754's maximum, so a NaN anywhere gives NaN and +0 counts as larger than -0; the
+ * result does not depend on the order of the elements.
  *
  * @example
  * ```ts
  * import { max, tensor } from "../mod.ts";
  * if (max(tensor([[1, 5], [7, 2]]), 1).arraySync().toString() !== "5,7") throw new Error();
+ * if (!Number.isNaN(max(tensor([1, NaN, 2])).item()) || !Object.is(max(tensor([-0, 0])).item(), 0)) {
+ *   throw new Error();
+ * }
  * ```
  */
 export function max(x: Tensor, axis?: number | readonly number[], keepDims = false): Tensor {

@@ -103,6 +103,13 @@ function opCode(
   throw new Error(`cpu codegen: no elementwise rule for ${prim} (${dtype})`);
 }
 
+/**
+ * Whether a max reduction holding `acc` takes `v`, as JavaScript: IEEE 754's maximum (NaN wins and stays, +0
+ * beats -0), the reference backend's rule, under which the order of the elements does not matter.
+ */
+const takesMax = (acc: string, v: string) =>
+  `${acc} === ${acc} && (${v} !== ${v} || ${v} > ${acc} || (${v} === 0 && ${acc} === 0 && 1 / ${acc} < 0))`;
+
 /** Emits an expression tree as statements, one `const` per node, reusing shared nodes. */
 class Emitter {
   readonly lines: string[] = [];
@@ -365,7 +372,7 @@ export function reduceKernel(k: ReduceKernel): GeneratedKernel {
   const body = (counter: (f: number) => string) => {
     const emitter = new Emitter((a) => counter(index.get(a)!));
     const v = emitter.emit(k.prologue);
-    return [...emitter.lines, isMax ? `if (!(${v} <= acc)) acc = ${v};` : `acc += ${v};`];
+    return [...emitter.lines, isMax ? `if (${takesMax("acc", v)}) acc = ${v};` : `acc += ${v};`];
   };
   const lines = loopNest(dims, permuted.map((a) => a.offset), body, {
     level: keptLevels,
@@ -411,7 +418,7 @@ function streamingReduceKernel(k: ReduceKernel, kept: readonly number[]): Genera
     const emitter = new Emitter((a) => counter(index.get(a)!));
     const v = emitter.emit(k.prologue);
     const slot = `acc[${counter(out)}]`;
-    return [...emitter.lines, isMax ? `if (!(${v} <= ${slot})) ${slot} = ${v};` : `${slot} += ${v};`];
+    return [...emitter.lines, isMax ? `if (${takesMax(slot, v)}) ${slot} = ${v};` : `${slot} += ${v};`];
   };
   const lines = [
     `const acc = new Float64Array(${outSize});`,

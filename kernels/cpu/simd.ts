@@ -223,15 +223,18 @@ const F64X2_ADD = 0xf0;
 const F64X2_EXTRACT_LANE = 0x21;
 const I8X16_SHUFFLE = 0x0d;
 const F64_ADD = 0xa0;
+const F32_MAX = 0x97;
+const V128_OR = 0x50;
 const F64_PROMOTE_F32 = 0xbb;
 const F32_DEMOTE_F64 = 0xb6;
 
 /**
- * The module of a SIMD sum reduction of float32 values (exporting `kernel(lo, hi, ...inputPointers,
+ * The module of a SIMD sum or max reduction of float32 values (exporting `kernel(lo, hi, ...inputPointers,
  * outputPointer)`), or undefined when the JavaScript generator must do it. Two layouts vectorise: a row
  * reduction, whose innermost reduced axis is contiguous (dot products, softmax denominators), and a column
  * reduction, whose innermost kept axis is contiguous (bias gradients, sums over a batch). Values are summed
- * in float64 lanes, as the JavaScript generator sums in a float64, and rounded once to float32.
+ * in float64 lanes, as the JavaScript generator sums in a float64, and rounded once to float32; maxima are
+ * IEEE 754 maxima in float32 lanes (exact, whatever the order).
  * `splittable` says whether rows `[lo, hi)` of the outer loop may go to different threads.
  *
  * @example
@@ -253,7 +256,7 @@ export function simdReduceModule(
   k: ReduceKernel,
   limits: MemoryLimits,
 ): { bytes: Uint8Array<ArrayBuffer>; outer: number; splittable: boolean } | undefined {
-  if (k.op !== "sum" || k.output.dtype !== "float32") return undefined;
+  if (k.output.dtype !== "float32") return undefined;
   const rank = k.inShape.length;
   const kept = Array.from({ length: rank }, (_, d) => d).filter((d) => !k.axes.includes(d));
   const order = [...kept, ...k.axes];
@@ -315,10 +318,35 @@ function buildReduceModule(
       c.get(accHigh); // any second operand: only the first one's bytes 8..15 are picked
       simd(c, I8X16_SHUFFLE).op(8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
     };
+    // A max keeps float32 lanes with f32x4.pmax (one instruction; V8's f32x4.max is a chain of eight, whose
+    // latency held the loop at 0.7x the JavaScript kernel's speed), and per lane whether a NaN and whether a
+    // +0 went by: the store turns the lanes into IEEE 754's maximum (NaN wins, +0 beats -0), which does not
+    // depend on the order. Row tails use f32.max, which is that maximum already.
+    const isMax = k.op === "max";
+    const maxLanes = c.local(ValType.v128), maxScalar = c.local(ValType.f32);
+    const nanLanes = c.local(ValType.v128), plusZeroLanes = c.local(ValType.v128);
     const accumulate = (vector: boolean, level: number) => {
       const value = c.local(ValType.v128);
       emitter.emit(k.prologue, addr.map((a) => a[level]), vector);
       c.set(value);
+      if (isMax) {
+        if (!vector && rowReduction) {
+          c.get(maxScalar).get(value).f32x4ExtractLane(0).op(F32_MAX).set(maxScalar);
+        } else {
+          c.get(maxLanes).get(value);
+          simd(c, F32X4.pmax);
+          c.set(maxLanes);
+          c.get(nanLanes).get(value).get(value);
+          simd(c, F32X4.ne);
+          simd(c, V128_OR);
+          c.set(nanLanes);
+          c.get(plusZeroLanes).get(value).v128Const();
+          simd(c, I32X4_EQ); // all bits zero: +0
+          simd(c, V128_OR);
+          c.set(plusZeroLanes);
+        }
+        return;
+      }
       if (!vector && rowReduction) {
         c.get(accScalar).get(value).f32x4ExtractLane(0).op(F64_PROMOTE_F32).op(F64_ADD).set(accScalar);
         return;
@@ -336,6 +364,26 @@ function buildReduceModule(
     };
     const store = (vector: boolean, level: number) => {
       const at = addr[out][level];
+      if (isMax) {
+        // Lanes at ±0 that saw a +0 become +0; lanes that saw a NaN become NaN.
+        c.v128Const().get(maxLanes).get(maxLanes).v128Const();
+        simd(c, F32X4.eq);
+        c.get(plusZeroLanes);
+        simd(c, V128_AND);
+        simd(c, V128_BITSELECT);
+        c.set(maxLanes);
+        c.f32Const(NaN).f32x4Splat().get(maxLanes).get(nanLanes);
+        simd(c, V128_BITSELECT);
+        c.set(maxLanes);
+        c.get(at);
+        if (rowReduction) {
+          c.get(maxScalar);
+          for (let lane = 0; lane < 4; lane++) c.get(maxLanes).f32x4ExtractLane(lane).op(F32_MAX);
+          c.f32Store();
+        } else if (vector) c.get(maxLanes).v128Store();
+        else c.get(maxLanes).f32x4ExtractLane(0).f32Store();
+        return;
+      }
       if (rowReduction) {
         c.get(at);
         c.get(accLow);
@@ -364,8 +412,13 @@ function buildReduceModule(
     // The loops from `level` inward; `vector` once the vector level above chose its 4-wide branch.
     const nest = (level: number, vector: boolean) => {
       if (level === keptLevels) {
-        c.v128Const().set(accLow).v128Const().set(accHigh);
-        c.f64Const(0).set(accScalar);
+        if (isMax) {
+          c.f32Const(-Infinity).set(maxScalar).f32Const(-Infinity).f32x4Splat().set(maxLanes);
+          c.v128Const().set(nanLanes).v128Const().set(plusZeroLanes);
+        } else {
+          c.v128Const().set(accLow).v128Const().set(accHigh);
+          c.f64Const(0).set(accScalar);
+        }
       }
       if (level === levels) {
         accumulate(vector, level - 1);

@@ -96,6 +96,15 @@ function castValue(v: number, from: DType, to: DType): number {
   return v;
 }
 
+/**
+ * Whether a max reduction holding `acc` takes `v` instead: IEEE 754's maximum, so NaN wins and stays, and +0
+ * beats -0. That makes the result independent of the order of the elements, so backends may split and
+ * vectorise max reductions freely.
+ */
+function takesMax(acc: number, v: number): boolean {
+  return acc === acc && (v !== v || v > acc || (v === 0 && acc === 0 && 1 / acc < 0));
+}
+
 function reduce(x: Arr, shape: Shape, axes: readonly number[], dtype: DType, kind: "sum" | "max"): Arr {
   const outShape = shape.filter((_, i) => !axes.includes(i));
   const outStrides = stridesOf(outShape);
@@ -110,7 +119,7 @@ function reduce(x: Arr, shape: Shape, axes: readonly number[], dtype: DType, kin
     const o = offsets[i];
     const v = x[i];
     if (kind === "sum") acc[o] += v;
-    else if (!(v <= acc[o])) acc[o] = v;
+    else if (takesMax(acc[o], v)) acc[o] = v;
   }
   const out = allocHost(dtype, n);
   for (let i = 0; i < n; i++) {

@@ -130,6 +130,11 @@ fn f32_to_i32(x: f32) -> i32 {
   let wrapped = t - floor(t / 4294967296.0) * 4294967296.0;
   return bitcast<i32>(u32(wrapped));
 }
+// A max reduction's step: IEEE 754's maximum (NaN wins and stays, +0 beats -0), as the reference.
+fn takes_max(acc: f32, v: f32) -> bool {
+  if (is_nan(acc)) { return false; }
+  return is_nan(v) || v > acc || (v == 0.0 && acc == 0.0 && bitcast<u32>(acc) == 0x80000000u);
+}
 fn max_f32(a: f32, b: f32) -> f32 {
   if (is_nan(a) || is_nan(b)) { return nan_f32(); }
   return select(b, a, a > b);
@@ -327,7 +332,7 @@ function reduceBody(prim: string, shape: Shape, axes: readonly number[], dtype: 
   const step = prim === "sum"
     ? "acc = acc + v;"
     : float
-    ? "if (!(v <= acc)) { acc = v; }"
+    ? "if (takes_max(acc, v)) { acc = v; }"
     : "if (v > acc) { acc = v; }";
   return `${code}
   let base = ${base};
@@ -551,7 +556,7 @@ function reduceDispatch(k: ReduceKernel, inputs: readonly WebGpuBuffer[], out: W
   const step = k.op === "sum"
     ? `acc = acc + ${value};`
     : float
-    ? `if (!(${value} <= acc)) { acc = ${value}; }`
+    ? `if (takes_max(acc, ${value})) { acc = ${value}; }`
     : `if (${value} > acc) { acc = ${value}; }`;
   const loops = reduced.map((a, j) => `for (var r${j} = 0i; r${j} < ${k.inShape[a]}i; r${j}++) {`);
   const source = shader(

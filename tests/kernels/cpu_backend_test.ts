@@ -290,6 +290,52 @@ Deno.test("cpu: vectorised sums (rows, columns, tails, unit axes) match the refe
   }
 });
 
+Deno.test("cpu: max reductions (rows, columns, tails) are IEEE maxima: NaN wins, +0 beats -0, in any order (fast-check)", async () => {
+  // Values drawn from a small set with NaN, ±0 and ±Infinity, so that every lane and tail meets them; half
+  // the cases draw from values <= 0 only, so that maxima of ±0 (where -0 came first) are common.
+  const pools = [[NaN, 0, -0, Infinity, -Infinity, 1.5, -2, 3, -0.25], [0, -0, -0, -0, -1, -Infinity]];
+  const cases = fc.sample(
+    fc.tuple(
+      fc.constantFrom<[number[], number[]]>(
+        [[7, 13], [1]],
+        [[7, 13], [0]],
+        [[3, 5, 9], [0, 2]],
+        [[2, 3, 4, 5], [1, 2]],
+        [[5, 130], [0, 1]],
+        [[9, 4], [1]],
+      ),
+      fc.integer({ min: 0, max: 1e6 }),
+      fc.double({ min: 0, max: 1, noNaN: true }), // how often a value is special rather than ordinary
+      fc.integer({ min: 0, max: 1 }),
+    ),
+    { numRuns: 40, seed: 5 },
+  );
+  const bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
+  for (const [[shape, axes], seed, special, which] of cases) {
+    const r = rng(seed);
+    const pool = pools[which];
+    const values = Float32Array.from(
+      { length: shape.reduce((p, q) => p * q, 1) },
+      () => which === 1 || r() < special ? pool[Math.floor(r() * pool.length)] : r() * 4 - 2,
+    );
+    const make = () => [L.tensor(values, { shape })];
+    const { expected, actual } = await onBoth((x: Tensor) => [x.max(axes), x.neg().max(axes, true)], make, 2);
+    // Bit for bit, NaN payloads aside: the same NaNs, the same signs of zero.
+    expected.forEach((e, i) => {
+      const canonical = (a: ArrayLike<number>) => bits(Array.from(a, (v) => (v !== v ? NaN : v)));
+      assert.deepEqual(canonical(actual[i]), canonical(e), `${showShape(shape)} axes ${axes} output ${i}`);
+    });
+  }
+  // The reference itself: the order of the elements does not matter.
+  await setBackend("reference");
+  for (const row of [[NaN, 1], [1, NaN], [-0, 0], [0, -0], [-0, -0, -1]]) {
+    const forward = L.tensor(row).max().item(), backward = L.tensor(row.toReversed()).max().item();
+    assert.ok(Object.is(forward, backward), `max of ${row} is ${forward} one way, ${backward} the other`);
+  }
+  assert.ok(Number.isNaN(L.tensor([1, NaN, 2]).max().item()));
+  assert.ok(Object.is(L.tensor([-0, 0]).max().item(), 0));
+});
+
 Deno.test("cpu: scatter-adds that compute their updates on the fly match the reference (fast-check)", async () => {
   // Each case: a table [rows, ...row], indices shaped [a] or [a, b], and updates built in one of five ways,
   // among them skip-gram's (a per-pair scalar times a per-centre row, reshaped to one row per index).

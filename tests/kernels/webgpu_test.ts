@@ -125,3 +125,23 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "webgpu: max reductions are IEEE maxima as on the reference: NaN wins, +0 beats -0, in any order",
+  ignore: unavailable !== "",
+  async fn() {
+    const rows = [[NaN, 1, 2], [1, NaN, 2], [-0, 0, -1], [0, -0, -1], [-0, -0, -Infinity], [
+      -Infinity,
+      -3,
+      -2,
+    ]];
+    const make = () => [L.tensor(rows.flat(), { shape: [rows.length, 3] })];
+    const f = (x: Tensor) => [x.max(1), x.transpose().max(0), x.max()];
+    for (const g of [f, L.jit(f)]) {
+      const { expected, actual } = await onBoth(g, make);
+      const show = (a: ArrayLike<number>) =>
+        Array.from(a, (v) => (Object.is(v, -0) ? "-0" : String(v))).join();
+      expected.forEach((e, i) => assert.equal(show(actual[i]), show(e), `output ${i}`));
+    }
+  },
+});

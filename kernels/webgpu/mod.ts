@@ -1,7 +1,8 @@
 /**
  * The WebGPU backend: every primitive as a WGSL compute shader, generated for the equation's shapes and
- * cached by its source. It runs where `navigator.gpu` exists: browsers with WebGPU, and Deno with
- * `--unstable-webgpu` (on a machine without a GPU, through a software Vulkan driver such as Mesa's lavapipe).
+ * cached by its source. It runs where `navigator.gpu` exists: browsers with WebGPU, and Deno (2.9 has it
+ * without a flag, older versions with `--unstable-webgpu`; on a machine without a GPU, through a software
+ * driver such as Mesa's lavapipe).
  *
  * `jit` compiles a graph with the passes the CPU backend uses (simplification, then fusion): each fused
  * kernel (an elementwise chain with the movement ops inside it, a reduction with the chain feeding it, a
@@ -14,7 +15,8 @@
  * Differences from the reference backend (the oracle it is tested against): float32 sums and dot products
  * accumulate in float32 (the reference rounds a float64 sum once), `exp`/`log`/`sin`/`cos`/`tanh`/`pow` are
  * the device's (within a few ulp), gather and scatter-add skip indices out of range instead of throwing, and
- * NaN handling follows the device (WGSL lets implementations assume that no NaN occurs).
+ * NaN handling follows the device (WGSL lets implementations assume that no NaN occurs), except in `max` and
+ * max reductions, which test NaN on the bits.
  * @module
  */
 import type { Backend, DeviceBuffer, Executable } from "../backend.ts";
@@ -55,7 +57,7 @@ export class WebGpuBuffer {
   constructor(readonly buffer: GPUBuffer, readonly words: number) {}
 }
 
-/** One storage binding of a dispatch: the shader reads `ro` ones and writes the `out` one. */
+/** One dispatch: a shader, the buffer it writes, the buffers it reads, and how many invocations it needs. */
 interface Dispatch {
   /** The WGSL source (its bindings: `out`, then `in0`, `in1`, ... in the order of `inputs`). */
   source: string;
@@ -679,7 +681,12 @@ export async function createWebGpuBackend(): Promise<Backend> {
     );
   }
   const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Error("webgpu backend: no WebGPU adapter (no GPU or Vulkan driver found)");
+  if (!adapter) {
+    throw new Error(
+      "webgpu backend: no WebGPU adapter (no GPU or driver found); on Linux without a GPU, install Mesa's " +
+        "software Vulkan (apt-get install mesa-vulkan-drivers libvulkan1), or use the cpu backend",
+    );
+  }
   const device = await adapter.requestDevice({
     requiredLimits: {
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,

@@ -16,16 +16,26 @@ if (unavailable) console.log(`webgpu tests skipped: ${unavailable}`);
 /** Reads every tensor of a pytree (asynchronously, as WebGPU reads). */
 const readAll = (out: unknown) => Promise.all(L.flatten(out).leaves.map((t) => t.data()));
 
+/** Runs `body` with WebGPU as the current backend, then restores the reference. */
+async function onWebGpu<T>(body: () => T | Promise<T>): Promise<T> {
+  await setBackend("webgpu");
+  try {
+    return await body();
+  } finally {
+    await setBackend("reference");
+  }
+}
+
 /** `f` on the reference and on WebGPU, with arguments made afresh on each; both outputs as host arrays. */
 async function onBoth(f: (...args: Tensor[]) => unknown, make: () => Tensor[]) {
   await setBackend("reference");
   const expected = await readAll(f(...make()));
-  await setBackend("webgpu");
-  try {
-    return { expected, actual: await readAll(f(...make())) };
-  } finally {
-    await setBackend("reference");
-  }
+  return { expected, actual: await onWebGpu(() => readAll(f(...make()))) };
+}
+
+/** A test that needs a WebGPU adapter (ignored, with the reason printed above, where there is none). */
+function gpuTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name: `webgpu: ${name}`, ignore: unavailable !== "", fn });
 }
 
 function compare(
@@ -39,102 +49,83 @@ function compare(
   expected.forEach((e, i) => assertClose(actual[i], e, { rtol, atol, message: `${label} output ${i}` }));
 }
 
-Deno.test({
-  name: "webgpu: every primitive matches the reference backend, eagerly and under jit",
-  ignore: unavailable !== "",
-  async fn() {
-    const x = () => [randomTensor(rng(1), [3, 4], { lo: 0.2, hi: 2 })];
-    for (const [label, f] of PRIMITIVE_CASES) {
-      const eager = await onBoth(f, x);
-      // exp, log, sin, cos, tanh and pow are the device's: a few float32 ulps from the reference.
-      compare(eager.expected, eager.actual, 2e-5, 1e-6, `${label} (eager)`);
-      const jitted = await onBoth(L.jit(f), x);
-      compare(jitted.expected, jitted.actual, 2e-5, 1e-6, `${label} (jit)`);
-    }
-  },
+gpuTest("every primitive matches the reference backend, eagerly and under jit", async () => {
+  const x = () => [randomTensor(rng(1), [3, 4], { lo: 0.2, hi: 2 })];
+  for (const [label, f] of PRIMITIVE_CASES) {
+    const eager = await onBoth(f, x);
+    // exp, log, sin, cos, tanh and pow are the device's: a few float32 ulps from the reference.
+    compare(eager.expected, eager.actual, 2e-5, 1e-6, `${label} (eager)`);
+    const jitted = await onBoth(L.jit(f), x);
+    compare(jitted.expected, jitted.actual, 2e-5, 1e-6, `${label} (jit)`);
+  }
 });
 
-Deno.test({
-  name: "webgpu: random programs and their gradients match the reference (fast-check)",
-  ignore: unavailable !== "",
-  async fn() {
-    const programs = samplePrograms(20, 7, 6);
-    for (const [n, steps, seed] of programs) {
-      const f = (x: Tensor, y: Tensor) => runProgram(steps, [x, y]).square().mean();
-      const step = L.jit(L.valueAndGrad(f, { argnums: [0, 1] }));
-      const make = () => [randomTensor(rng(seed), [n, n]), randomTensor(rng(seed + 1), [n, n])];
-      const { expected, actual } = await onBoth((x, y) => step(x, y), make);
-      compare(expected, actual, 2e-3, 2e-4, `program ${JSON.stringify(steps)} on ${n}x${n}`);
-    }
-  },
+gpuTest("random programs and their gradients match the reference (fast-check)", async () => {
+  const programs = samplePrograms(20, 7, 6);
+  for (const [n, steps, seed] of programs) {
+    const f = (x: Tensor, y: Tensor) => runProgram(steps, [x, y]).square().mean();
+    const step = L.jit(L.valueAndGrad(f, { argnums: [0, 1] }));
+    const make = () => [randomTensor(rng(seed), [n, n]), randomTensor(rng(seed + 1), [n, n])];
+    const { expected, actual } = await onBoth((x, y) => step(x, y), make);
+    compare(expected, actual, 2e-3, 2e-4, `program ${JSON.stringify(steps)} on ${n}x${n}`);
+  }
 });
 
-Deno.test({
-  name: "webgpu: training steps of an MLP with Adam follow the reference's losses and params",
-  ignore: unavailable !== "",
-  async fn() {
-    const { nn } = L;
-    const model = nn.serial(nn.dense(16, { activation: "relu" }), nn.dense(4));
-    const train = async () => {
-      const x = randomTensor(rng(3), [8, 5]);
-      const y = L.tensor(Int32Array.from({ length: 8 }, (_, i) => i % 4), { dtype: "int32" });
-      let params = model.init(L.random.key(0), [8, 5]).params;
-      const opt = L.optim.adam({ lr: 0.01 });
-      let state = opt.init(params);
-      const step = L.jit((p: L.nn.Params, s: L.optim.OptimizerState) => {
-        const [loss, grads] = L.valueAndGrad((q: L.nn.Params) => L.loss.crossEntropy(model.apply(q, x), y))(
-          p,
-        );
-        const next = opt.update(grads, s, p);
-        return [loss, next.params, next.state] as const;
-      });
-      const losses: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        let loss: Tensor;
-        [loss, params, state] = step(params, state);
-        losses.push((await loss.data())[0]);
-      }
-      return { losses, params: await readAll(params) };
-    };
-    await setBackend("reference");
-    const expected = await train();
-    await setBackend("webgpu");
-    try {
-      const actual = await train();
-      assertClose(actual.losses, expected.losses, { rtol: 1e-4, atol: 1e-5, message: "losses" });
-      compare(expected.params, actual.params, 1e-3, 1e-4, "params after 5 steps");
-    } finally {
-      await setBackend("reference");
+gpuTest("training steps of an MLP with Adam follow the reference's losses and params", async () => {
+  const { nn } = L;
+  const model = nn.serial(nn.dense(16, { activation: "relu" }), nn.dense(4));
+  const train = async () => {
+    const x = randomTensor(rng(3), [8, 5]);
+    const y = L.tensor(Int32Array.from({ length: 8 }, (_, i) => i % 4), { dtype: "int32" });
+    let params = model.init(L.random.key(0), [8, 5]).params;
+    const opt = L.optim.adam({ lr: 0.01 });
+    let state = opt.init(params);
+    const step = L.jit((p: L.nn.Params, s: L.optim.OptimizerState) => {
+      const [loss, grads] = L.valueAndGrad((q: L.nn.Params) => L.loss.crossEntropy(model.apply(q, x), y))(
+        p,
+      );
+      const next = opt.update(grads, s, p);
+      return [loss, next.params, next.state] as const;
+    });
+    const losses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      let loss: Tensor;
+      [loss, params, state] = step(params, state);
+      losses.push((await loss.data())[0]);
     }
-  },
+    return { losses, params: await readAll(params) };
+  };
+  await setBackend("reference");
+  const expected = await train();
+  const actual = await onWebGpu(train);
+  assertClose(actual.losses, expected.losses, { rtol: 1e-4, atol: 1e-5, message: "losses" });
+  compare(expected.params, actual.params, 1e-3, 1e-4, "params after 5 steps");
 });
 
-Deno.test({
-  name: "webgpu: a tensor over the device's buffer limit fails with an error naming it, its size and the fix",
-  ignore: unavailable !== "",
-  async fn() {
-    await setBackend("webgpu");
-    try {
+gpuTest(
+  "a tensor over the device's buffer limit fails with an error naming it, its size and the fix",
+  async () => {
+    await onWebGpu(() => {
       // 2^31 floats (8 GiB) is over any device's limit for one buffer; nothing is allocated.
       assert.throws(
         () => L.zeros([2 ** 16, 2 ** 15]),
         /webgpu backend: float32\[65536, 32768\], the result of full needs 8589934592 bytes, over this device's \d+-byte limit for one buffer; use smaller batches or the cpu backend/,
       );
-    } finally {
-      await setBackend("reference");
-    }
+    });
   },
-});
+);
 
-Deno.test({
-  name: "webgpu: max reductions are IEEE maxima as on the reference: NaN wins, +0 beats -0, in any order",
-  ignore: unavailable !== "",
-  async fn() {
-    const rows = [[NaN, 1, 2], [1, NaN, 2], [-0, 0, -1], [0, -0, -1], [-0, -0, -Infinity], [
-      -Infinity,
-      -3,
-      -2,
-    ]];
+gpuTest(
+  "max reductions are IEEE maxima as on the reference: NaN wins, +0 beats -0, in any order",
+  async () => {
+    const rows = [
+      [NaN, 1, 2],
+      [1, NaN, 2],
+      [-0, 0, -1],
+      [0, -0, -1],
+      [-0, -0, -Infinity],
+      [-Infinity, -3, -2],
+    ];
     const make = () => [L.tensor(rows.flat(), { shape: [rows.length, 3] })];
     const f = (x: Tensor) => [x.max(1), x.transpose().max(0), x.max()];
     for (const g of [f, L.jit(f)]) {
@@ -144,4 +135,4 @@ Deno.test({
       expected.forEach((e, i) => assert.equal(show(actual[i]), show(e), `output ${i}`));
     }
   },
-});
+);

@@ -254,6 +254,16 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
   };
 }
 
+/**
+ * The memory limits a generated module declares: shared only where the runtime's memory is. Pages without
+ * cross-origin isolation have no `SharedArrayBuffer` at all, so it is looked up before `instanceof`.
+ */
+function moduleLimits(runtime: CpuRuntime): { initial: number; maximum?: number; shared?: boolean } {
+  const shared = typeof SharedArrayBuffer === "function" &&
+    runtime.memory.buffer instanceof SharedArrayBuffer;
+  return shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 };
+}
+
 function compileKernel(k: Kernel, ctx: Context): Step {
   const views = (inputs: readonly CpuBuffer[], output: CpuBuffer) => [
     ...inputs.map((b, i) => ctx.view(b, k.inputs[i].dtype, sizeOf(k.inputs[i].shape))),
@@ -268,9 +278,7 @@ function compileKernel(k: Kernel, ctx: Context): Step {
   switch (k.kind) {
     case "elementwise": {
       const work = sizeOf(k.shape);
-      const shared = runtime.memory.buffer instanceof SharedArrayBuffer;
-      const limits = shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 };
-      const vectorized = simdElementwiseModule(k, limits);
+      const vectorized = simdElementwiseModule(k, moduleLimits(runtime));
       if (vectorized) {
         const id = runtime.registerKernel({ wasm: vectorized.bytes });
         return (inputs, output) =>
@@ -282,11 +290,7 @@ function compileKernel(k: Kernel, ctx: Context): Step {
         runtime.runKernel(id, jsArgs(inputs, output), generated.outer, work * JS_ELEMENT_COST);
     }
     case "reduce": {
-      const shared = runtime.memory.buffer instanceof SharedArrayBuffer;
-      const vectorized = simdReduceModule(
-        k,
-        shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 },
-      );
+      const vectorized = simdReduceModule(k, moduleLimits(runtime));
       if (vectorized) {
         const id = runtime.registerKernel({ wasm: vectorized.bytes });
         // Without kept outer rows to share out, the whole reduction runs on this thread (work 0).
@@ -336,9 +340,7 @@ function scatterUpdates(k: ScatterKernel): boolean {
 }
 
 function compileScatter(k: ScatterKernel, runtime: CpuRuntime): Step {
-  const limits = runtime.memory.buffer instanceof SharedArrayBuffer
-    ? { initial: 1, maximum: 65536, shared: true }
-    : { initial: 1 };
+  const limits = moduleLimits(runtime);
   const [table, indices] = k.inputs;
   const rows = table.shape[0];
   const width = sizeOf(table.shape.slice(1));
@@ -378,9 +380,7 @@ function compileOpaque(
   runtime: CpuRuntime,
 ): Step {
   const e = k.eqn;
-  const limits = runtime.memory.buffer instanceof SharedArrayBuffer
-    ? { initial: 1, maximum: 65536, shared: true }
-    : { initial: 1 };
+  const limits = moduleLimits(runtime);
   switch (e.prim) {
     case "gather": {
       const rows = e.inputs[0].shape[0];

@@ -158,20 +158,20 @@ interface PoolWorker {
 
 /**
  * Where the pool's workers load their module from: `worker.ts` beside this file when it runs from source, and
- * `loom-worker.js` beside the bundle when it runs bundled (a bundler keeps `import.meta.url` but not the
+ * `loom_worker.js` beside the bundle when it runs bundled (a bundler keeps `import.meta.url` but not the
  * worker's file, so a browser build ships that entry point under this name next to the code that holds the pool).
  *
  * @example
  * ```ts
  * import { defaultWorkerUrl } from "./pool.ts";
- * if (defaultWorkerUrl("https://example.com/loom/loom.js").href !== "https://example.com/loom/loom-worker.js") {
+ * if (defaultWorkerUrl("https://example.com/loom/loom.js").href !== "https://example.com/loom/loom_worker.js") {
  *   throw new Error();
  * }
  * if (!defaultWorkerUrl().pathname.endsWith("/kernels/cpu/worker.ts")) throw new Error();
  * ```
  */
 export function defaultWorkerUrl(base: string | URL = import.meta.url): URL {
-  return new URL(new URL(base).pathname.endsWith(".ts") ? "./worker.ts" : "./loom-worker.js", base);
+  return new URL(new URL(base).pathname.endsWith(".ts") ? "./worker.ts" : "./loom_worker.js", base);
 }
 
 /** Starts a worker from `url`; `onFailure` is told if it fails to load or start, or dies. */

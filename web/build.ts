@@ -1,0 +1,85 @@
+/**
+ * Builds what the browser runs, with `deno bundle --platform browser`:
+ * - the islands, the hydration client and the Web Workers, in ONE run with code splitting, so that every page
+ *   shares one copy of Preact and of Loom (chunks), into `web/static/islands/`. Every entry sits in
+ *   `web/islands/`, so that every output file (chunks included) lands in one folder: the CPU backend's pool
+ *   looks for `loom_worker.js` beside the chunk that holds it;
+ * - Loom's own browser build, `mod.ts` as one minified ES module, with its pool worker beside it, into
+ *   `web/static/loom/` (`import { tensor } from "/loom/loom.js"`).
+ * @module
+ */
+
+const WEB = new URL("./", import.meta.url);
+
+/** Where the build writes, relative to web/. */
+export const OUTPUT = { islands: "static/islands/", loom: "static/loom/" } as const;
+
+async function bundle(args: string[]): Promise<void> {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--platform", "browser", "--format", "esm", "--minify", ...args],
+    cwd: new URL("../", WEB),
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const log = new TextDecoder().decode(stderr);
+  if (code !== 0) throw new Error(`deno bundle failed:\n${log}`);
+}
+
+/**
+ * The browser entry points in web/islands/: island components (capitalised names), the client and the workers.
+ *
+ * @example
+ * ```ts
+ * import { entryPoints } from "./build.ts";
+ * const entries = await entryPoints();
+ * if (!entries.includes("web/islands/client.ts") || !entries.includes("web/islands/Word2vec.tsx")) throw new Error();
+ * ```
+ */
+export async function entryPoints(): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(new URL("islands/", WEB))) {
+    if (e.isFile && (/^[A-Z]\w*\.tsx$/.test(e.name) || /^(client|\w+_worker)\.ts$/.test(e.name))) {
+      names.push(e.name);
+    }
+  }
+  return names.sort().map((n) => `web/islands/${n}`);
+}
+
+/**
+ * Builds both outputs afresh and returns each file's size and gzip size in bytes.
+ *
+ * @example
+ * ```ts ignore
+ * const sizes = await buildAssets();
+ * console.log(sizes["loom/loom.js"].gzip);
+ * ```
+ */
+export async function buildAssets(): Promise<Record<string, { bytes: number; gzip: number }>> {
+  for (const dir of Object.values(OUTPUT)) {
+    await Deno.remove(new URL(dir, WEB), { recursive: true }).catch(() => {});
+  }
+  await bundle(["--code-splitting", "--outdir", `web/${OUTPUT.islands}`, ...(await entryPoints())]);
+  await bundle(["-o", `web/${OUTPUT.loom}loom.js`, "mod.ts"]);
+  await bundle(["-o", `web/${OUTPUT.loom}loom_worker.js`, "web/islands/loom_worker.ts"]);
+  const sizes: Record<string, { bytes: number; gzip: number }> = {};
+  for (const dir of Object.values(OUTPUT)) {
+    for await (const e of Deno.readDir(new URL(dir, WEB))) {
+      const data = await Deno.readFile(new URL(dir + e.name, WEB));
+      const gzip = await new Response(new Blob([data]).stream().pipeThrough(new CompressionStream("gzip")))
+        .arrayBuffer();
+      sizes[`${dir.slice("static/".length)}${e.name}`] = { bytes: data.length, gzip: gzip.byteLength };
+    }
+  }
+  return sizes;
+}
+
+if (import.meta.main) {
+  const sizes = await buildAssets();
+  for (const [name, s] of Object.entries(sizes).sort()) {
+    console.log(
+      `${name.padEnd(36)} ${(s.bytes / 1024).toFixed(1).padStart(8)} KB  ${
+        (s.gzip / 1024).toFixed(1).padStart(7)
+      } KB gzip`,
+    );
+  }
+}

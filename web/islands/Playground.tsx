@@ -1,0 +1,110 @@
+/**
+ * Island: a code editor (CodeMirror) with numbered examples; the code runs in a Web Worker against Loom, and
+ * the page shows what it printed, the loss it plotted and the backend it ran on. Share links carry the code.
+ * @module
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { EXAMPLES } from "./examples.ts";
+import { Figure, linesOf, useReady } from "./ui.tsx";
+
+/** The code in a share link's hash, or null. */
+function codeFromHash(hash: string): string | null {
+  const match = hash.match(/^#code=(.+)$/);
+  if (!match) return null;
+  try {
+    return new TextDecoder().decode(
+      Uint8Array.from(atob(decodeURIComponent(match[1])), (c) => c.charCodeAt(0)),
+    );
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The island.
+ *
+ * @example
+ * ```tsx
+ * import { render } from "preact-render-to-string";
+ * import Playground from "./Playground.tsx";
+ * if (!render(<Playground />).includes("1. Tensors")) throw new Error();
+ * ```
+ */
+export default function Playground() {
+  const ref = useReady();
+  const host = useRef<HTMLDivElement>(null);
+  const editor = useRef<{ get(): string; set(code: string): void } | null>(null);
+  const [output, setOutput] = useState<string[]>([]);
+  const [losses, setLosses] = useState<[number, number][]>([]);
+  const [backend, setBackend] = useState("");
+  const [running, setRunning] = useState(false);
+  const worker = useRef<Worker | null>(null);
+
+  useEffect(() => {
+    let cancelled = false;
+    // CodeMirror loads after the first paint: the textarea works until then.
+    import("./editor.ts").then(({ createEditor }) => {
+      if (cancelled || !host.current) return;
+      const initial = codeFromHash(location.hash) ?? EXAMPLES[0].code;
+      editor.current = createEditor(host.current, initial);
+      host.current.dataset.editor = "ready";
+    });
+    return () => {
+      cancelled = true;
+      worker.current?.terminate();
+    };
+  }, []);
+
+  const run = () => {
+    worker.current?.terminate();
+    setOutput([]);
+    setLosses([]);
+    setRunning(true);
+    const w = worker.current = new Worker("/islands/playground_worker.js", { type: "module" });
+    w.onmessage = (e) => {
+      const m = e.data;
+      if (m.type === "print") setOutput((o) => [...o, m.text]);
+      else if (m.type === "plot") setLosses((l) => [...l, [m.step, m.value]]);
+      else if (m.type === "backend") setBackend(`${m.name}, ${m.threads} thread${m.threads > 1 ? "s" : ""}`);
+      else {
+        if (m.type === "error") setOutput((o) => [...o, m.text]);
+        setRunning(false);
+        w.terminate();
+      }
+    };
+    w.postMessage({ code: editor.current?.get() ?? EXAMPLES[0].code });
+  };
+  const share = () => {
+    const code = editor.current?.get() ?? "";
+    const bytes = new TextEncoder().encode(code);
+    history.replaceState(null, "", `#code=${encodeURIComponent(btoa(String.fromCharCode(...bytes)))}`);
+  };
+  return (
+    <div ref={ref}>
+      <div class="toolbar">
+        <label class="field">
+          example
+          <select
+            name="example"
+            onChange={(e) =>
+              editor.current?.set(EXAMPLES[Number((e.target as HTMLSelectElement).value)].code)}
+          >
+            {EXAMPLES.map((x, i) => <option key={i} value={i}>{`${i + 1}. ${x.title}`}</option>)}
+          </select>
+        </label>
+        <button type="button" class="run" onClick={run} disabled={running}>
+          {running ? "Running…" : "Run"}
+        </button>
+        <button type="button" onClick={share}>Share link</button>
+        {backend && <span class="backend">Loom on {backend}</span>}
+      </div>
+      <div class="editor" ref={host} />
+      <div class="figures">
+        <pre class="output" aria-live="polite">{output.join("\n") || "Output appears here."}</pre>
+        {losses.length > 0 && (
+          <Figure label="plotted values" options={linesOf({ loss: losses }, "step", "value")} />
+        )}
+      </div>
+    </div>
+  );
+}

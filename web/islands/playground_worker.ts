@@ -1,0 +1,32 @@
+/**
+ * The playground's Web Worker: runs the visitor's code as the body of an async function with `loom` (the
+ * whole of mod.ts), `print` and `plot` in scope, and posts what it prints and plots.
+ * @module
+ */
+import * as loom from "../../mod.ts";
+
+self.onmessage = async (event: MessageEvent<{ code: string }>) => {
+  const print = (...values: unknown[]) =>
+    postMessage({
+      type: "print",
+      text: values.map((v) => (typeof v === "string"
+        ? v
+        : v instanceof loom.Tensor
+        ? JSON.stringify(v.arraySync())
+        : JSON.stringify(v))
+      ).join(" "),
+    });
+  const plot = (step: number, value: number) => postMessage({ type: "plot", step, value });
+  postMessage({
+    type: "backend",
+    name: loom.getBackend().name,
+    threads: globalThis.crossOriginIsolated ? navigator.hardwareConcurrency : 1,
+  });
+  try {
+    const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor;
+    await new AsyncFunction("loom", "print", "plot", event.data.code)(loom, print, plot);
+    postMessage({ type: "done" });
+  } catch (error) {
+    postMessage({ type: "error", text: String((error as Error)?.stack ?? error) });
+  }
+};

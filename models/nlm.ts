@@ -201,16 +201,9 @@ export function applyRecurrentLm(
   ids: L.Tensor,
   states?: readonly (readonly L.Tensor[])[],
 ): { logits: L.Tensor; states: L.Tensor[][] } {
-  const { embed, cell, dense } = recurrentParts(vocabulary, config);
-  const list = params as nn.Params[];
-  let hidden = embed.apply(list[0], ids) as L.Tensor;
-  const next: L.Tensor[][] = [];
-  for (let layer = 0; layer < config.layers; layer++) {
-    const run = nn.runCell(cell, list[1 + layer], hidden, { state: states?.[layer] });
-    hidden = run.sequence;
-    next.push(run.state);
-  }
-  return { logits: dense.apply(list[1 + config.layers], hidden) as L.Tensor, states: next };
+  const carry = nn.carry(states);
+  const logits = languageModel(vocabulary, config as NlmConfig).apply(params, ids, { carry }) as L.Tensor;
+  return { logits, states: carry.states };
 }
 
 /** Zero states of every layer for `rows` rows. */
@@ -292,10 +285,7 @@ export function languageModel(vocabulary: number, config: NlmConfig): nn.AnyLaye
   if (architecture === "bengio") return bengioModel(vocabulary, config);
   if (architecture === "transformer") return transformerModel(vocabulary, config);
   const { embed, cell, dense } = recurrentParts(vocabulary, config);
-  const recurrent = Array.from({ length: layers }, () => nn.recur(cell));
-  // The layer count is a run-time number, so the chain is typed as a list of any layers.
-  const layersInOrder: nn.AnyLayer[] = [embed, ...recurrent, dense];
-  return nn.serial(...(layersInOrder as [nn.AnyLayer])) as nn.AnyLayer;
+  return nn.serial(embed, nn.repeat(layers, () => nn.recur(cell)), dense);
 }
 
 /**
@@ -678,7 +668,7 @@ export async function trainNlm(options: TrainNlmOptions): Promise<TrainedNlm> {
     (p: nn.Params, s: L.optim.OptimizerState, x: L.Tensor, y: L.Tensor, c: L.Tensor[][]) => {
       const [[value, states], grads] = L.valueAndGrad(
         (q: nn.Params) => carriedLoss(config, q, x, y, c),
-        { hasAux: true },
+        { hasAux: true, sparse: true },
       )(p);
       const next = opt.update(grads, s, p);
       return [value, next.params, next.state, states] as const;
@@ -686,7 +676,7 @@ export async function trainNlm(options: TrainNlmOptions): Promise<TrainedNlm> {
     { donate: [0, 1] },
   );
   const step = L.jit((p: nn.Params, s: L.optim.OptimizerState, x: L.Tensor, y: L.Tensor) => {
-    const [value, grads] = L.valueAndGrad((q: nn.Params) => batchLoss(model, q, x, y))(p);
+    const [value, grads] = L.valueAndGrad((q: nn.Params) => batchLoss(model, q, x, y), { sparse: true })(p);
     const next = opt.update(grads, s, p);
     return [value, next.params, next.state] as const;
   }, { donate: [0, 1] });

@@ -723,7 +723,10 @@ export async function trainWord2vec(options: TrainWord2vecOptions): Promise<Trai
   let state = resumedState ?? opt.init(params);
   const objective = config.model === "cbow" ? cbowLoss : skipGramLoss;
   const step = L.jit((p: Word2vecParams, s: L.optim.OptimizerState, ...batch: L.Tensor[]) => {
-    const [value, g] = L.valueAndGrad(objective)(p, ...batch as [L.Tensor, L.Tensor, L.Tensor, L.Tensor]);
+    const [value, g] = L.valueAndGrad(objective, { sparse: true })(
+      p,
+      ...batch as [L.Tensor, L.Tensor, L.Tensor, L.Tensor],
+    );
     const next = opt.update(g, s, p);
     return [value, next.params, next.state] as const;
   }, { donate: [0, 1] });

@@ -65,7 +65,7 @@ Deno.test("nlm: the model's gradients match finite differences", () => {
     t.add(randomTensor(rng(40 + i), [...t.shape], { lo: -0.3, hi: 0.3 }))
   );
   const loss = (...ts: L.Tensor[]) =>
-    L.loss.crossEntropy(model.apply(L.unflatten(flat.def, ts), x) as L.Tensor, y);
+    L.loss.crossEntropy(model.apply(L.unflatten(flat.def, ts) as typeof params, x) as L.Tensor, y);
   checkGrad(loss, leaves);
 });
 

@@ -324,7 +324,7 @@ Deno.test("word2vec: skip-gram's gradient matches finite differences; CBOW's is 
   const loss = (i: Tensor, o: Tensor) =>
     cbowLoss({ input: i, output: o }, windowCentre, windows, windowNegatives, windowMask);
   checkGrad(loss, [input, output], { argnums: [1] });
-  const got = L.grad(loss)(input, output) as L.SparseRows;
+  const got = L.grad(loss, { sparse: true })(input, output) as L.SparseRows;
   const dense = got.toDense().dataSync() as Float32Array;
   const base = input.dataSync() as Float32Array;
   const eps = 1e-2;

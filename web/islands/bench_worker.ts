@@ -50,8 +50,9 @@ async function loomRows(backend: string): Promise<BenchRow[]> {
   let state = opt.init(params);
   const x = loom.random.normal(loom.random.key(2), [64, 128]);
   const y = loom.tensor(Array.from({ length: 64 }, (_, i) => i % 10), { dtype: "int32" });
-  const step = loom.jit((p: loom.nn.Params, s: loom.optim.OptimizerState) => {
-    const [value, g] = loom.valueAndGrad((q: loom.nn.Params) =>
+  type P = loom.nn.ParamsOf<typeof model>;
+  const step = loom.jit((p: P, s: loom.optim.OptimizerState) => {
+    const [value, g] = loom.valueAndGrad((q: P) =>
       loom.loss.crossEntropy(model.apply(q, x) as loom.Tensor, y)
     )(p);
     const next = opt.update(g, s, p);
@@ -63,7 +64,7 @@ async function loomRows(backend: string): Promise<BenchRow[]> {
     backend,
     ms: await median(async () => {
       const [value, p, s] = step(params, state);
-      [params, state] = [p as loom.nn.Params, s];
+      [params, state] = [p, s];
       await value.data();
     }),
   });

@@ -14,7 +14,7 @@ const MODELS: Record<string, () => Graph> = {
     const model = nn.serial(nn.dense(16, { activation: "tanh" }), nn.dense(3));
     const params = model.init(random.key(0), [8, 4]).params;
     const f = (p: unknown, x: unknown, y: unknown) =>
-      loss.crossEntropy(model.apply(p as nn.Params, x as never) as never, y as never);
+      loss.crossEntropy(model.apply(p as nn.ParamsOf<typeof model>, x as never) as never, y as never);
     return trace(
       valueAndGrad(f),
       params,
@@ -26,7 +26,7 @@ const MODELS: Record<string, () => Graph> = {
     const model = nn.residual(nn.serial(nn.layerNorm(), nn.attend({ heads: 2, causal: true })));
     const params = model.init(random.key(0), [1, 6, 8]).params;
     const f = (p: unknown, x: unknown) =>
-      (model.apply(p as nn.Params, x as never) as ReturnType<typeof tensor>).square().mean();
+      (model.apply(p as nn.ParamsOf<typeof model>, x as never) as ReturnType<typeof tensor>).square().mean();
     return trace(valueAndGrad(f), params, tensor(new Array(48).fill(0), { shape: [1, 6, 8] }));
   },
 };

@@ -163,6 +163,11 @@ export const languageModels: Lesson<LmSettings, LmFrame> = {
       });
     const steps = { neural: stepper(neural), rnn: stepper(rnn) };
     const states = { neural: opt.init(models.neural.params), rnn: opt.init(models.rnn.params) };
+    const trainStep = <K extends "neural" | "rnn">(name: K, [x, y]: Tensor[]) => {
+      const [, p, st] = steps[name](models[name].params, states[name], x, y);
+      models[name].params = p as (typeof models)[K]["params"];
+      states[name] = st;
+    };
     const perplexity = { bigram: bigramPpl, neural: [] as [number, number][], rnn: [] as [number, number][] };
     const random0 = seededRandom(s.seed + 11);
     const sampleBigram = () => {
@@ -217,15 +222,8 @@ export const languageModels: Lesson<LmSettings, LmFrame> = {
         if (!live) return;
       }
       if (i === s.steps) break;
-      for (
-        const [name, batch] of [["neural", neuralBatch(pick(trainWindows, 64))], [
-          "rnn",
-          rnnBatch(pick(trainRows, 16)),
-        ]] as const
-      ) {
-        const [, p, st] = steps[name](models[name].params, states[name], batch[0], batch[1]);
-        [models[name].params, states[name]] = [p as nn.Params, st];
-      }
+      trainStep("neural", neuralBatch(pick(trainWindows, 64)));
+      trainStep("rnn", rnnBatch(pick(trainRows, 16)));
     }
   },
 };

@@ -5,6 +5,7 @@
 import { useState } from "preact/hooks";
 import type { BenchRow } from "./bench_worker.ts";
 import { useReady } from "./ui.tsx";
+import { openWorker } from "./worker_link.ts";
 
 /**
  * The island.
@@ -24,9 +25,7 @@ export default function Bench() {
   const run = () => {
     setState("running");
     setRows([]);
-    const w = new Worker("/islands/bench_worker.js", { type: "module" });
-    w.onmessage = (e) => {
-      const m = e.data;
+    const onReply = (m: { type: string; rows: BenchRow[]; text: string; done?: boolean }) => {
       if (m.type === "rows") setRows(m.rows);
       if (m.type === "note") setNotes((n) => [...n, m.text]);
       if (m.type === "error") setNotes((n) => [...n, m.text]);
@@ -35,7 +34,11 @@ export default function Bench() {
         w.terminate();
       }
     };
-    w.postMessage({});
+    const w = openWorker("/islands/bench_worker.js", onReply, (reason) => {
+      setNotes((n) => [...n, reason]);
+      setState("failed");
+    });
+    w.post({});
   };
   const json = `data:application/json,${
     encodeURIComponent(

@@ -5,6 +5,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { Choice, useReady } from "./ui.tsx";
+import { openWorker } from "./worker_link.ts";
 
 interface Drawn {
   before: { text: string; svg: string; eqns: number };
@@ -33,12 +34,11 @@ export default function GraphViewer(props: { models: string[] }) {
   }, []);
   useEffect(() => {
     setDrawn(null);
-    const worker = new Worker("/islands/graph_worker.js", { type: "module" });
-    worker.onmessage = (e: MessageEvent<Drawn>) => {
-      setDrawn(e.data);
+    const worker = openWorker<Drawn>("/islands/graph_worker.js", (reply) => {
+      setDrawn(reply);
       worker.terminate();
-    };
-    worker.postMessage({ model });
+    }, (reason) => setDrawn({ error: reason } as Drawn));
+    worker.post({ model });
     return () => worker.terminate();
   }, [model]);
   const kernel = drawn?.after.kernels.find((k) => k.id === picked);

@@ -6,6 +6,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { EXAMPLES } from "./examples.ts";
 import { Figure, linesOf, useReady } from "./ui.tsx";
+import { openWorker, type WorkerLink } from "./worker_link.ts";
 
 /** The code in a share link's hash, or null. */
 function codeFromHash(hash: string): string | null {
@@ -38,7 +39,7 @@ export default function Playground() {
   const [losses, setLosses] = useState<[number, number][]>([]);
   const [backend, setBackend] = useState("");
   const [running, setRunning] = useState(false);
-  const worker = useRef<Worker | null>(null);
+  const worker = useRef<WorkerLink | null>(null);
 
   useEffect(() => {
     let cancelled = false;
@@ -60,9 +61,9 @@ export default function Playground() {
     setOutput([]);
     setLosses([]);
     setRunning(true);
-    const w = worker.current = new Worker("/islands/playground_worker.js", { type: "module" });
-    w.onmessage = (e) => {
-      const m = e.data;
+    const onReply = (
+      m: { type: string; text: string; step: number; value: number; name: string; threads: number },
+    ) => {
       if (m.type === "print") setOutput((o) => [...o, m.text]);
       else if (m.type === "plot") setLosses((l) => [...l, [m.step, m.value]]);
       else if (m.type === "backend") setBackend(`${m.name}, ${m.threads} thread${m.threads > 1 ? "s" : ""}`);
@@ -72,7 +73,11 @@ export default function Playground() {
         w.terminate();
       }
     };
-    w.postMessage({ code: editor.current?.get() ?? EXAMPLES[0].code });
+    const w = worker.current = openWorker("/islands/playground_worker.js", onReply, (reason) => {
+      setOutput((o) => [...o, reason]);
+      setRunning(false);
+    });
+    w.post({ code: editor.current?.get() ?? EXAMPLES[0].code });
   };
   const share = () => {
     const code = editor.current?.get() ?? "";

@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import * as loom from "../../mod.ts";
+import { listen } from "./worker_link.ts";
 
 /** One measured row. */
 export interface BenchRow {
@@ -108,7 +109,7 @@ async function tfRows(): Promise<BenchRow[]> {
   return rows;
 }
 
-self.onmessage = async () => {
+listen(async () => {
   try {
     const rows = [...await loomRows("cpu")];
     postMessage({ type: "rows", rows });
@@ -125,4 +126,4 @@ self.onmessage = async () => {
   } catch (error) {
     postMessage({ type: "error", text: String((error as Error).message ?? error) });
   }
-};
+});

@@ -4,6 +4,7 @@
  * @module
  */
 import { instance } from "@viz-js/viz";
+import { listen } from "./worker_link.ts";
 import { type Graph, loss, nn, random, tensor, trace, valueAndGrad } from "../../mod.ts";
 import { optimize } from "../../kernels/passes/simplify.ts";
 import { fuse, type Kernel, showExpr } from "../../kernels/passes/fuse.ts";
@@ -46,10 +47,10 @@ const COLOURS: Record<string, string> = {
   opaque: "#eeeeee",
 };
 
-self.onmessage = async (event: MessageEvent<{ model: string }>) => {
+listen(async (message: { model: string }) => {
   try {
-    const make = MODELS[event.data.model];
-    if (!make) throw new Error(`no model ${event.data.model}; pick one of ${Object.keys(MODELS).join(", ")}`);
+    const make = MODELS[message.model];
+    if (!make) throw new Error(`no model ${message.model}; pick one of ${Object.keys(MODELS).join(", ")}`);
     const graph = make();
     const simple = optimize(graph);
     const program = fuse(simple);
@@ -99,4 +100,4 @@ self.onmessage = async (event: MessageEvent<{ model: string }>) => {
   } catch (error) {
     postMessage({ error: String((error as Error).message ?? error) });
   }
-};
+});

@@ -6,6 +6,7 @@
 import { getBackend } from "../../mod.ts";
 import type { Controls, Settings } from "../lessons/lesson.ts";
 import { lessonNamed } from "../lessons/mod.ts";
+import { listen } from "./worker_link.ts";
 
 let settings: Settings = {};
 let changed: () => void = () => {};
@@ -32,8 +33,7 @@ async function start(slug: string, initial: Settings, live: boolean): Promise<vo
   postMessage({ type: "done" });
 }
 
-self.onmessage = (event: MessageEvent) => {
-  const message = event.data;
+listen((message: { type: string; slug: string; settings: Settings; live: boolean }) => {
   if (message.type === "start") {
     start(message.slug, message.settings, message.live).catch((error) =>
       postMessage({ type: "error", message: String(error?.message ?? error) })
@@ -42,4 +42,4 @@ self.onmessage = (event: MessageEvent) => {
     Object.assign(settings, message.settings);
     changed();
   }
-};
+});

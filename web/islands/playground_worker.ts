@@ -4,8 +4,9 @@
  * @module
  */
 import * as loom from "../../mod.ts";
+import { listen } from "./worker_link.ts";
 
-self.onmessage = async (event: MessageEvent<{ code: string }>) => {
+listen(async (message: { code: string }) => {
   const print = (...values: unknown[]) =>
     postMessage({
       type: "print",
@@ -24,9 +25,9 @@ self.onmessage = async (event: MessageEvent<{ code: string }>) => {
   });
   try {
     const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor;
-    await new AsyncFunction("loom", "print", "plot", event.data.code)(loom, print, plot);
+    await new AsyncFunction("loom", "print", "plot", message.code)(loom, print, plot);
     postMessage({ type: "done" });
   } catch (error) {
     postMessage({ type: "error", text: String((error as Error)?.stack ?? error) });
   }
-};
+});

@@ -5,6 +5,7 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type Settings, settingsFrom, settingsQuery } from "../lessons/lesson.ts";
+import { openWorker, type WorkerLink } from "./worker_link.ts";
 
 /** What the server gives a lesson island: the lesson's name, its settings' rules and the first frame. */
 export interface LessonProps<S extends Settings, F> {
@@ -54,17 +55,15 @@ export function useLesson<S extends Settings, F>(props: LessonProps<S, F>): Less
   const [running, setRunning] = useState(false);
   const [error, setError] = useState("");
   const [backend, setBackend] = useState("");
-  const worker = useRef<Worker | null>(null);
+  const worker = useRef<WorkerLink | null>(null);
   const live = useRef(false);
 
   const start = (s: S, trainLive: boolean) => {
     worker.current?.terminate();
-    const w = worker.current = new Worker(WORKER_URL, { type: "module" });
     live.current = trainLive;
     setRunning(trainLive);
     setError("");
-    w.onmessage = (event: MessageEvent<WorkerReply<F>>) => {
-      const reply = event.data;
+    const onReply = (reply: WorkerReply<F>) => {
       if (reply.type === "frame") {
         setFrame(reply.frame);
         setBackend(`${reply.backend}${reply.threads > 1 ? `, ${reply.threads} threads` : ", 1 thread"}`);
@@ -75,11 +74,12 @@ export function useLesson<S extends Settings, F>(props: LessonProps<S, F>): Less
         if (!trainLive || reply.type === "error") w.terminate();
       }
     };
-    w.onerror = (event) => {
-      setError(event.message || `could not start the worker ${WORKER_URL}`);
+    const w = worker.current = openWorker(WORKER_URL, onReply, (reason) => {
+      setError(reason);
       setRunning(false);
-    };
-    w.postMessage({ type: "start", slug: props.slug, settings: s, live: trainLive });
+      live.current = false;
+    });
+    w.post({ type: "start", slug: props.slug, settings: s, live: trainLive });
   };
 
   useEffect(() => {
@@ -99,7 +99,7 @@ export function useLesson<S extends Settings, F>(props: LessonProps<S, F>): Less
     setSettings(next);
     const query = settingsQuery(props.defaults, next);
     history.replaceState(null, "", query ? `?${query}` : location.pathname);
-    if (live.current && worker.current) worker.current.postMessage({ type: "update", settings: next });
+    if (live.current && worker.current) worker.current.post({ type: "update", settings: next });
     else start(next, false);
   };
   return {

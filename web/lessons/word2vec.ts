@@ -230,6 +230,9 @@ export async function* train(s: Word2vecSettings, every = 10): AsyncGenerator<Wo
     );
     [params, state] = [p, st];
     loss = value.item() / b.examples;
+    if (!Number.isFinite(loss)) {
+      throw new Error(`word2vec diverged at step ${count + 1} (loss ${loss}): lower the learning rate`);
+    }
     busy += performance.now() - started;
     [count, examples] = [count + 1, examples + b.examples];
     const done = index === all.length - 1;
@@ -277,7 +280,7 @@ export const word2vec: Lesson<Word2vecSettings, Word2vecFrame> = {
     window: 3,
     negatives: 5,
     epochs: 4,
-    lr: 0.05,
+    lr: 0.02,
     seed: 0,
     probes: "king,cat,apple,red",
     text: "",
@@ -287,7 +290,7 @@ export const word2vec: Lesson<Word2vecSettings, Word2vecFrame> = {
     window: [1, 8],
     negatives: [1, 20],
     epochs: [1, 20],
-    lr: [0.001, 1],
+    lr: [0.001, 0.1],
     seed: [0, 1e6],
   },
   choices: { model: ["skipgram", "cbow"] },

@@ -22,6 +22,7 @@
 import {
   allocHost,
   type Backend,
+  type CompileReport,
   type DeviceBuffer,
   type DType,
   type ElementwisePrim,
@@ -47,6 +48,7 @@ import {
   type ReduceKernel,
   type ScatterKernel,
 } from "../passes/fuse.ts";
+import { reportProgram } from "../passes/report.ts";
 import { optimize } from "../passes/simplify.ts";
 
 /** Invocations per workgroup; a dispatch spreads its workgroups over x and y (at most 65,535 each). */
@@ -766,6 +768,15 @@ export async function createWebGpuBackend(): Promise<Backend> {
       if (dtype === "bool") host.set(bits);
       else host.set(dtype === "float32" ? new Float32Array(bits.buffer) : new Int32Array(bits.buffer));
       return host;
+    },
+    explain(graph: Graph): CompileReport {
+      const program = fuse(optimize(graph));
+      // Shader sources do not depend on the buffers bound to them.
+      const unbound = new WebGpuBuffer(undefined as unknown as GPUBuffer, 0);
+      return reportProgram("webgpu", program, (k) => ({
+        language: "wgsl",
+        text: kernelDispatches(k, k.inputs.map(() => unbound), unbound).map((d) => d.source).join("\n\n"),
+      }));
     },
     compile(graph: Graph): Executable {
       const simplified = optimize(graph);

@@ -1,9 +1,11 @@
 /**
- * WebAssembly SIMD code generation for fused elementwise kernels of float32 arithmetic (add, mul, max, neg,
- * recip, sqrt, comparisons, where, casts between float32 and bool). Four lanes per instruction; operands read
- * contiguously or broadcast along the innermost axis. Each operation is one IEEE float32 operation, so
- * results are bit-identical to op-by-op float32 evaluation. Kernels with other ops (exp, log, ...), integer
- * data, or strided innermost reads fall back to the JavaScript generator.
+ * WebAssembly SIMD code generation for fused kernels: elementwise chains, sum and max reductions, and
+ * scatter-adds whose updates are computed on the fly. Four lanes per instruction; operands read contiguously
+ * or broadcast along the innermost axis. Each operation is emitted by its primitive's SIMD lowering
+ * (`kernels/cpu/lowering.ts`): one IEEE float32 instruction where one exists, so results are bit-identical to
+ * op-by-op float32 evaluation, and polynomial approximations for exp and tanh (within 1-2 ulp). Kernels with
+ * an operation that has no SIMD lowering (log, sin, pow, ...), or strided innermost reads, fall back to the
+ * JavaScript generator.
  * @module
  */
 import type { Affine, ElementwiseKernel, Expr, ReduceKernel, ScatterKernel } from "../passes/fuse.ts";

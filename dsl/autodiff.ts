@@ -59,18 +59,8 @@ function sumToShape(g: Tensor, shape: Shape): Tensor {
   return reshape(axes.length ? bind("reduce_sum", [g], { axes }) : g, shape);
 }
 
-/**
- * @internal A reduced tensor with the reduced axes back as size 1, broadcast to `shape`.
- *
- * @example
- * ```ts
- * import { expandReduced } from "./autodiff.ts";
- * import { tensor } from "../mod.ts";
- * const y = expandReduced(tensor([1, 2]), [2, 3], [1]);
- * if (JSON.stringify(y.arraySync()) !== "[[1,1,1],[2,2,2]]") throw new Error();
- * ```
- */
-export function expandReduced(g: Tensor, shape: Shape, axes: readonly number[]): Tensor {
+/** A reduced tensor with the reduced axes back as size 1, broadcast to `shape`. */
+function expandReduced(g: Tensor, shape: Shape, axes: readonly number[]): Tensor {
   const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const r = reshape(g, kept);
   return shapesEqual(kept, shape) ? r : bind("broadcast", [r], { shape: [...shape] });

@@ -82,7 +82,7 @@ const perExample = <P extends PrimName>(prim: P): BatchRule<P> => (args, batched
  * The flat row indices of a batched table `[size, rows, ...]` viewed as `[size · rows, ...]`: example b's
  * index i becomes `b · rows + i`.
  */
-function offsetIndices(indices: Tensor, size: number, rows: number): Tensor {
+function offsetIndices(indices: Tensor, rows: number): Tensor {
   const example = bind("iota", [], { shape: [...indices.shape], axis: 0, dtype: "int32" });
   const offset = bind("mul", [
     example,
@@ -163,11 +163,11 @@ export const BATCH_RULES: { readonly [P in PrimName]: BatchRule<P> } = {
   gather: ([table, indices], [batchedTable, batchedIndices], _p, size) => {
     if (!batchedTable) return bind("gather", [table, indices]);
     const ids = batchedIndices ? indices : repeat(indices, size);
-    return bind("gather", [flatTable(table), offsetIndices(ids, size, table.shape[1])]);
+    return bind("gather", [flatTable(table), offsetIndices(ids, table.shape[1])]);
   },
   scatter_add: (args, batched, _p, size) => {
     const [base, indices, updates] = allBatched(args, batched, size);
-    const ids = offsetIndices(indices, size, base.shape[1]);
+    const ids = offsetIndices(indices, base.shape[1]);
     const sum = bind("scatter_add", [flatTable(base), ids, updates]);
     return bind("reshape", [sum], { shape: [...base.shape] });
   },

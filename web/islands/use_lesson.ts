@@ -18,9 +18,9 @@ export interface LessonProps<S extends Settings, F> {
 
 /** Messages the lesson worker sends. */
 export type WorkerReply<F> =
-  | { type: "frame"; frame: F; backend: string; threads: number }
-  | { type: "done" }
-  | { type: "error"; message: string };
+  | { type: "frame"; id: number; frame: F; backend: string; threads: number }
+  | { type: "done"; id: number }
+  | { type: "error"; id: number; message: string };
 
 /** A lesson island's state and actions. */
 export interface LessonState<S extends Settings, F> {
@@ -58,28 +58,34 @@ export function useLesson<S extends Settings, F>(props: LessonProps<S, F>): Less
   const worker = useRef<WorkerLink | null>(null);
   const live = useRef(false);
 
-  const start = (s: S, trainLive: boolean) => {
-    worker.current?.terminate();
-    live.current = trainLive;
-    setRunning(trainLive);
-    setError("");
-    const onReply = (reply: WorkerReply<F>) => {
-      if (reply.type === "frame") {
-        setFrame(reply.frame);
-        setBackend(`${reply.backend}${reply.threads > 1 ? `, ${reply.threads} threads` : ", 1 thread"}`);
-      } else {
-        if (reply.type === "error") setError(reply.message);
-        setRunning(false);
-        live.current = false;
-        if (!trainLive || reply.type === "error") w.terminate();
-      }
-    };
-    const w = worker.current = openWorker(WORKER_URL, onReply, (reason) => {
+  const runId = useRef(0);
+
+  const onReply = (reply: WorkerReply<F>) => {
+    if (reply.id !== runId.current) return; // from a run that a newer one replaced
+    if (reply.type === "frame") {
+      setFrame(reply.frame);
+      setBackend(`${reply.backend}${reply.threads > 1 ? `, ${reply.threads} threads` : ", 1 thread"}`);
+    } else {
+      if (reply.type === "error") setError(reply.message);
+      setRunning(false);
+      live.current = false;
+    }
+  };
+  // One worker per island, started on first use and kept: Loom and its threads start once.
+  const link = () =>
+    worker.current ??= openWorker(WORKER_URL, onReply, (reason) => {
       setError(reason);
       setRunning(false);
       live.current = false;
+      worker.current?.terminate();
+      worker.current = null;
     });
-    w.post({ type: "start", slug: props.slug, settings: s, live: trainLive });
+
+  const start = (s: S, trainLive: boolean) => {
+    live.current = trainLive;
+    setRunning(trainLive);
+    setError("");
+    link().post({ type: "start", id: ++runId.current, slug: props.slug, settings: s, live: trainLive });
   };
 
   useEffect(() => {
@@ -111,8 +117,8 @@ export function useLesson<S extends Settings, F>(props: LessonProps<S, F>): Less
     set,
     run: () => start(settings, true),
     stop: () => {
-      worker.current?.terminate();
-      worker.current = null;
+      runId.current++;
+      worker.current?.post({ type: "stop" });
       live.current = false;
       setRunning(false);
     },

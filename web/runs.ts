@@ -112,41 +112,23 @@ export async function listRuns(root: string): Promise<RunSummary[]> {
 }
 
 /**
- * A server-sent-events stream that tells, once a second, which runs changed (new metrics or status), as
- * `data: {"runs": [...summaries]}` whenever anything did. Ends when the client goes away.
+ * One server-sent-events response for the dashboard: the runs (`data: {"runs": [...summaries]}`, with an `id`
+ * that names this state) when they differ from the state the browser last saw (`lastId`, its
+ * `Last-Event-ID`), and `retry: 1000` in any case. The response ends at once and the browser's EventSource
+ * comes back a second later, so runs are followed live and no request stays open when the visitor leaves.
  *
  * @example
  * ```ts
  * import { runEvents } from "./runs.ts";
  * const root = await Deno.makeTempDir();
- * const reader = runEvents(root, 10).getReader();
- * const { value } = await reader.read();
- * if (!new TextDecoder().decode(value).startsWith("data: ")) throw new Error();
- * await reader.cancel();
+ * const first = await runEvents(root, "");
+ * const id = first.match(/^id: (.+)$/m)![1];
+ * if (!first.includes('data: {"runs":[]}') || (await runEvents(root, id)).includes("data:")) throw new Error();
  * ```
  */
-export function runEvents(root: string, intervalMs = 1000): ReadableStream<Uint8Array> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let last = "";
-  const encoder = new TextEncoder();
-  return new ReadableStream({
-    start(controller) {
-      const tick = async () => {
-        try {
-          const runs = await listRuns(root);
-          const text = JSON.stringify({ runs });
-          if (text !== last) controller.enqueue(encoder.encode(`data: ${text}\n\n`));
-          else controller.enqueue(encoder.encode(": idle\n\n"));
-          last = text;
-          timer = setTimeout(tick, intervalMs);
-        } catch {
-          controller.close();
-        }
-      };
-      tick();
-    },
-    cancel() {
-      clearTimeout(timer);
-    },
-  });
+export async function runEvents(root: string, lastId: string): Promise<string> {
+  const text = JSON.stringify({ runs: await listRuns(root) });
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  const id = Array.from(new Uint8Array(digest).slice(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
+  return id === lastId ? "retry: 1000\n: unchanged\n\n" : `retry: 1000\nid: ${id}\ndata: ${text}\n\n`;
 }

@@ -112,7 +112,8 @@ export function createHandler(options: SiteOptions): (request: Request) => Promi
     if (request.method !== "GET" && request.method !== "HEAD") {
       return reply(405, "Only GET and HEAD are served.\n", TYPES.txt, { Allow: "GET, HEAD" });
     }
-    if (request.body !== null && request.headers.get("content-length") !== "0") {
+    const length = request.headers.get("content-length");
+    if ((length !== null && length !== "0") || request.headers.has("transfer-encoding")) {
       return reply(400, "A GET request has no body.\n");
     }
     const path = safePath(request.url);
@@ -129,7 +130,8 @@ export function createHandler(options: SiteOptions): (request: Request) => Promi
       return reply(200, JSON.stringify(await readMetrics(options.runsDir, metrics[1])), TYPES.json);
     }
     if (path === "/runs/api/events") {
-      return reply(200, head ? null : runEvents(options.runsDir), "text/event-stream", {
+      const events = await runEvents(options.runsDir, request.headers.get("last-event-id") ?? "");
+      return reply(200, head ? null : events, "text/event-stream", {
         "Cache-Control": "no-store",
       });
     }

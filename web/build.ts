@@ -2,14 +2,18 @@
  * Builds what the browser runs, with `deno bundle --platform browser`:
  * - the islands, the hydration client and the Web Workers, in ONE run with code splitting, so that every page
  *   shares one copy of Preact and of Loom (chunks), into `web/static/islands/`. Every entry sits in
- *   `web/islands/`, so that every output file (chunks included) lands in one folder: the CPU backend's pool
- *   looks for `loom_worker.js` beside the chunk that holds it;
- * - Loom's own browser build, `mod.ts` as one minified ES module, with its pool worker beside it, into
- *   `web/static/loom/` (`import { tensor } from "/loom/loom.js"`).
+ *   `web/islands/`, so that every output file (chunks included) lands in one folder;
+ * - Loom's own browser build, `mod.ts` as one minified ES module, into `web/static/loom/`
+ *   (`import { tensor } from "/loom/loom.js"`);
+ * - beside each, the CPU backend's pool worker (`kernels/cpu/worker.ts`, which needs nothing else) as
+ *   `loom_worker.js`: a bundled pool looks for it next to the file that holds the pool.
  * @module
  */
 
 const WEB = new URL("./", import.meta.url);
+
+/** The CPU backend's pool worker: Loom's, bundled as it is (it imports nothing of the site). */
+const POOL_WORKER = "kernels/cpu/worker.ts";
 
 /** Where the build writes, relative to web/. */
 export const OUTPUT = { islands: "static/islands/", loom: "static/loom/" } as const;
@@ -60,7 +64,7 @@ export async function buildAssets(): Promise<Record<string, { bytes: number; gzi
   }
   await bundle(["--code-splitting", "--outdir", `web/${OUTPUT.islands}`, ...(await entryPoints())]);
   await bundle(["-o", `web/${OUTPUT.loom}loom.js`, "mod.ts"]);
-  await bundle(["-o", `web/${OUTPUT.loom}loom_worker.js`, "web/islands/loom_worker.ts"]);
+  for (const dir of Object.values(OUTPUT)) await bundle(["-o", `web/${dir}loom_worker.js`, POOL_WORKER]);
   const sizes: Record<string, { bytes: number; gzip: number }> = {};
   for (const dir of Object.values(OUTPUT)) {
     for await (const e of Deno.readDir(new URL(dir, WEB))) {

@@ -145,18 +145,23 @@ export function NumberField(
  * }
  * ```
  */
-export function Choice(
-  props: { label: string; value: string; options: readonly string[]; onChange: (v: string) => void },
-) {
+export function Choice(props: {
+  label: string;
+  value: string;
+  options: readonly string[];
+  onChange: (v: string) => void;
+  /** What each option shows, where not its value; a choice with titles takes the toolbar's width. */
+  titles?: Readonly<Record<string, string>>;
+}) {
   return (
-    <label class="field">
+    <label class={props.titles ? "field wide" : "field"}>
       {props.label}
       <select
         name={props.label}
         value={props.value}
         onChange={(e) => props.onChange((e.target as HTMLSelectElement).value)}
       >
-        {props.options.map((o) => <option key={o} value={o}>{o}</option>)}
+        {props.options.map((o) => <option key={o} value={o}>{props.titles?.[o] ?? o}</option>)}
       </select>
     </label>
   );

@@ -5,21 +5,9 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { EXAMPLES } from "./examples.ts";
+import { codeFromHash, codeToHash } from "./share.ts";
 import { Figure, linesOf, useReady } from "./ui.tsx";
 import { openWorker, type WorkerLink } from "./worker_link.ts";
-
-/** The code in a share link's hash, or null. */
-function codeFromHash(hash: string): string | null {
-  const match = hash.match(/^#code=(.+)$/);
-  if (!match) return null;
-  try {
-    return new TextDecoder().decode(
-      Uint8Array.from(atob(decodeURIComponent(match[1])), (c) => c.charCodeAt(0)),
-    );
-  } catch {
-    return null;
-  }
-}
 
 /**
  * The island.
@@ -39,6 +27,7 @@ export default function Playground() {
   const [losses, setLosses] = useState<[number, number][]>([]);
   const [backend, setBackend] = useState("");
   const [running, setRunning] = useState(false);
+  const [graph, setGraph] = useState<{ text: string; href: string } | null>(null);
   const worker = useRef<WorkerLink | null>(null);
 
   useEffect(() => {
@@ -60,14 +49,19 @@ export default function Playground() {
     worker.current?.terminate();
     setOutput([]);
     setLosses([]);
+    setGraph(null);
     setRunning(true);
+    const code = editor.current?.get() ?? EXAMPLES[0].code;
     const onReply = (
       m: { type: string; text: string; step: number; value: number; name: string; threads: number },
     ) => {
       if (m.type === "print") setOutput((o) => [...o, m.text]);
       else if (m.type === "plot") setLosses((l) => [...l, [m.step, m.value]]);
-      else if (m.type === "backend") setBackend(`${m.name}, ${m.threads} thread${m.threads > 1 ? "s" : ""}`);
-      else {
+      else if (m.type === "graph") {
+        setGraph({ text: m.text, href: `/graph/?model=playground${codeToHash(code)}` });
+      } else if (m.type === "backend") {
+        setBackend(`${m.name}, ${m.threads} thread${m.threads > 1 ? "s" : ""}`);
+      } else {
         if (m.type === "error") setOutput((o) => [...o, m.text]);
         setRunning(false);
         w.terminate();
@@ -77,17 +71,13 @@ export default function Playground() {
       setOutput((o) => [...o, reason]);
       setRunning(false);
     });
-    w.post({ code: editor.current?.get() ?? EXAMPLES[0].code });
+    w.post({ code });
   };
-  const share = () => {
-    const code = editor.current?.get() ?? "";
-    const bytes = new TextEncoder().encode(code);
-    history.replaceState(null, "", `#code=${encodeURIComponent(btoa(String.fromCharCode(...bytes)))}`);
-  };
+  const share = () => history.replaceState(null, "", codeToHash(editor.current?.get() ?? ""));
   return (
     <div ref={ref}>
       <div class="toolbar">
-        <label class="field">
+        <label class="field wide">
           example
           <select
             name="example"
@@ -105,6 +95,11 @@ export default function Playground() {
       </div>
       <div class="editor" ref={host} />
       <div class="figures">
+        {graph && (
+          <p class="graph-link">
+            graph: {graph.text}. <a href={graph.href}>Open it in the graph viewer</a>
+          </p>
+        )}
         <pre class="output" aria-live="polite">{output.join("\n") || "Output appears here."}</pre>
         {losses.length > 0 && (
           <Figure label="plotted values" options={linesOf({ loss: losses }, "step", "value")} />

@@ -1,5 +1,5 @@
 /**
- * The playground's numbered examples (JavaScript, with `loom`, `print` and `plot` in scope).
+ * The playground's numbered examples (JavaScript, with `loom`, `print`, `plot` and `graph` in scope).
  * @module
  */
 
@@ -55,5 +55,15 @@ const block = nn.residual(nn.serial(nn.layerNorm(), nn.attend({ heads: 2, causal
 print(summary(block, [1, 5, 8]));
 const { params } = block.init(random.key(0), [1, 5, 8]);
 print("output shape:", block.apply(params, random.normal(random.key(1), [1, 5, 8])).shape);`,
+  },
+  {
+    title: "What the compiler makes of a function",
+    code: `const { explain } = loom;
+const f = (x, w) => x.matmul(w).relu().mul(2).sum(1);
+const x = { shape: [4, 8] }, w = { shape: [8, 3] };
+const report = explain(f, x, w);
+print(report.optimized.toString());
+for (const k of report.kernels) print(\`\${k.kind} (\${k.code.language}): \${k.summary}\`);
+graph(f, x, w); // draw it in the graph viewer`,
   },
 ];

@@ -23,9 +23,10 @@ export function playgroundPage(): VNode {
       <h1>Playground</h1>
       <p>
         Write JavaScript against Loom (all of <code>mod.ts</code> as <code>loom</code>);{" "}
-        <code>print(...)</code>
-        shows values, <code>plot(step, value)</code>{" "}
-        draws a curve. The code runs in a Web Worker; “Share link” puts it in the address.
+        <code>print(...)</code> shows values, <code>plot(step, value)</code> draws a curve and{" "}
+        <code>graph(f, ...inputs)</code> sends <code>f</code> to the{" "}
+        <a href="/graph/">graph viewer</a>. The code runs in a Web Worker; “Share link” puts it in the
+        address.
       </p>
       <Island name="Playground" component={Playground} props={{}} />
     </Layout>

@@ -5,7 +5,8 @@
  *   `web/islands/`, so that every output file (chunks included) lands in one folder;
  * - Loom's own browser build, `mod.ts` as one minified ES module, into `web/static/loom/`
  *   (`import { tensor } from "/loom/loom.js"`);
- * - beside each, the CPU backend's pool worker (`kernels/cpu/worker.ts`, which needs nothing else) as
+ * - TF.js's wasm binaries for the benchmark, into `web/static/tfjs/`;
+ * - beside the islands and loom.js, the CPU backend's pool worker (`kernels/cpu/worker.ts`, which needs nothing else) as
  *   `loom_worker.js`: a bundled pool looks for it next to the file that holds the pool.
  * @module
  */
@@ -16,7 +17,14 @@ const WEB = new URL("./", import.meta.url);
 const POOL_WORKER = "kernels/cpu/worker.ts";
 
 /** Where the build writes, relative to web/. */
-export const OUTPUT = { islands: "static/islands/", loom: "static/loom/" } as const;
+export const OUTPUT = { islands: "static/islands/", loom: "static/loom/", tfjs: "static/tfjs/" } as const;
+
+/** The benchmark's TF.js wasm backend fetches these binaries (by streaming) from `/tfjs/`. */
+const TFJS_WASM = [
+  "tfjs-backend-wasm.wasm",
+  "tfjs-backend-wasm-simd.wasm",
+  "tfjs-backend-wasm-threaded-simd.wasm",
+];
 
 async function bundle(args: string[]): Promise<void> {
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
@@ -64,7 +72,13 @@ export async function buildAssets(): Promise<Record<string, { bytes: number; gzi
   }
   await bundle(["--code-splitting", "--outdir", `web/${OUTPUT.islands}`, ...(await entryPoints())]);
   await bundle(["-o", `web/${OUTPUT.loom}loom.js`, "mod.ts"]);
-  for (const dir of Object.values(OUTPUT)) await bundle(["-o", `web/${dir}loom_worker.js`, POOL_WORKER]);
+  for (const dir of [OUTPUT.islands, OUTPUT.loom]) {
+    await bundle(["-o", `web/${dir}loom_worker.js`, POOL_WORKER]);
+  }
+  // Beside the package's entry point in Deno's npm cache.
+  const tfjs = new URL("./", import.meta.resolve("@tensorflow/tfjs-backend-wasm"));
+  await Deno.mkdir(new URL(OUTPUT.tfjs, WEB), { recursive: true });
+  for (const name of TFJS_WASM) await Deno.copyFile(new URL(name, tfjs), new URL(OUTPUT.tfjs + name, WEB));
   const sizes: Record<string, { bytes: number; gzip: number }> = {};
   for (const dir of Object.values(OUTPUT)) {
     for await (const e of Deno.readDir(new URL(dir, WEB))) {

@@ -1,11 +1,24 @@
 /**
- * Island: runs the benchmark worker on the visitor's machine, shows the table, and offers it as JSON.
+ * Island: runs the benchmark worker on the visitor's machine, shows the table (one column per library and
+ * backend), and offers the rows as JSON. `?sizes=128,256&repeats=3` in the URL changes the work (sizes capped).
  * @module
  */
 import { useState } from "preact/hooks";
-import type { BenchRow } from "./bench_worker.ts";
+import { type BenchRow, MAX_SIZE } from "./bench_spec.ts";
 import { useReady } from "./ui.tsx";
 import { openWorker } from "./worker_link.ts";
+
+/** The work asked for in the URL, or the default: matmuls of 128, 256 and 512, medians of 5. */
+function requested(): { sizes: number[]; repeats: number } {
+  const query = new URLSearchParams(location.search);
+  const sizes = (query.get("sizes") ?? "128,256,512").split(",").map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0 && n <= MAX_SIZE);
+  const repeats = Number(query.get("repeats") ?? 5);
+  return {
+    sizes: sizes.length ? sizes : [128],
+    repeats: Number.isInteger(repeats) && repeats > 0 ? repeats : 5,
+  };
+}
 
 /**
  * The island.
@@ -25,12 +38,12 @@ export default function Bench() {
   const run = () => {
     setState("running");
     setRows([]);
+    setNotes([]);
     const onReply = (m: { type: string; rows: BenchRow[]; text: string; done?: boolean }) => {
       if (m.type === "rows") setRows(m.rows);
       if (m.type === "note") setNotes((n) => [...n, m.text]);
-      if (m.type === "error") setNotes((n) => [...n, m.text]);
-      if (m.done || m.type === "error") {
-        setState(m.type === "error" ? "failed" : "done");
+      if (m.done) {
+        setState("done");
         w.terminate();
       }
     };
@@ -38,8 +51,12 @@ export default function Bench() {
       setNotes((n) => [...n, reason]);
       setState("failed");
     });
-    w.post({});
+    w.post(requested());
   };
+  const columns = [...new Set(rows.map((r) => `${r.library} ${r.backend}`))];
+  const workloads = [...new Set(rows.map((r) => r.workload))];
+  const cell = (workload: string, column: string) =>
+    rows.find((r) => r.workload === workload && `${r.library} ${r.backend}` === column)?.ms;
   const json = `data:application/json,${
     encodeURIComponent(
       JSON.stringify(
@@ -58,26 +75,24 @@ export default function Bench() {
         {state === "done" && <a href={json} download="loom-bench.json">Download JSON</a>}
       </div>
       {notes.map((n) => <p class="note" key={n}>{n}</p>)}
-      <table class="bench">
-        <thead>
-          <tr>
-            <th>workload</th>
-            <th>library</th>
-            <th>backend</th>
-            <th>median ms</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r, i) => (
-            <tr key={i}>
-              <td>{r.workload}</td>
-              <td>{r.library}</td>
-              <td>{r.backend}</td>
-              <td>{r.ms.toFixed(2)}</td>
+      <div class="table-scroll">
+        <table class="bench">
+          <thead>
+            <tr>
+              <th>median ms</th>
+              {columns.map((c) => <th key={c}>{c}</th>)}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {workloads.map((w) => (
+              <tr key={w}>
+                <td>{w}</td>
+                {columns.map((c) => <td key={c}>{cell(w, c)?.toFixed(2) ?? "–"}</td>)}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </div>
   );
 }

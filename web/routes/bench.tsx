@@ -22,10 +22,13 @@ export function benchPage(): VNode {
     <Layout title="Benchmark" path="/bench/">
       <h1>Benchmark</h1>
       <p>
-        Loom and TensorFlow.js on the same work, in this browser: matmuls of 128, 256 and 512 (capped so no
-        browser hangs) and one training step of a small MLP. Loom runs on its CPU backend (WebAssembly SIMD,
-        all cores where the page is cross-origin isolated) and on WebGPU where the browser has it; TF.js on
-        its cpu backend. Medians of 5 runs after a warm-up.
+        Loom and TensorFlow.js on the same work, in this browser: matmuls of 128, 256 and 512 (at most 1024,
+        so that no browser hangs) and one training step of a small MLP (forward, gradients, SGD update). On
+        the CPU, Loom's backend (WebAssembly SIMD kernels it generates, all cores where the page is
+        cross-origin isolated) against TF.js's wasm backend (XNNPACK, threads likewise); on WebGPU, where the
+        browser has it, both libraries' WebGPU backends. Each number is the median of 5 runs after a warm-up,
+        until the result is read back. <code>?sizes=256,1024&amp;repeats=3</code>{" "}
+        in the address changes the work.
       </p>
       <Island name="Bench" component={Bench} props={{}} />
     </Layout>

@@ -4,6 +4,14 @@
  */
 import type { ComponentChildren } from "preact";
 
+/** The icon, inline: no request for it, so none to cut short when a visitor moves on. */
+const ICON = `data:image/svg+xml,${
+  encodeURIComponent(
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1f4e79"/>' +
+      '<path d="M8 8v16h16" stroke="#fff" stroke-width="3" fill="none"/></svg>',
+  )
+}`;
+
 /** The site's sections, in the navigation's order. */
 const SECTIONS: [string, string][] = [
   ["/guide/", "Guide"],
@@ -39,7 +47,7 @@ export function Layout(
           content={props.description ??
             "Loom: neural networks as pure functional TypeScript, live in the browser."}
         />
-        <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+        <link rel="icon" href={ICON} type="image/svg+xml" />
         <link rel="stylesheet" href="/style.css" />
         <script type="module" src="/islands/client.js" />
       </head>

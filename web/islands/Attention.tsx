@@ -59,7 +59,10 @@ export default function Attention(props: LessonProps<AttentionSettings, Attentio
           </figure>
         ))}
         {f.losses.length > 0 && (
-          <Figure label="training loss" options={linesOf({ loss: f.losses }, "step", "cross-entropy")} />
+          <Figure
+            label="training loss"
+            options={linesOf({ loss: f.losses }, "step", "cross-entropy", { xDomain: [0, l.settings.steps] })}
+          />
         )}
       </div>
     </div>

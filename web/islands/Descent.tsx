@@ -51,7 +51,10 @@ export default function Descent(props: LessonProps<DescentSettings, DescentFrame
       <div class="figures">
         <Figure
           label="loss by step"
-          options={linesOf({ loss: f.losses }, "step", "mean squared error", true)}
+          options={linesOf({ loss: f.losses }, "step", "mean squared error", {
+            logY: true,
+            xDomain: [0, l.settings.steps],
+          })}
         />
         <Figure
           label="the target and the network's fit"

@@ -34,6 +34,8 @@ export default function GraphViewer(props: { models: Record<string, string> }) {
   const [drawn, setDrawn] = useState<Drawn | null>(null);
   const [picked, setPicked] = useState("");
   const graph = useRef<HTMLDivElement>(null);
+  // Whether the URL has been read: the first drawing waits for it, so it draws what the URL asks at once.
+  const [started, setStarted] = useState(false);
 
   useEffect(() => {
     const query = new URLSearchParams(location.search);
@@ -42,8 +44,10 @@ export default function GraphViewer(props: { models: Record<string, string> }) {
     else if (names.includes(query.get("model") ?? "")) setModel(query.get("model")!);
     if ("gpu" in navigator) setBackends(["cpu", "webgpu"]);
     if (query.get("backend") === "webgpu" && "gpu" in navigator) setBackend("webgpu");
+    setStarted(true);
   }, []);
   useEffect(() => {
+    if (!started) return;
     setDrawn(null);
     setPicked("");
     const worker = openWorker<Drawn>("/islands/graph_worker.js", (reply) => {
@@ -52,7 +56,7 @@ export default function GraphViewer(props: { models: Record<string, string> }) {
     }, (reason) => setDrawn({ error: reason } as Drawn));
     worker.post(model === PLAYGROUND && code !== null ? { code, backend } : { model, backend });
     return () => worker.terminate();
-  }, [model, backend, code]);
+  }, [started, model, backend, code]);
   // The picked kernel's cluster is outlined.
   useEffect(() => {
     graph.current?.querySelectorAll(".picked").forEach((e) => e.classList.remove("picked"));

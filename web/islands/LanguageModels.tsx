@@ -60,7 +60,7 @@ export default function LanguageModels(props: LessonProps<LmSettings, LmFrame>) 
             { bigram, "neural LM": f.perplexity.neural, "GRU LM": f.perplexity.rnn },
             "step",
             "perplexity",
-            true,
+            { logY: true, xDomain: [0, l.settings.steps] },
           )}
         />
         <table class="samples">

@@ -56,7 +56,7 @@ export default function Residual(props: LessonProps<ResidualSettings, ResidualFr
             { plain: f.losses.plain, residual: f.losses.residual },
             "step",
             "mean squared error",
-            true,
+            { logY: true, xDomain: [0, l.settings.steps] },
           )}
         />
       </div>

@@ -5,7 +5,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import type { RunSummary } from "../runs.ts";
-import { Figure, linesOf, useReady } from "./ui.tsx";
+import { Choice, Figure, linesOf, useReady } from "./ui.tsx";
 
 /** Numeric fields of metrics rows that can be plotted against the step. */
 function numericKeys(rows: Record<string, unknown>[]): string[] {
@@ -90,7 +90,7 @@ export default function Runs(props: { live: boolean }) {
             </thead>
             <tbody>
               {runs.map((r) => (
-                <tr key={r.name}>
+                <tr key={r.name} data-run={r.name} data-reports={r.reports}>
                   <td>
                     <input
                       type="checkbox"
@@ -112,18 +112,7 @@ export default function Runs(props: { live: boolean }) {
             </tbody>
           </table>
         )}
-      {keys.length > 0 && (
-        <label class="field">
-          metric
-          <select
-            name="metric"
-            value={metric}
-            onChange={(e) => setMetric((e.target as HTMLSelectElement).value)}
-          >
-            {keys.map((k) => <option key={k} value={k}>{k}</option>)}
-          </select>
-        </label>
-      )}
+      {keys.length > 0 && <Choice label="metric" value={metric} options={keys} onChange={setMetric} />}
       {rows.length > 0 && <Figure label={`${metric} by step`} options={linesOf(series, "step", metric)} />}
     </div>
   );

@@ -25,7 +25,12 @@ export default function Word2vec(props: LessonProps<Word2vecSettings, Word2vecFr
   const ref = useReady();
   const [draft, setDraft] = useState(l.settings.text);
   const f = l.frame;
-  const status = `step ${f.step}` + (f.losses.length ? `, loss ${f.losses.at(-1)![1].toFixed(3)}` : "") +
+  const loss = f.losses.length > 1
+    ? `, loss ${f.losses[0][1].toFixed(3)} → ${f.losses.at(-1)![1].toFixed(3)}`
+    : f.losses.length
+    ? `, loss ${f.losses[0][1].toFixed(3)}`
+    : "";
+  const status = `step ${f.step}${loss}` +
     (f.rate ? `, ${Math.round(f.rate).toLocaleString("en")} examples/s` : "");
   return (
     <div ref={ref} data-rate={f.done ? String(f.rate) : undefined}>

@@ -27,30 +27,58 @@ export function Figure(props: { options: Plot.PlotOptions; label: string }) {
   return <div class="figure" ref={ref} role="img" aria-label={props.label} />;
 }
 
+/** How `linesOf` draws its axes. */
+export interface LinesOptions {
+  /** A log scale for y (losses that fall by orders of magnitude). */
+  logY?: boolean;
+  /** The x axis's extent (e.g. `[0, steps]`, so that a curve grows across a fixed axis). */
+  xDomain?: [number, number];
+}
+
 /**
- * Line-plot options for named series of [x, y] points.
+ * Line-plot options for named series of [x, y] points, with a dot at each series' last point (so that a
+ * first frame of one point shows). Where the points span no range, the axes get one around them; where there
+ * are none yet, the frame says so.
  *
  * @example
  * ```ts
  * import { linesOf } from "./ui.tsx";
- * const options = linesOf({ a: [[0, 1], [1, 0.5]] }, "step", "loss");
- * if (options.marks!.length !== 1) throw new Error();
+ * const options = linesOf({ a: [[0, 1], [1, 0.5]] }, "step", "loss", { xDomain: [0, 10] });
+ * if (options.marks!.length !== 2 || (options.x as { domain: number[] }).domain[1] !== 10) throw new Error();
  * ```
  */
 export function linesOf(
   series: Record<string, [number, number][]>,
   x: string,
   y: string,
-  logY = false,
+  options: LinesOptions = {},
 ): Plot.PlotOptions {
   const rows = Object.entries(series).flatMap(([name, points]) =>
     points.map(([a, b]) => ({ name, x: a, y: b }))
   );
+  const last = Object.entries(series).flatMap(([name, points]) =>
+    points.length ? [{ name, x: points.at(-1)![0], y: points.at(-1)![1] }] : []
+  );
+  const around = (values: number[], log: boolean): [number, number] | undefined => {
+    const finite = values.filter(Number.isFinite);
+    if (finite.length === 0 || Math.min(...finite) !== Math.max(...finite)) return undefined;
+    const v = finite[0];
+    return log ? [v / 10, v * 10] : [v - (Math.abs(v) || 1), v + (Math.abs(v) || 1)];
+  };
   return {
-    x: { label: x },
-    y: { label: y, type: logY ? "log" : "linear", grid: true },
+    x: { label: x, domain: options.xDomain ?? around(rows.map((r) => r.x), false) },
+    y: {
+      label: y,
+      type: options.logY ? "log" : "linear",
+      grid: true,
+      domain: around(rows.map((r) => r.y), options.logY ?? false),
+    },
     color: { legend: Object.keys(series).length > 1 },
-    marks: [Plot.line(rows, { x: "x", y: "y", stroke: "name" })],
+    marks: [
+      Plot.line(rows, { x: "x", y: "y", stroke: "name" }),
+      Plot.dot(last, { x: "x", y: "y", fill: "name", r: 2.5 }),
+      ...(rows.length ? [] : [Plot.text(["no points yet: “Run live” trains"], { frameAnchor: "middle" })]),
+    ],
   };
 }
 

@@ -59,7 +59,7 @@ export async function home(): Promise<VNode> {
           <a href="/graph/">The graph viewer</a>: what jit traces, simplifies and fuses.
         </li>
         <li>
-          <a href="/runs/">Training runs</a>: the metrics of `deno task train`, live.
+          <a href="/runs/">Training runs</a>: the metrics of <code>deno task train</code>, live.
         </li>
         <li>
           <a href="/bench/">The benchmark</a>: Loom against TensorFlow.js in your browser.

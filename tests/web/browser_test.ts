@@ -118,6 +118,64 @@ async function writeRun(dir: string, losses: number[]): Promise<void> {
   await Deno.writeTextFile(`${dir}/metrics.jsonl`, lines.join(""));
 }
 
+/**
+ * A plain static server over `dir`, with no cross-origin isolation headers: Python's http.server where
+ * python3 is installed, else a bare file server (index.html for folders, types by extension).
+ */
+async function staticServer(dir: string): Promise<{ base: string; close(): Promise<void> }> {
+  let hasPython = false;
+  try {
+    hasPython =
+      (await new Deno.Command("python3", { args: ["--version"], stdout: "null", stderr: "null" }).output())
+        .success;
+  } catch {
+    // not installed
+  }
+  if (!hasPython) {
+    const types: Record<string, string> = {
+      html: "text/html",
+      js: "text/javascript",
+      css: "text/css",
+      wasm: "application/wasm",
+    };
+    const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (request) => {
+      const path = decodeURIComponent(new URL(request.url).pathname);
+      const file = path.endsWith("/") ? `${path}index.html` : path;
+      try {
+        const body = await Deno.readFile(dir + file);
+        return new Response(body, {
+          headers: { "Content-Type": types[file.split(".").pop()!] ?? "text/plain" },
+        });
+      } catch {
+        const isDir = await Deno.stat(dir + path).then((i) => i.isDirectory, () => false);
+        return isDir
+          ? Response.redirect(new URL(`${path}/`, request.url), 301)
+          : new Response("", { status: 404 });
+      }
+    });
+    return { base: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
+  }
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const python = new Deno.Command("python3", {
+    args: ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", dir],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const up = await fetch(base).then(async (r) => (await r.body?.cancel(), true), () => false);
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    base,
+    close: async () => {
+      python.kill();
+      await python.status;
+    },
+  };
+}
+
 /** Every page once: the live site's API reference links one source page, which stands for all. */
 async function routes(): Promise<string[]> {
   const paths = await sitePaths();
@@ -371,18 +429,9 @@ browserTest(
       await walk(out);
       const serverCode = files.filter((f) => /\.(ts|tsx)$/.test(f) || f.includes("/runs/api/"));
       if (serverCode.length) throw new Error(`server code in the static build: ${serverCode}`);
-      // Python's http.server: no cross-origin isolation headers, only files.
-      const port = 20000 + Math.floor(Math.random() * 20000);
-      const python = new Deno.Command("python3", {
-        args: ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", out],
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
+      const server = await staticServer(out);
       try {
-        const base = `http://127.0.0.1:${port}`;
-        for (let i = 0; i < 100 && !(await fetch(base).then((r) => r.body?.cancel(), () => "down")); i++) {
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        const base = server.base;
         await withBrowser(FLAGS, async (context) => {
           for (const path of await routes()) {
             const page = await watchedPage(context);
@@ -404,8 +453,7 @@ browserTest(
           assertNoProblems(page);
         });
       } finally {
-        python.kill();
-        await python.status;
+        await server.close();
       }
     } finally {
       await Deno.remove(out, { recursive: true });

@@ -33,11 +33,12 @@ export async function buildSite(out: string): Promise<string[]> {
   await copyTree(new URL("./static", import.meta.url).pathname, out);
   const paths = await sitePaths();
   for (const path of paths) {
-    const page = await renderPage(path.endsWith("/") ? path : `${path}/`, { live: false });
+    const page = await renderPage(path, { live: false });
     if (!page) throw new Error(`no page at ${path}`);
-    const dir = `${out}${path.endsWith("/") ? path : `${path}/`}`;
-    await Deno.mkdir(dir, { recursive: true });
-    await Deno.writeTextFile(`${dir}index.html`, `<!DOCTYPE html>${renderToString(page)}`);
+    // A folder's index.html, or a source page's own file.
+    const file = path.endsWith("/") ? `${out}${path}index.html` : `${out}${path}`;
+    await Deno.mkdir(file.slice(0, file.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(file, `<!DOCTYPE html>${renderToString(page)}`);
   }
   const headers = Object.entries(SECURITY_HEADERS).map(([k, v]) => `  ${k}: ${v}`).join("\n");
   await Deno.writeTextFile(`${out}/_headers`, `/*\n${headers}\n`);

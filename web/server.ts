@@ -136,8 +136,9 @@ export function createHandler(options: SiteOptions): (request: Request) => Promi
       });
     }
 
-    const pagePath = path.endsWith("/") ? path : `${path}/`;
-    if (!/\.\w+$/.test(path) || path.startsWith("/api/source/")) {
+    // Pages are folders (`/guide/`), and source pages `.ts.html` files.
+    const pagePath = path.endsWith("/") || path.endsWith(".ts.html") ? path : `${path}/`;
+    if (!/\.\w+$/.test(path) || path.endsWith(".ts.html")) {
       const page = await renderPage(pagePath, { live: true });
       if (page && pagePath !== path) return reply(301, null, TYPES.txt, { Location: pagePath });
       if (page) return reply(200, head ? null : `<!DOCTYPE html>${renderToString(page)}`, TYPES.html);

@@ -427,7 +427,7 @@ browserTest(
         }
       };
       await walk(out);
-      const serverCode = files.filter((f) => /\.(ts|tsx)$/.test(f) || f.includes("/runs/api/"));
+      const serverCode = files.filter((f) => /\.tsx?(\/|$)/.test(f) || f.includes("/runs/api/"));
       if (serverCode.length) throw new Error(`server code in the static build: ${serverCode}`);
       const server = await staticServer(out);
       try {

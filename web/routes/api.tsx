@@ -1,5 +1,6 @@
 /**
- * `/api/`: the reference of every export of `mod.ts`, and `/api/source/<file>`: a source file with line anchors.
+ * `/api/`: the reference of every export of `mod.ts`, and `/api/source/<file>.html`: a source file with line
+ * anchors (a page, not a folder named like the file, so that the static build holds no `.ts` name).
  * @module
  */
 import type { VNode } from "preact";
@@ -32,7 +33,7 @@ export function apiEntries(): Promise<ApiEntry[]> {
  * import { renderToString } from "preact-render-to-string";
  * import { apiPage } from "./api.tsx";
  * const html = renderToString(await apiPage());
- * if (!html.includes('id="valueAndGrad"') || !html.includes("/api/source/dsl/ops.ts/#L")) throw new Error();
+ * if (!html.includes('id="valueAndGrad"') || !html.includes("/api/source/dsl/ops.ts.html#L")) throw new Error();
  * ```
  */
 export async function apiPage(): Promise<VNode> {
@@ -50,7 +51,7 @@ export async function apiPage(): Promise<VNode> {
           <section class="entry" id={e.name} key={e.name} data-name={e.name.toLowerCase()}>
             <h2>
               <a href={`#${e.name}`}>{e.name}</a> <span class="kind">{e.kind}</span>
-              <a class="source" href={`/api/source/${e.file}/#L${e.line}`}>{e.file}:{e.line}</a>
+              <a class="source" href={`/api/source/${e.file}.html#L${e.line}`}>{e.file}:{e.line}</a>
             </h2>
             <pre class="signature"><code>{e.signature}</code></pre>
             {e.doc.split(/\n\n+/).map((p) => <p key={p}>{p}</p>)}
@@ -98,9 +99,9 @@ export async function sourcePage(file: string): Promise<VNode | null> {
  * @example
  * ```ts
  * import { sourcePaths } from "./api.tsx";
- * if (!(await sourcePaths()).includes("/api/source/dsl/ops.ts/")) throw new Error();
+ * if (!(await sourcePaths()).includes("/api/source/dsl/ops.ts.html")) throw new Error();
  * ```
  */
 export async function sourcePaths(): Promise<string[]> {
-  return [...(await sourceFiles())].map((f) => `/api/source/${f}/`);
+  return [...(await sourceFiles())].map((f) => `/api/source/${f}.html`);
 }

@@ -19,7 +19,7 @@ export interface PageContext {
 }
 
 /**
- * The page at `path` (a decoded path ending in `/`), or null.
+ * The page at `path` (a decoded path ending in `/`, or a source page's ending in `.ts.html`), or null.
  *
  * @example
  * ```ts
@@ -33,7 +33,7 @@ export async function renderPage(path: string, context: PageContext): Promise<VN
   const lesson = path.match(/^\/guide\/([\w-]+)\/$/);
   if (lesson) return await guidePage(lesson[1]);
   if (path === "/api/") return await apiPage();
-  const source = path.match(/^\/api\/source\/(.+\.ts)\/?$/);
+  const source = path.match(/^\/api\/source\/(.+\.ts)\.html$/);
   if (source) return await sourcePage(source[1]);
   if (path === "/graph/") return graphPage();
   if (path === "/playground/") return playgroundPage();

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { type Size, withChunks } from "./bundle_sizes.ts";
+
 const WEB = new URL("./", import.meta.url);
 
 /** The CPU backend's pool worker: Loom's, bundled as it is (it imports nothing of the site). */
@@ -66,7 +68,7 @@ export async function entryPoints(): Promise<string[]> {
  * console.log(sizes["loom/loom.js"].gzip);
  * ```
  */
-export async function buildAssets(): Promise<Record<string, { bytes: number; gzip: number }>> {
+export async function buildAssets(): Promise<Record<string, Size>> {
   for (const dir of Object.values(OUTPUT)) {
     await Deno.remove(new URL(dir, WEB), { recursive: true }).catch(() => {});
   }
@@ -79,7 +81,7 @@ export async function buildAssets(): Promise<Record<string, { bytes: number; gzi
   const tfjs = new URL("./", import.meta.resolve("@tensorflow/tfjs-backend-wasm"));
   await Deno.mkdir(new URL(OUTPUT.tfjs, WEB), { recursive: true });
   for (const name of TFJS_WASM) await Deno.copyFile(new URL(name, tfjs), new URL(OUTPUT.tfjs + name, WEB));
-  const sizes: Record<string, { bytes: number; gzip: number }> = {};
+  const sizes: Record<string, Size> = {};
   for (const dir of Object.values(OUTPUT)) {
     for await (const e of Deno.readDir(new URL(dir, WEB))) {
       const data = await Deno.readFile(new URL(dir + e.name, WEB));
@@ -91,13 +93,39 @@ export async function buildAssets(): Promise<Record<string, { bytes: number; gzi
   return sizes;
 }
 
+/**
+ * Each island's and worker's size with the chunks it imports (what a page with it downloads), from the sizes
+ * `buildAssets` returned.
+ *
+ * @example
+ * ```ts ignore
+ * const totals = await islandSizes(await buildAssets());
+ * console.log(totals["Word2vec.js"].gzip);
+ * ```
+ */
+export async function islandSizes(sizes: Record<string, Size>): Promise<Record<string, Size>> {
+  const prefix = OUTPUT.islands.slice("static/".length);
+  const own = Object.entries(sizes).filter(([name]) => name.startsWith(prefix));
+  const entries = (await entryPoints()).map((path) =>
+    path.slice(path.lastIndexOf("/") + 1).replace(/\.tsx?$/, ".js")
+  );
+  return await withChunks(
+    new URL(OUTPUT.islands, WEB).pathname,
+    [...entries, "loom_worker.js"],
+    Object.fromEntries(own.map(([name, size]) => [name.slice(prefix.length), size])),
+  );
+}
+
 if (import.meta.main) {
   const sizes = await buildAssets();
-  for (const [name, s] of Object.entries(sizes).sort()) {
+  const line = (name: string, s: Size) =>
     console.log(
-      `${name.padEnd(36)} ${(s.bytes / 1024).toFixed(1).padStart(8)} KB  ${
+      `${name.padEnd(40)} ${(s.bytes / 1024).toFixed(1).padStart(8)} KB ${
         (s.gzip / 1024).toFixed(1).padStart(7)
       } KB gzip`,
     );
-  }
+  console.log("Each file:");
+  for (const [name, s] of Object.entries(sizes).sort()) line(name, s);
+  console.log("\nEach island and worker with the chunks it imports:");
+  for (const [name, s] of Object.entries(await islandSizes(sizes)).sort()) line(name, s);
 }

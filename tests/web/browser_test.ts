@@ -7,7 +7,7 @@
  * is missing.
  */
 import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { buildAssets } from "../../web/build.ts";
+import { buildAssets, islandSizes } from "../../web/build.ts";
 import { buildSite } from "../../web/build_site.ts";
 import { sitePaths } from "../../web/routes/mod.ts";
 import { createHandler } from "../../web/server.ts";
@@ -187,9 +187,14 @@ async function routes(): Promise<string[]> {
 browserTest(
   "every route loads in Chromium with its islands hydrated, no console error and no failed request",
   async () => {
+    const kb = (all: Record<string, { gzip: number }>) =>
+      Object.fromEntries(
+        Object.entries(all).sort().map(([name, s]) => [name, Math.round(s.gzip / 102.4) / 10]),
+      );
+    await measured("gzip KB, each file", kb(sizes));
     await measured(
-      "gzip KB",
-      Object.fromEntries(Object.entries(sizes).map(([name, s]) => [name, Math.round(s.gzip / 102.4) / 10])),
+      "gzip KB, each island and worker with the chunks it imports",
+      kb(await islandSizes(sizes)),
     );
     await withSite(async (site) => {
       await Deno.mkdir(SCREENS, { recursive: true });

@@ -3,7 +3,8 @@
  * @module
  */
 import type { AttentionFrame, AttentionSettings } from "../lessons/attention.ts";
-import { Choice, Figure, heatmapOf, linesOf, NumberField, Toolbar, useReady } from "./ui.tsx";
+import { Figure, heatmapOf, linesOf } from "./plots.tsx";
+import { Choice, NumberField, Toolbar, useReady } from "./ui.tsx";
 import { type LessonProps, useLesson } from "./use_lesson.ts";
 
 /**

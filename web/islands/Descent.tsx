@@ -3,7 +3,8 @@
  * @module
  */
 import type { DescentFrame, DescentSettings } from "../lessons/descent.ts";
-import { Figure, linesOf, NumberField, Toolbar, useReady } from "./ui.tsx";
+import { Figure, linesOf } from "./plots.tsx";
+import { NumberField, Toolbar, useReady } from "./ui.tsx";
 import * as Plot from "@observablehq/plot";
 import { type LessonProps, useLesson } from "./use_lesson.ts";
 

@@ -3,7 +3,8 @@
  * @module
  */
 import type { LmFrame, LmSettings } from "../lessons/language_models.ts";
-import { Figure, linesOf, NumberField, Toolbar, useReady } from "./ui.tsx";
+import { Figure, linesOf } from "./plots.tsx";
+import { NumberField, Toolbar, useReady } from "./ui.tsx";
 import { type LessonProps, useLesson } from "./use_lesson.ts";
 
 /**

@@ -3,7 +3,8 @@
  * @module
  */
 import type { OneHotFrame, OneHotSettings } from "../lessons/onehot.ts";
-import { Figure, heatmapOf, Toolbar, useReady } from "./ui.tsx";
+import { Figure, heatmapOf } from "./plots.tsx";
+import { Toolbar, useReady } from "./ui.tsx";
 import { type LessonProps, useLesson } from "./use_lesson.ts";
 
 /**

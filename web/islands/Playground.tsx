@@ -6,7 +6,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { EXAMPLES } from "./examples.ts";
 import { codeFromHash, codeToHash } from "./share.ts";
-import { Figure, linesOf, useReady } from "./ui.tsx";
+import { Figure, linesOf } from "./plots.tsx";
+import { useReady } from "./ui.tsx";
 import { openWorker, type WorkerLink } from "./worker_link.ts";
 
 /**

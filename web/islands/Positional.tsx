@@ -3,7 +3,8 @@
  * @module
  */
 import type { PositionalFrame, PositionalSettings } from "../lessons/positional.ts";
-import { Figure, heatmapOf, linesOf, Toolbar, useReady } from "./ui.tsx";
+import { Figure, heatmapOf, linesOf } from "./plots.tsx";
+import { Toolbar, useReady } from "./ui.tsx";
 import { type LessonProps, useLesson } from "./use_lesson.ts";
 
 /**

@@ -4,7 +4,8 @@
  */
 import * as Plot from "@observablehq/plot";
 import type { ResidualFrame, ResidualSettings } from "../lessons/residual.ts";
-import { Figure, linesOf, NumberField, Toolbar, useReady } from "./ui.tsx";
+import { Figure, linesOf } from "./plots.tsx";
+import { NumberField, Toolbar, useReady } from "./ui.tsx";
 import { type LessonProps, useLesson } from "./use_lesson.ts";
 
 /**

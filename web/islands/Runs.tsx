@@ -5,7 +5,8 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import type { RunSummary } from "../runs.ts";
-import { Choice, Figure, linesOf, useReady } from "./ui.tsx";
+import { Figure, linesOf } from "./plots.tsx";
+import { Choice, useReady } from "./ui.tsx";
 
 /** Numeric fields of metrics rows that can be plotted against the step. */
 function numericKeys(rows: Record<string, unknown>[]): string[] {

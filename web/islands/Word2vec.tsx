@@ -5,7 +5,8 @@
 import * as Plot from "@observablehq/plot";
 import { useState } from "preact/hooks";
 import type { Word2vecFrame, Word2vecSettings } from "../lessons/word2vec.ts";
-import { Choice, Figure, linesOf, NumberField, Toolbar, useReady } from "./ui.tsx";
+import { Figure, linesOf } from "./plots.tsx";
+import { Choice, NumberField, Toolbar, useReady } from "./ui.tsx";
 import { type LessonProps, useLesson } from "./use_lesson.ts";
 
 /**

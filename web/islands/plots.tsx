@@ -73,7 +73,7 @@ export function linesOf(
     },
     color: { legend: Object.keys(series).length > 1 },
     marks: [
-      Plot.line(rows, { x: "x", y: "y", stroke: "name" }),
+      Plot.line(rows, { x: "x", y: "y", stroke: "name", z: "name" }),
       Plot.dot(last, { x: "x", y: "y", fill: "name", r: 2.5 }),
       ...(rows.length ? [] : [Plot.text(["no points yet: “Run live” trains"], { frameAnchor: "middle" })]),
     ],

@@ -55,7 +55,7 @@ export default function Attention(props: LessonProps<AttentionSettings, Attentio
             <figcaption>head {h + 1}: row = the word attending, column = the word attended to</figcaption>
             <Figure
               label={`attention of head ${h + 1}`}
-              options={heatmapOf(head, f.words, f.words, [0, 1])}
+              options={heatmapOf(head, f.words, f.words, { domain: [0, 1] })}
             />
           </figure>
         ))}

@@ -44,11 +44,17 @@ export default function OneHot(props: LessonProps<OneHotSettings, OneHotFrame>) 
       <div class="figures">
         <figure>
           <figcaption>One-hot: cosine similarity</figcaption>
-          <Figure label="one-hot similarity" options={heatmapOf(f.oneHot, f.words, f.words, [-1, 1])} />
+          <Figure
+            label="one-hot similarity"
+            options={heatmapOf(f.oneHot, f.words, f.words, { domain: [-1, 1] })}
+          />
         </figure>
         <figure>
           <figcaption>Learned (word2vec): cosine similarity</figcaption>
-          <Figure label="learned similarity" options={heatmapOf(f.learned, f.words, f.words, [-1, 1])} />
+          <Figure
+            label="learned similarity"
+            options={heatmapOf(f.learned, f.words, f.words, { domain: [-1, 1] })}
+          />
         </figure>
       </div>
     </div>

@@ -49,24 +49,21 @@ export default function Positional(props: LessonProps<PositionalSettings, Positi
           <figcaption>Sinusoidal table: position (rows) by feature (columns)</figcaption>
           <Figure
             label="sinusoidal positions"
-            options={{
-              ...heatmapOf(f.table, positions, dims, [-1, 1]),
-              color: { scheme: "rdbu", legend: true, domain: [-1, 1] },
-            }}
+            options={heatmapOf(f.table, positions, dims, { domain: [-1, 1], scheme: "rdbu" })}
           />
         </figure>
         <figure>
           <figcaption>Attention with positions (mean over heads)</figcaption>
           <Figure
             label="attention with positions"
-            options={heatmapOf(f.maps.with, f.words, f.words, [0, 1])}
+            options={heatmapOf(f.maps.with, f.words, f.words, { domain: [0, 1] })}
           />
         </figure>
         <figure>
           <figcaption>Attention without positions</figcaption>
           <Figure
             label="attention without positions"
-            options={heatmapOf(f.maps.without, f.words, f.words, [0, 1])}
+            options={heatmapOf(f.maps.without, f.words, f.words, { domain: [0, 1] })}
           />
         </figure>
         {f.losses.with.length > 0 && (

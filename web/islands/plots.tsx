@@ -93,19 +93,27 @@ export function heatmapOf(
   matrix: number[][],
   rows: string[],
   columns: string[],
-  domain?: [number, number],
+  options: { domain?: [number, number]; scheme?: Plot.ColorScheme } = {},
 ): Plot.PlotOptions {
   const cells = matrix.flatMap((row, i) =>
     row.map((value, j) => ({ row: `${i}:${rows[i]}`, column: `${j}:${columns[j]}`, value }))
   );
   const strip = (s: string) => s.slice(s.indexOf(":") + 1);
+  // At most about 16 labels an axis, so that those of a long one do not run into each other.
+  const axis = (labels: string[]) => {
+    const keys = labels.map((l, i) => `${i}:${l}`);
+    const every = Math.ceil(keys.length / 16);
+    return { domain: keys, ticks: keys.filter((_, i) => i % every === 0), tickFormat: strip, label: null };
+  };
+  // The ramp legend's own margins (Plot passes the color scale's options on to it), so its end labels show.
+  const legend = { legend: true, marginLeft: 12, marginRight: 12 } as Plot.ScaleOptions;
   return {
     padding: 0,
     marginLeft: 70,
     marginBottom: 60,
-    x: { tickRotate: -45, tickFormat: strip, label: null, domain: columns.map((c, j) => `${j}:${c}`) },
-    y: { tickFormat: strip, label: null, domain: rows.map((r, i) => `${i}:${r}`) },
-    color: { scheme: "blues", legend: true, domain },
+    x: { tickRotate: -45, ...axis(columns) },
+    y: axis(rows),
+    color: { scheme: options.scheme ?? "blues", domain: options.domain, ...legend },
     marks: [Plot.cell(cells, { x: "column", y: "row", fill: "value", inset: 0.5 })],
   };
 }

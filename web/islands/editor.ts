@@ -15,7 +15,12 @@ import { javascript } from "@codemirror/lang-javascript";
  * ```
  */
 export function createEditor(parent: HTMLElement, code: string): { get(): string; set(code: string): void } {
-  const view = new EditorView({ doc: code, extensions: [basicSetup, javascript()], parent });
+  // Long lines wrap, so that a phone shows the whole line.
+  const view = new EditorView({
+    doc: code,
+    extensions: [basicSetup, javascript(), EditorView.lineWrapping],
+    parent,
+  });
   return {
     get: () => view.state.doc.toString(),
     set: (text) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } }),

@@ -46,14 +46,14 @@ export default function OneHot(props: LessonProps<OneHotSettings, OneHotFrame>) 
           <figcaption>One-hot: cosine similarity</figcaption>
           <Figure
             label="one-hot similarity"
-            options={heatmapOf(f.oneHot, f.words, f.words, { domain: [-1, 1] })}
+            options={heatmapOf(f.oneHot, f.words, f.words, { domain: [-1, 1], scheme: "rdbu" })}
           />
         </figure>
         <figure>
           <figcaption>Learned (word2vec): cosine similarity</figcaption>
           <Figure
             label="learned similarity"
-            options={heatmapOf(f.learned, f.words, f.words, { domain: [-1, 1] })}
+            options={heatmapOf(f.learned, f.words, f.words, { domain: [-1, 1], scheme: "rdbu" })}
           />
         </figure>
       </div>

@@ -184,6 +184,8 @@ export interface Trained {
   vectors?: () => { table: Float32Array; dim: number };
   /** Perplexity (exp of the mean negative log-likelihood per token) of a stream of ids. */
   perplexity?: (stream: Int32Array) => number;
+  /** The natural log-probability of every token of a stream given the tokens before it. */
+  tokenLogProbs?: (stream: Int32Array) => Float64Array;
   /** Masked LMs: the masked-token accuracy and perplexity on a stream (masks drawn from `seed`). */
   maskedScores?: (
     stream: Int32Array,

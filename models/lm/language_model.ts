@@ -312,9 +312,87 @@ export async function trainLm<P>(
 }
 
 /**
- * Perplexity of a network on a stream: `exp` of the mean negative log-likelihood of every token given what
- * the layout shows it (the `width` ids before it; the tokens before it in its chunk; everything before it in
- * its row, the stream cut into `rows` rows read in order).
+ * The log-probability of every token of a stream given what the layout shows it (the `width` ids before it;
+ * the tokens before it in its chunk; everything before it in its row, the stream cut into `rows` rows read in
+ * order).
+ *
+ * @example
+ * ```ts ignore
+ * import { tokenLogProbs } from "./language_model.ts";
+ * const logp = tokenLogProbs(network, params, testStream);
+ * ```
+ */
+export function tokenLogProbs<P>(
+  network: LmNetwork<P>,
+  params: P,
+  stream: Int32Array,
+  rows = 32,
+): Float64Array {
+  const out = new Float64Array(stream.length);
+  if (stream.length === 0) return out;
+  const { layout, width } = network;
+  const evaluate = L.jit((p: P, x: L.Tensor, y: L.Tensor, c: L.Tensor[][]) => {
+    const res = network.forward(p, x, c);
+    const logp = L.takeAlongAxis(
+      L.logSoftmax(res.logits, -1),
+      L.where(y.notEqual(-1), y, 0).unsqueeze(-1),
+      -1,
+    );
+    return [logp.squeeze(-1), res.carry] as const;
+  });
+  const batch = layout === "window" ? 1024 : rows;
+  const inputs = new Int32Array(batch * width);
+  const targets = new Int32Array(layout === "window" ? batch : batch * width);
+  const inputShape = [batch, width];
+  const targetShape = layout === "window" ? [batch] : [batch, width];
+  const rowLength = Math.ceil(stream.length / batch);
+  let carry = network.zeroCarry?.(batch) ?? [];
+  const count = layout === "window"
+    ? Math.ceil(stream.length / batch)
+    : layout === "chunk"
+    ? Math.ceil(stream.length / (width * batch))
+    : Math.ceil(rowLength / width);
+  for (let index = 0; index < count; index++) {
+    // Where each slot's target sits in the stream (-1: none).
+    const at = new Int32Array(targets.length).fill(-1);
+    if (layout === "window") {
+      const positions = Int32Array.from(
+        { length: Math.min(batch, stream.length - index * batch) },
+        (_, i) => index * batch + i,
+      );
+      fillWindows(stream, positions, width, inputs, targets);
+      at.set(positions);
+    } else if (layout === "chunk") {
+      const starts = [];
+      for (let r = 0; r < batch && (index * batch + r) * width < stream.length; r++) {
+        starts.push((index * batch + r) * width);
+      }
+      fillChunks(stream, starts, width, inputs, targets);
+      starts.forEach((s, r) => {
+        for (let t = 0; t < width && s + t < stream.length; t++) at[r * width + t] = s + t;
+      });
+    } else {
+      fillRowChunks(stream, batch, width, index, inputs, targets);
+      for (let r = 0; r < batch; r++) {
+        for (let t = 0; t < width; t++) {
+          const position = r * rowLength + index * width + t;
+          if (targets[r * width + t] >= 0) at[r * width + t] = position;
+        }
+      }
+    }
+    const x = L.tensor(inputs, { shape: inputShape, dtype: "int32" });
+    const y = L.tensor(targets, { shape: targetShape, dtype: "int32" });
+    const [logp, next] = evaluate(params, x, y, carry) as unknown as [L.Tensor, L.Tensor[][]];
+    carry = next;
+    const values = logp.dataSync() as Float32Array;
+    for (let i = 0; i < at.length; i++) if (at[i] >= 0) out[at[i]] = values[i];
+  }
+  return out;
+}
+
+/**
+ * Perplexity of a network on a stream: `exp` of the mean negative log-likelihood of its tokens
+ * ({@linkcode tokenLogProbs}).
  *
  * @example
  * ```ts ignore
@@ -322,47 +400,12 @@ export async function trainLm<P>(
  * const ppl = perplexity(network, params, testStream);
  * ```
  */
-export function perplexity<P>(network: LmNetwork<P>, params: P, stream: Int32Array, rows = 32): number {
+export function perplexity<P>(network: LmNetwork<P>, params: P, stream: Int32Array): number {
   if (stream.length === 0) return NaN;
-  const { layout, width } = network;
-  const evaluate = L.jit((p: P, x: L.Tensor, y: L.Tensor, c: L.Tensor[][]) => {
-    const out = network.forward(p, x, c);
-    return [L.loss.crossEntropy(out.logits, y, { ignoreIndex: -1 }), out.carry] as const;
-  });
-  const batch = layout === "window" ? 1024 : rows;
-  const inputs = new Int32Array(batch * width);
-  const targets = new Int32Array(layout === "window" ? batch : batch * width);
-  const inputShape = [batch, width];
-  const targetShape = layout === "window" ? [batch] : [batch, width];
-  let carry = network.zeroCarry?.(batch) ?? [];
-  let nll = 0;
-  const count = layout === "window"
-    ? Math.ceil(stream.length / batch)
-    : layout === "chunk"
-    ? Math.ceil(stream.length / (width * batch))
-    : Math.ceil(Math.ceil(stream.length / batch) / width);
-  for (let index = 0; index < count; index++) {
-    let real: number;
-    if (layout === "window") {
-      const positions = Int32Array.from(
-        { length: Math.min(batch, stream.length - index * batch) },
-        (_, i) => index * batch + i,
-      );
-      real = fillWindows(stream, positions, width, inputs, targets);
-    } else if (layout === "chunk") {
-      const starts = [];
-      for (let r = 0; r < batch && (index * batch + r) * width < stream.length; r++) {
-        starts.push((index * batch + r) * width);
-      }
-      real = fillChunks(stream, starts, width, inputs, targets);
-    } else real = fillRowChunks(stream, batch, width, index, inputs, targets);
-    const x = L.tensor(inputs, { shape: inputShape, dtype: "int32" });
-    const y = L.tensor(targets, { shape: targetShape, dtype: "int32" });
-    const [loss, next] = evaluate(params, x, y, carry) as unknown as [L.Tensor, L.Tensor[][]];
-    carry = next;
-    nll += loss.item() * real;
-  }
-  return Math.exp(nll / stream.length);
+  const logp = tokenLogProbs(network, params, stream);
+  let sum = 0;
+  for (const v of logp) sum += v;
+  return Math.exp(-sum / stream.length);
 }
 
 /**
@@ -387,6 +430,7 @@ export async function loadLm<P>(
   const embedding = network.embedding;
   return {
     perplexity: (stream) => perplexity(network, params, stream),
+    tokenLogProbs: (stream) => tokenLogProbs(network, params, stream),
     ...(embedding
       ? {
         vectors: () => {

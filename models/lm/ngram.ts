@@ -170,14 +170,20 @@ export class NgramModel {
    * negative log-probability of every token, the end-of-sentence tokens included.
    */
   perplexity(stream: Int32Array): number {
+    let sum = 0;
+    for (const v of this.tokenLogProbs(stream)) sum += v;
+    return Math.exp(-sum / stream.length);
+  }
+
+  /** The natural log-probability of every token of a stream (read as {@linkcode NgramModel.perplexity} does). */
+  tokenLogProbs(stream: Int32Array): Float64Array {
     const s = new Int32Array(stream.length + 1);
     s.set(stream, 1);
-    let nll = 0;
+    const out = new Float64Array(stream.length);
     for (let i = 1; i < s.length; i++) {
-      const from = Math.max(0, i - this.order + 1);
-      nll -= Math.log(this.probability(s.subarray(from, i), s[i]));
+      out[i - 1] = Math.log(this.probability(s.subarray(Math.max(0, i - this.order + 1), i), s[i]));
     }
-    return Math.exp(nll / stream.length);
+    return out;
   }
 }
 
@@ -250,6 +256,7 @@ export async function loadNgram(path: string): Promise<NgramModel> {
 function trained(model: NgramModel): Trained {
   return {
     perplexity: (stream) => model.perplexity(stream),
+    tokenLogProbs: (stream) => model.tokenLogProbs(stream),
     nextLogProbs: (context) => model.distribution([0, ...context]).map(Math.log),
   };
 }

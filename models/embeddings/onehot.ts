@@ -30,7 +30,8 @@ export function oneHotLayer(
   return nn.serial(
     nn.fn<unknown, number>((x) => {
       const ids = x as L.Tensor;
-      return L.oneHot(ids, vocabulary).reshape([ids.shape[0], config.context * vocabulary]); // [batch, (n−1)·V]
+      // [batch, (n−1)·V] (shape inference hands fn a float placeholder, hence the cast)
+      return L.oneHot(ids.cast("int32"), vocabulary).reshape([ids.shape[0], config.context * vocabulary]);
     }, "one-hot"),
     nn.dense(config.hidden, { activation: "tanh" }),
     nn.dense(vocabulary),

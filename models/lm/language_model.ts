@@ -73,9 +73,15 @@ export function lmFields(defaults: { lr: number; batch: number; epochs: number }
     ),
     optimizer: choice("adam", ["adam", "sgd"], "optimizer"),
     lr: num(defaults.lr, "learning rate"),
+    schedule: choice(
+      "step",
+      ["step", "cosine"],
+      "rate schedule: step (lrDecay per epoch) or cosine (to lr/10 over the run)",
+    ),
+    warmup: int(0, "steps of linear warm-up to lr", 0),
     lrDecay: num(
       1,
-      "multiply the rate by this at the end of each epoch from epoch decayAfter on (1: constant)",
+      "step schedule: multiply the rate by this at the end of each epoch from decayAfter on (1: constant)",
     ),
     decayAfter: int(1, "the first epoch whose end decays the rate"),
     clip: num(0, "clip the gradients' global norm to this (0: no clipping)"),
@@ -100,6 +106,8 @@ export function lmFields(defaults: { lr: number; batch: number; epochs: number }
 export type LmTraining = {
   loss: "cross-entropy" | "mse";
   optimizer: "adam" | "sgd";
+  schedule: "step" | "cosine";
+  warmup: number;
   lr: number;
   lrDecay: number;
   decayAfter: number;
@@ -230,25 +238,32 @@ export function loopBatcher(
  * @example
  * ```ts
  * import { optimizerFor } from "./language_model.ts";
- * const opt = optimizerFor({ optimizer: "sgd", lr: 1, lrDecay: 0.5, decayAfter: 4, epochs: 13, clip: 5 }, 100);
+ * const opt = optimizerFor({ optimizer: "sgd", schedule: "step", warmup: 0, lr: 1, lrDecay: 0.5, decayAfter: 4, epochs: 13, iterations: 0, clip: 5 }, 100);
  * if (typeof opt.update !== "function") throw new Error();
  * ```
  */
 export function optimizerFor(
   config: {
     optimizer: "adam" | "sgd";
+    schedule: "step" | "cosine";
+    warmup: number;
     lr: number;
     lrDecay: number;
     decayAfter: number;
     epochs: number;
+    iterations: number;
     clip: number;
   },
   batchesPerEpoch: number,
 ): L.optim.Optimizer {
-  const common = {
-    lr: epochDecay(config, batchesPerEpoch),
-    ...(config.clip > 0 ? { clipGlobalNorm: config.clip } : {}),
-  };
+  const total = config.iterations > 0
+    ? Math.min(config.iterations, batchesPerEpoch * config.epochs)
+    : batchesPerEpoch * config.epochs;
+  const main = config.schedule === "cosine"
+    ? L.optim.cosineDecay({ from: config.lr, to: config.lr / 10, steps: total })
+    : epochDecay(config, batchesPerEpoch);
+  const lr = config.warmup > 0 ? L.optim.warmup({ steps: config.warmup, then: main }) : main;
+  const common = { lr, ...(config.clip > 0 ? { clipGlobalNorm: config.clip } : {}) };
   return config.optimizer === "sgd" ? L.optim.sgd(common) : L.optim.adam(common);
 }
 

@@ -290,7 +290,7 @@ export async function trainLoop<P>(task: TrainTask<P>, options: LoopOptions = {}
       await new Promise((resolve) => setTimeout(resolve, 0));
       continue;
     }
-    if (now - lastReport >= reportMs) {
+    if (now - lastReport >= reportMs && itemSum > 0) {
       await report();
       // A task boundary lets the finalizers return dropped batches' buffers to the allocator.
       await new Promise((resolve) => setTimeout(resolve, 0));

@@ -59,7 +59,7 @@ export function parseFlags(argv: readonly string[], yesNo: ReadonlySet<string>):
     }
     const next = argv[i + 1];
     if (
-      yesNo.has(body) && (next === undefined || next.startsWith("--") || !/^(true|false|yes|no)$/.test(next))
+      yesNo.has(body) && (next === undefined || next.startsWith("--"))
     ) {
       push(body, "true");
       continue;

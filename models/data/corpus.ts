@@ -232,7 +232,7 @@ export function splitSizes(spec: string, tokens: number): [number, number] {
  * @example
  * ```ts
  * import type { CorpusParts } from "./corpus.ts";
- * const parts: CorpusParts = { name: "toy", train: [["a"]], valid: [], test: [] };
+ * const parts: CorpusParts = { name: "toy", source: "toy.txt", train: [["a"]], valid: [], test: [] };
  * if (parts.train.length !== 1) throw new Error();
  * ```
  */

@@ -14,8 +14,8 @@
  * ```
  * @module
  */
-import { registerBackend, setBackend } from "./kernels/backend.ts";
-import { createCpuBackend } from "./kernels/cpu/backend.ts";
+import { registerBackend, setBackend } from "./dsl/backends.ts";
+import { createCpuBackend } from "./kernels/cpu/mod.ts";
 import { CpuRuntime } from "./kernels/cpu/pool.ts";
 import { createReferenceBackend } from "./kernels/reference/mod.ts";
 import { createWebGpuBackend } from "./kernels/webgpu/mod.ts";
@@ -25,23 +25,38 @@ registerBackend("reference", createReferenceBackend);
 // cross-origin isolated). It is the default in Deno; elsewhere call `await setBackend("cpu")`.
 registerBackend("cpu", async () => createCpuBackend(await CpuRuntime.create()));
 if ("Deno" in globalThis) await setBackend("cpu");
-// WebGPU (`await setBackend("webgpu")`): browsers with WebGPU, Deno with --unstable-webgpu. Correct, unfused.
+// WebGPU (`await setBackend("webgpu")`): browsers with WebGPU, Deno with --unstable-webgpu.
 registerBackend("webgpu", createWebGpuBackend);
 
-export { getBackend, listBackends, registerBackend, setBackend } from "./kernels/backend.ts";
-export type { Backend, CompileOptions, DeviceBuffer, Executable } from "./kernels/backend.ts";
-export type { DType, HostArray } from "./dsl/dtype.ts";
-export type { Shape } from "./dsl/shape.ts";
-export { broadcastShapes } from "./dsl/shape.ts";
-export { type Aval, type Eqn, Graph, Var } from "./dsl/graph.ts";
-export { PRIMITIVES } from "./dsl/primitives.ts";
-export type { Cotangent, Primitive } from "./dsl/primitives.ts";
+export { getBackend, listBackends, registerBackend, setBackend } from "./dsl/backends.ts";
+export type { Backend, CompileOptions, DeviceBuffer, Executable } from "./dsl/ir/backend.ts";
+export type { DType, HostArray } from "./dsl/ir/dtype.ts";
+export type { Shape } from "./dsl/ir/shape.ts";
+export { broadcastShapes } from "./dsl/ir/shape.ts";
+export { type Aval, type Eqn, Graph, makeEqn, type Params, Var } from "./dsl/ir/graph.ts";
+export { PRIM_NAMES, PRIMITIVES } from "./dsl/ir/primitives.ts";
+export type {
+  ElementwisePrim,
+  PrimitiveDecl,
+  PrimitiveKind,
+  PrimName,
+  PrimParams,
+} from "./dsl/ir/primitives.ts";
 export { type NestedArray, Tensor, type TensorOrNumber } from "./dsl/tensor.ts";
-export { SparseRows } from "./dsl/sparse.ts";
+export { type Cotangent, SparseRows } from "./dsl/sparse.ts";
 export * from "./dsl/ops.ts";
 export { trace } from "./dsl/trace.ts";
 export type { Spec } from "./dsl/trace.ts";
-export { type ArgNums, grad, type GradOptions, valueAndGrad, vjp } from "./dsl/autodiff.ts";
+export {
+  type ArgNums,
+  type DiffArgs,
+  grad,
+  type GradOf,
+  type GradOptions,
+  type GradsOf,
+  valueAndGrad,
+  vjp,
+} from "./dsl/autodiff.ts";
 export { jit, type JitOptions, type Jitted } from "./dsl/jit.ts";
 export { flatten, leafPaths, type PyTree, type TreeDef, treeMap, unflatten } from "./dsl/pytree.ts";
 export * as random from "./dsl/random.ts";

@@ -2,12 +2,13 @@
  * `jit(f)`: trace once per input signature, compile the graph on the current backend, reuse it.
  * @module
  */
-import { getBackend } from "../kernels/backend.ts";
-import type { Backend, Executable } from "../kernels/backend.ts";
-import type { Graph } from "./graph.ts";
+import { getBackend } from "./backends.ts";
+import type { Backend, Executable } from "./ir/backend.ts";
+import type { Graph } from "./ir/graph.ts";
 import { flatten, type TreeDef, unflatten } from "./pytree.ts";
-import { showShape } from "./shape.ts";
-import { concrete, isTracing, Tensor, Trace, withTrace } from "./tensor.ts";
+import { showShape } from "./ir/shape.ts";
+import { concrete, isTracing, Tensor } from "./tensor.ts";
+import { traceFlat } from "./trace.ts";
 
 interface Compiled {
   graph: Graph;
@@ -102,13 +103,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
     }`;
     let entry = cache.get(key);
     if (!entry) {
-      const t = new Trace();
-      const tracers = leaves.map((l) => t.newInput(l.shape, l.dtype));
-      const traced = withTrace(t, () => {
-        const out = f(...(unflatten(def, tracers) as unknown[]));
-        const flat = flatten(out);
-        return { graph: t.finish(flat.leaves), outDef: flat.def };
-      });
+      const traced = traceFlat(f, def, leaves);
       entry = { ...traced, executable: backend.compile(traced.graph, { donated }), backend };
       cache.set(key, entry);
     }

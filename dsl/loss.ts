@@ -4,7 +4,7 @@
  * @module
  */
 import * as ops from "./ops.ts";
-import { showShape } from "./shape.ts";
+import { showShape } from "./ir/shape.ts";
 import type { Tensor } from "./tensor.ts";
 
 /**

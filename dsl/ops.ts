@@ -7,7 +7,7 @@
  * operand's dtype, unless it is fractional and the tensor is an integer one (then both become float32).
  * @module
  */
-import { allocHost, checkDType, type DType, dtypeOfHost, type HostArray } from "./dtype.ts";
+import { allocHost, checkDType, type DType, dtypeOfHost, type HostArray } from "./ir/dtype.ts";
 import {
   broadcastShapes,
   checkShape,
@@ -17,7 +17,8 @@ import {
   shapesEqual,
   showShape,
   sizeOf,
-} from "./shape.ts";
+} from "./ir/shape.ts";
+import { addSparse, SparseRows } from "./sparse.ts";
 import { bind, fromHost, type NestedArray, Tensor, type TensorOrNumber } from "./tensor.ts";
 
 export { Tensor };
@@ -270,7 +271,13 @@ function broadcastTo(x: Tensor, shape: Shape): Tensor {
   return shapesEqual(lifted.shape, shape) ? lifted : bind("broadcast", [lifted], { shape: [...shape] });
 }
 
-function binaryOp(prim: string, where: string, a: TensorOrNumber, b: TensorOrNumber, numeric = true): Tensor {
+function binaryOp(
+  prim: "add" | "mul" | "max" | "pow" | "less" | "equal",
+  where: string,
+  a: TensorOrNumber,
+  b: TensorOrNumber,
+  numeric = true,
+): Tensor {
   let [x, y] = toTensors(where, a, b);
   if (numeric) [x, y] = promote(x, y);
   else if (x.dtype !== y.dtype) [x, y] = promote(x, y);
@@ -282,7 +289,7 @@ function binaryOp(prim: string, where: string, a: TensorOrNumber, b: TensorOrNum
 // Elementwise
 
 /**
- * `a + b`, broadcasting.
+ * `a + b`, broadcasting. `b` may be a sparse gradient (`SparseRows`): its rows are scatter-added into `a`.
  *
  * @example
  * ```ts
@@ -290,20 +297,25 @@ function binaryOp(prim: string, where: string, a: TensorOrNumber, b: TensorOrNum
  * if (add(tensor([1, 2]), 10).arraySync().toString() !== "11,12") throw new Error();
  * ```
  */
-export function add(a: TensorOrNumber, b: TensorOrNumber): Tensor {
+export function add(a: TensorOrNumber, b: TensorOrNumber | SparseRows): Tensor {
+  if (b instanceof SparseRows) return addSparse(a as Tensor, b);
   return binaryOp("add", "add", a, b);
 }
 
 /**
- * `a - b`, broadcasting.
+ * `a - b`, broadcasting. `b` may be a sparse gradient (`SparseRows`): only its rows of `a` change, so
+ * `param.sub(g.mul(lr))` is a sparse update.
  *
  * @example
  * ```ts
- * import { sub, tensor } from "../mod.ts";
+ * import { SparseRows, sub, tensor } from "../mod.ts";
  * if (sub(tensor([5, 6]), tensor([1])).arraySync().toString() !== "4,5") throw new Error();
+ * const g = new SparseRows(tensor([0], { dtype: "int32" }), tensor([[1, 1]]), [2, 2]);
+ * if (JSON.stringify(sub(tensor([[5, 5], [5, 5]]), g).arraySync()) !== "[[4,4],[5,5]]") throw new Error();
  * ```
  */
-export function sub(a: TensorOrNumber, b: TensorOrNumber): Tensor {
+export function sub(a: TensorOrNumber, b: TensorOrNumber | SparseRows): Tensor {
+  if (b instanceof SparseRows) return addSparse(a as Tensor, b.neg());
   const [x, y] = toTensors("sub", a, b);
   return binaryOp("add", "sub", x, neg(y.dtype === "bool" ? cast(y, "int32") : y));
 }
@@ -389,7 +401,7 @@ export function clip(x: Tensor, lo: number, hi: number): Tensor {
   return minimum(maximum(x, lo), hi);
 }
 
-function floatUnary(prim: string, x: Tensor): Tensor {
+function floatUnary(prim: "exp" | "log" | "sqrt" | "sin" | "cos" | "tanh" | "recip", x: Tensor): Tensor {
   return bind(prim, [cast(checkTensor(x, prim), "float32")]);
 }
 
@@ -806,7 +818,7 @@ export function sum(x: Tensor, axis?: number | readonly number[], keepDims = fal
   checkTensor(x, "sum");
   const axes = normalizeAxes(axis, x.rank, "sum");
   const v = x.dtype === "bool" ? cast(x, "int32") : x;
-  return keep(x, axes.length ? bind("sum", [v], { axes }) : v, axes, keepDims);
+  return keep(x, axes.length ? bind("reduce_sum", [v], { axes }) : v, axes, keepDims);
 }
 
 /**

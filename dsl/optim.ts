@@ -10,7 +10,7 @@
  */
 import * as ops from "./ops.ts";
 import { flatten, type TreeDef, unflatten } from "./pytree.ts";
-import { showShape } from "./shape.ts";
+import { showShape } from "./ir/shape.ts";
 import { SparseRows } from "./sparse.ts";
 import { Tensor } from "./tensor.ts";
 

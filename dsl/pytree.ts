@@ -45,7 +45,7 @@ export interface TreeDef {
   readonly key: string;
   /** Number of tensor leaves. */
   readonly leafCount: number;
-  /** @internal */ readonly build: (leaves: Tensor[], at: { i: number }) => unknown;
+  /** @internal */ readonly build: (leaves: readonly unknown[], at: { i: number }) => unknown;
 }
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
@@ -68,13 +68,29 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
  * ```
  */
 export function flatten(tree: unknown): { leaves: Tensor[]; def: TreeDef } {
-  const leaves: Tensor[] = [];
-  const def = walk(tree, leaves, "");
+  return flattenWith(tree, (x): x is Tensor => x instanceof Tensor);
+}
+
+/**
+ * Flattens a pytree whose leaves are the nodes `isLeaf` accepts (tensors and shape specs, say), in the same
+ * order and with the same structure keys as `flatten`.
+ *
+ * @example
+ * ```ts
+ * import { flattenWith } from "./pytree.ts";
+ * const isShape = (x: unknown): x is number[] => Array.isArray(x) && x.every((d) => typeof d === "number");
+ * const { leaves, def } = flattenWith({ a: [2, 3], b: [[4]] }, isShape);
+ * if (leaves.length !== 2 || def.leafCount !== 2) throw new Error();
+ * ```
+ */
+export function flattenWith<L>(tree: unknown, isLeaf: (x: unknown) => x is L): { leaves: L[]; def: TreeDef } {
+  const leaves: L[] = [];
+  const def = walk(tree, leaves as unknown[], "", isLeaf);
   return { leaves, def };
 }
 
-function walk(node: unknown, leaves: Tensor[], path: string): TreeDef {
-  if (node instanceof Tensor) {
+function walk(node: unknown, leaves: unknown[], path: string, isLeaf: (x: unknown) => boolean): TreeDef {
+  if (isLeaf(node)) {
     leaves.push(node);
     return { key: "T", leafCount: 1, build: (l, at) => l[at.i++] };
   }
@@ -84,11 +100,11 @@ function walk(node: unknown, leaves: Tensor[], path: string): TreeDef {
     return {
       key: `S${JSON.stringify(shape)}`,
       leafCount: 2,
-      build: (l, at) => new SparseRows(l[at.i++], l[at.i++], shape),
+      build: (l, at) => new SparseRows(l[at.i++] as Tensor, l[at.i++] as Tensor, shape),
     };
   }
   if (Array.isArray(node)) {
-    const defs = node.map((child, i) => walk(child, leaves, `${path}[${i}]`));
+    const defs = node.map((child, i) => walk(child, leaves, `${path}[${i}]`, isLeaf));
     return {
       key: `[${defs.map((d) => d.key).join(",")}]`,
       leafCount: defs.reduce((n, d) => n + d.leafCount, 0),
@@ -97,7 +113,7 @@ function walk(node: unknown, leaves: Tensor[], path: string): TreeDef {
   }
   if (isPlainObject(node)) {
     const keys = Object.keys(node);
-    const defs = keys.map((k) => walk(node[k], leaves, `${path}.${k}`));
+    const defs = keys.map((k) => walk(node[k], leaves, `${path}.${k}`, isLeaf));
     return {
       key: `{${keys.map((k, i) => `${JSON.stringify(k)}:${defs[i].key}`).join(",")}}`,
       leafCount: defs.reduce((n, d) => n + d.leafCount, 0),
@@ -125,7 +141,7 @@ function walk(node: unknown, leaves: Tensor[], path: string): TreeDef {
  * if (out.length !== 2) throw new Error();
  * ```
  */
-export function unflatten(def: TreeDef, leaves: readonly Tensor[]): unknown {
+export function unflatten(def: TreeDef, leaves: readonly unknown[]): unknown {
   if (leaves.length !== def.leafCount) {
     throw new Error(`unflatten: the structure has ${def.leafCount} tensor leaves, got ${leaves.length}`);
   }

@@ -4,7 +4,7 @@
  * 32-bit integer arithmetic only, so every backend and platform gives the same bits for the same key.
  * @module
  */
-import { checkShape, normalizeAxis } from "./shape.ts";
+import { checkShape, normalizeAxis } from "./ir/shape.ts";
 import * as ops from "./ops.ts";
 import { bind, type Tensor } from "./tensor.ts";
 

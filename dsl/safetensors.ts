@@ -7,7 +7,7 @@
  * back exactly covering it. Loom reads and writes the dtypes "F32", "I32" and "BOOL".
  * @module
  */
-import type { DType, HostArray } from "./dtype.ts";
+import type { DType, HostArray } from "./ir/dtype.ts";
 
 /**
  * One tensor of a safetensors file: dtype, shape and row-major data.

@@ -3,13 +3,14 @@
  * innermost active trace (tracing, for `jit`, `grad` and `trace`) or runs it now on the current backend (eager).
  * @module
  */
-import { getBackend } from "../kernels/backend.ts";
-import type { Backend, DeviceBuffer } from "../kernels/backend.ts";
-import type { DType, HostArray } from "./dtype.ts";
-import { type Capture, type Eqn, Graph, type Params, Var } from "./graph.ts";
+import { getBackend } from "./backends.ts";
+import type { Backend, DeviceBuffer, Executable } from "./ir/backend.ts";
+import type { DType, HostArray } from "./ir/dtype.ts";
+import { type Capture, type Eqn, Graph, makeEqn, paramsKey, Var } from "./ir/graph.ts";
+import { PRIMITIVES, type PrimName, type PrimParams } from "./ir/primitives.ts";
+import { type Shape, showShape, sizeOf } from "./ir/shape.ts";
 import * as ops from "./ops.ts";
-import { PRIMITIVES } from "./primitives.ts";
-import { type Shape, showShape, sizeOf } from "./shape.ts";
+import type { SparseRows } from "./sparse.ts";
 
 /**
  * Nested JS arrays of numbers or booleans, as `toArray` returns and `tensor` accepts.
@@ -132,12 +133,12 @@ export class Tensor {
   }
 
   // ---- ops as methods: each one is the function of the same name in ops.ts ----
-  /** `this + y` (broadcasting). */
-  add(y: TensorOrNumber): Tensor {
+  /** `this + y` (broadcasting; a sparse gradient `y` adds its rows). */
+  add(y: TensorOrNumber | SparseRows): Tensor {
     return ops.add(this, y);
   }
-  /** `this - y`. */
-  sub(y: TensorOrNumber): Tensor {
+  /** `this - y` (a sparse gradient `y` changes only its rows). */
+  sub(y: TensorOrNumber | SparseRows): Tensor {
     return ops.sub(this, y);
   }
   /** `this * y`. */
@@ -379,9 +380,15 @@ export class Trace {
   }
 
   /** Records `prim(inputs)` and returns the tracer of its result. */
-  record(prim: string, inputs: readonly Tensor[], params: Params, shape: Shape, dtype: DType): Tensor {
+  record<P extends PrimName>(
+    prim: P,
+    inputs: readonly Tensor[],
+    params: PrimParams<P>,
+    shape: Shape,
+    dtype: DType,
+  ): Tensor {
     const out = new Var(this.nextId++, shape, dtype);
-    this.eqns.push({ prim, inputs: inputs.map((t) => this.lift(t)), params, out });
+    this.eqns.push(makeEqn(prim, inputs.map((t) => this.lift(t)), params, out));
     return new Tensor(shape, dtype, { trace: this, v: out });
   }
 
@@ -419,29 +426,6 @@ export function withTrace<T>(trace: Trace, body: () => T): T {
     return body();
   } finally {
     traceStack.pop();
-  }
-}
-
-/**
- * Runs `body` with no active trace, so that ops execute eagerly even inside a traced function.
- * Used by `jit` to call compiled code, never by models.
- *
- * @example
- * ```ts
- * import { isTracing, Trace, withoutTrace, withTrace } from "./tensor.ts";
- * import { tensor } from "../mod.ts";
- * const t = new Trace();
- * const y = withTrace(t, () => withoutTrace(() => tensor([1, 2]).add(1))); // runs now, records nothing
- * if (t.eqns.length !== 0 || y.arraySync().toString() !== "2,3") throw new Error();
- * if (withTrace(t, () => withoutTrace(isTracing))) throw new Error();
- * ```
- */
-export function withoutTrace<T>(body: () => T): T {
-  const saved = traceStack.splice(0, traceStack.length);
-  try {
-    return body();
-  } finally {
-    traceStack.push(...saved);
   }
 }
 
@@ -508,6 +492,23 @@ export function concrete(
 }
 
 /**
+ * The params argument of `bind`: optional for primitives that take none.
+ *
+ * @example
+ * ```ts
+ * import type { BindParams } from "./tensor.ts";
+ * const none: BindParams<"exp"> = [];
+ * const axes: BindParams<"reduce_sum"> = [{ axes: [0] }];
+ * if (none.length !== 0 || axes.length !== 1) throw new Error();
+ * ```
+ */
+export type BindParams<P extends PrimName> = Record<string, never> extends PrimParams<P>
+  ? [params?: PrimParams<P>]
+  : [params: PrimParams<P>];
+
+const NO_PARAMS = {} as PrimParams<PrimName>;
+
+/**
  * Applies primitive `prim` to `inputs`: records it in the innermost trace, or runs it now.
  * This is the single entry point of every op; shapes and dtypes are checked by the primitive's rule first.
  *
@@ -516,24 +517,53 @@ export function concrete(
  * import { bind } from "./tensor.ts";
  * import { tensor } from "../mod.ts";
  * const y = bind("exp", [tensor([0])]);
- * if (y.item() !== 1) throw new Error();
+ * const s = bind("reduce_sum", [tensor([[1, 2], [3, 4]])], { axes: [1] });
+ * if (y.item() !== 1 || s.arraySync().toString() !== "3,7") throw new Error();
  * ```
  */
-export function bind(prim: string, inputs: readonly Tensor[], params: Params = {}): Tensor {
-  const rule = PRIMITIVES[prim];
-  if (!rule) throw new Error(`unknown primitive "${prim}"`);
-  const { shape, dtype } = rule.infer(inputs, params);
+export function bind<P extends PrimName>(prim: P, inputs: readonly Tensor[], ...rest: BindParams<P>): Tensor {
+  const params = (rest[0] ?? NO_PARAMS) as PrimParams<P>;
+  const decl = PRIMITIVES[prim] as {
+    infer(inputs: readonly Tensor[], params: PrimParams<P>): { shape: Shape; dtype: DType };
+  };
+  if (!decl) throw new Error(`unknown primitive "${prim}"`);
+  const { shape, dtype } = decl.infer(inputs, params);
   const top = traceStack[traceStack.length - 1];
   if (top) return top.record(prim, inputs, params, shape, dtype);
   const backend = getBackend();
   const buffers = inputs.map((t) => concrete(t, prim, backend).buffer);
-  const eqn: Eqn = {
-    prim,
-    inputs: inputs.map((t, i) => new Var(i, t.shape, t.dtype)),
-    params,
-    out: new Var(inputs.length, shape, dtype),
-  };
-  return new Tensor(shape, dtype, { buffer: backend.execute(eqn, buffers), backend });
+  const [buffer] = eagerExecutable(backend, prim, inputs, params, shape, dtype).run(buffers);
+  return new Tensor(shape, dtype, { buffer, backend });
+}
+
+/** How many one-equation executables each backend keeps for eager ops (least recently made go first). */
+const EAGER_CACHE_SIZE = 4096;
+const eagerCaches = new WeakMap<Backend, Map<string, Executable>>();
+
+/**
+ * The compiled one-equation graph that runs `prim` eagerly on `backend`, cached by the equation's signature:
+ * eager execution takes the same lowering path as `jit` on every backend.
+ */
+function eagerExecutable<P extends PrimName>(
+  backend: Backend,
+  prim: P,
+  inputs: readonly Tensor[],
+  params: PrimParams<P>,
+  shape: Shape,
+  dtype: DType,
+): Executable {
+  let cache = eagerCaches.get(backend);
+  if (!cache) eagerCaches.set(backend, cache = new Map());
+  const key = `${prim}|${paramsKey(params)}|${inputs.map((t) => t.dtype + showShape(t.shape)).join(";")}`;
+  let executable = cache.get(key);
+  if (!executable) {
+    const vars = inputs.map((t, i) => new Var(i, t.shape, t.dtype));
+    const out = new Var(inputs.length, shape, dtype);
+    executable = backend.compile(new Graph(vars, [], [makeEqn(prim, vars, params, out)], [out]));
+    if (cache.size >= EAGER_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    cache.set(key, executable);
+  }
+  return executable;
 }
 
 /**
@@ -579,13 +609,28 @@ export function evalGraph(graph: Graph, inputs: readonly Tensor[], keep = false)
   const uses = keep ? undefined : countUses(graph);
   for (const e of graph.eqns) {
     const args = e.inputs.map((v) => env.get(v)!);
-    env.set(e.out, bind(e.prim, args, e.params));
+    env.set(e.out, bindEqn(e, args));
     if (uses) {
       // Drop values nobody needs any more so long graphs run in bounded memory.
       for (const v of e.inputs) if (uses.has(v) && uses.set(v, uses.get(v)! - 1).get(v) === 0) env.delete(v);
     }
   }
   return { outputs: graph.outputs.map((v) => env.get(v)!), env };
+}
+
+/**
+ * Applies an equation's primitive, with its params, to `inputs` (another graph's values).
+ *
+ * @example
+ * ```ts
+ * import { bindEqn } from "./tensor.ts";
+ * import { tensor, trace } from "../mod.ts";
+ * const [e] = trace((x) => x.sum(0), { shape: [2] }).eqns;
+ * if (bindEqn(e, [tensor([3, 4])]).item() !== 7) throw new Error();
+ * ```
+ */
+export function bindEqn(e: Eqn, inputs: readonly Tensor[]): Tensor {
+  return bind(e.prim, inputs, e.params as never);
 }
 
 function countUses(graph: Graph): Map<Var, number> {

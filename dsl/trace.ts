@@ -1,10 +1,12 @@
 /**
- * `trace(f, ...inputs)`: records a function as a graph without running it.
+ * Tracing: records a function as a graph without running it. `traceFlat` is the one entry point every
+ * transform (`grad`, `jvp`, `vmap`) and `jit` use; `trace` is its public form, taking example tensors or
+ * `{ shape, dtype }` specs.
  * @module
  */
-import type { DType } from "./dtype.ts";
-import type { Graph } from "./graph.ts";
-import { flatten } from "./pytree.ts";
+import type { DType } from "./ir/dtype.ts";
+import type { Aval, Graph } from "./ir/graph.ts";
+import { flatten, flattenWith, type TreeDef, unflatten } from "./pytree.ts";
 import { Tensor, Trace, withTrace } from "./tensor.ts";
 
 /**
@@ -30,6 +32,33 @@ function isSpec(x: unknown): x is Spec {
 }
 
 /**
+ * Traces `f` on fresh tracers, one per aval, passed in the structure `inDef` describes. Returns the graph
+ * (inputs in the order of `avals`; tensors `f` closes over become captures) and the structure of the output.
+ *
+ * @example
+ * ```ts
+ * import { traceFlat } from "./trace.ts";
+ * import { flatten, tensor, type Tensor } from "../mod.ts";
+ * const { def } = flatten([{ w: tensor([1, 2]) }]);
+ * const { graph, outDef } = traceFlat((p: { w: Tensor }) => [p.w.exp()], def, [{ shape: [2], dtype: "float32" }]);
+ * if (graph.eqns[0].prim !== "exp" || outDef.leafCount !== 1) throw new Error();
+ * ```
+ */
+export function traceFlat(
+  f: (...args: any[]) => unknown,
+  inDef: TreeDef,
+  avals: readonly Aval[],
+): { graph: Graph; outDef: TreeDef } {
+  const t = new Trace();
+  const tracers = avals.map((a) => t.newInput(a.shape, a.dtype));
+  return withTrace(t, () => {
+    const out = f(...(unflatten(inDef, tracers) as unknown[]));
+    const flat = flatten(out);
+    return { graph: t.finish(flat.leaves), outDef: flat.def };
+  });
+}
+
+/**
  * Traces `f` on inputs (tensors, or `{ shape, dtype }` specs, in any pytree) and returns its graph, which
  * prints as text (`toString`), JSON (`toJSON`) and Graphviz DOT (`toDot`).
  *
@@ -42,18 +71,7 @@ function isSpec(x: unknown): x is Spec {
  * ```
  */
 export function trace(f: (...args: any[]) => unknown, ...inputs: unknown[]): Graph {
-  const t = new Trace();
-  const mapped = inputs.map(function toTracers(node: unknown): unknown {
-    if (node instanceof Tensor) return t.newInput(node.shape, node.dtype);
-    if (isSpec(node)) return t.newInput([...node.shape], node.dtype ?? "float32");
-    if (Array.isArray(node)) return node.map(toTracers);
-    if (node && typeof node === "object") {
-      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, toTracers(v)]));
-    }
-    return node;
-  });
-  return withTrace(t, () => {
-    const out = f(...mapped);
-    return t.finish(flatten(out).leaves);
-  });
+  const { leaves, def } = flattenWith(inputs, (x): x is Tensor | Spec => x instanceof Tensor || isSpec(x));
+  const avals = leaves.map((l) => ({ shape: [...l.shape], dtype: l.dtype ?? "float32" }));
+  return traceFlat(f, def, avals).graph;
 }

@@ -5,7 +5,7 @@
 import * as ops from "../ops.ts";
 import type { Tensor } from "../tensor.ts";
 import { defineLayer, expectTensor } from "./layer.ts";
-import type { Layer, Same } from "./types.ts";
+import type { Layer, NoParams, Same } from "./types.ts";
 
 /**
  * The activations known by name: ReLU, tanh, GELU (exact erf form) and the logistic sigmoid.
@@ -64,10 +64,10 @@ export function activationFn(kind: ActivationName | ((x: Tensor) => Tensor)): (x
  * if (y.arraySync().toString() !== "0,2") throw new Error();
  * ```
  */
-export function activation(kind: ActivationName | ((x: Tensor) => Tensor)): Layer<number, Same> {
+export function activation(kind: ActivationName | ((x: Tensor) => Tensor)): Layer<number, Same, NoParams> {
   const f = activationFn(kind);
   const name = typeof kind === "string" ? kind : "activation";
-  return defineLayer<number, Same>({
+  return defineLayer<number, Same, NoParams>({
     name,
     init: (_key, inputShape) => ({ params: {}, outputShape: inputShape }),
     apply: (_params, x) => f(expectTensor(name, x, ["..."])),
@@ -83,7 +83,7 @@ export function activation(kind: ActivationName | ((x: Tensor) => Tensor)): Laye
  * if (nn.relu().apply({}, tensor([-3, 3])).arraySync().toString() !== "0,3") throw new Error();
  * ```
  */
-export function relu(): Layer<number, Same> {
+export function relu(): Layer<number, Same, NoParams> {
   return activation("relu");
 }
 
@@ -96,7 +96,7 @@ export function relu(): Layer<number, Same> {
  * if (nn.tanh().apply({}, tensor([0])).item() !== 0) throw new Error();
  * ```
  */
-export function tanh(): Layer<number, Same> {
+export function tanh(): Layer<number, Same, NoParams> {
   return activation("tanh");
 }
 
@@ -109,7 +109,7 @@ export function tanh(): Layer<number, Same> {
  * if (Math.abs(nn.gelu().apply({}, tensor([1])).item() - 0.8413447) > 1e-5) throw new Error();
  * ```
  */
-export function gelu(): Layer<number, Same> {
+export function gelu(): Layer<number, Same, NoParams> {
   return activation("gelu");
 }
 
@@ -122,6 +122,6 @@ export function gelu(): Layer<number, Same> {
  * if (nn.sigmoid().apply({}, tensor([0])).item() !== 0.5) throw new Error();
  * ```
  */
-export function sigmoid(): Layer<number, Same> {
+export function sigmoid(): Layer<number, Same, NoParams> {
   return activation("sigmoid");
 }

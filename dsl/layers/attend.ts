@@ -72,7 +72,7 @@ const MASKED = -1e9;
  * if (y.shape.join() !== "1,3,4") throw new Error();
  * ```
  */
-export function attend(options: AttendOptions): Layer<number, Same> {
+export function attend(options: AttendOptions): Layer<number, Same, AttendParams> {
   const { heads, causal = false, dropout = 0 } = options;
   if (!Number.isInteger(heads) || heads < 1) {
     throw new LayerError("attend", `heads must be a positive integer, got ${heads}`);
@@ -80,7 +80,7 @@ export function attend(options: AttendOptions): Layer<number, Same> {
   if (!(dropout >= 0 && dropout < 1)) {
     throw new LayerError("attend", `dropout must be in [0, 1), got ${dropout}`);
   }
-  return defineLayer<number, Same>({
+  return defineLayer<number, Same, AttendParams>({
     name: "attend",
     init(key, inputShape) {
       const shape = expectShape("attend", inputShape, ["batch", "time", "features"]);
@@ -102,7 +102,7 @@ export function attend(options: AttendOptions): Layer<number, Same> {
       return { params, outputShape: shape };
     },
     apply(params, x, ctx) {
-      const p = params as unknown as AttendParams;
+      const p = params;
       const d = p.query.w.shape[0];
       const input = expectTensor("attend", x, ["batch", "time", d]);
       const [batch, time] = input.shape;

@@ -5,7 +5,7 @@
 import { applyChild, initChild } from "./child.ts";
 import { defineLayer } from "./layer.ts";
 import { childKeys, childParams } from "./serial.ts";
-import type { AnyLayer, BranchIn, BranchOut, CommonInput, Layer } from "./types.ts";
+import type { AnyLayer, BranchIn, BranchOut, CommonInput, Layer, ParamsList } from "./types.ts";
 
 /**
  * Runs every layer on the same input (Trax's `Branch`, stax's `FanOut` + `parallel`) and returns the list of
@@ -24,13 +24,16 @@ import type { AnyLayer, BranchIn, BranchOut, CommonInput, Layer } from "./types.
  */
 export function branch<const L extends readonly AnyLayer[]>(
   ...layers: L & CommonInput<L>
-): Layer<BranchIn<L>, BranchOut<L>> {
-  return defineLayer<BranchIn<L>, BranchOut<L>>({
+): Layer<BranchIn<L>, BranchOut<L>, ParamsList<L>> {
+  return defineLayer<BranchIn<L>, BranchOut<L>, ParamsList<L>>({
     name: "branch",
     init(key, inputShape) {
       const keys = childKeys(key, layers.length);
       const outs = layers.map((layer, i) => initChild(`branch[${i}]`, layer, keys[i]!, inputShape));
-      return { params: outs.map((o) => o.params), outputShape: outs.map((o) => o.outputShape) };
+      return {
+        params: outs.map((o) => o.params) as ParamsList<L>,
+        outputShape: outs.map((o) => o.outputShape),
+      };
     },
     apply(params, x, ctx) {
       const list = childParams("branch", params, layers.length);

@@ -60,7 +60,7 @@ function inPlace<T>(segment: string, child: AnyLayer, body: () => T): T {
  * import { initChild } from "./child.ts";
  * import { nn, random } from "../../mod.ts";
  * const { params, outputShape } = initChild("serial[0]", nn.dense(3), random.key(0), [2, 5]);
- * if (outputShape.join() !== "2,3" || params.w.shape.join() !== "5,3") throw new Error();
+ * if (outputShape.join() !== "2,3" || (params as nn.DenseParams).w.shape.join() !== "5,3") throw new Error();
  * try {
  *   initChild("serial[1]", nn.dense(3), random.key(0), [[2, 5], [2, 5]]); // a list, not one shape
  *   throw new Error("unreachable");

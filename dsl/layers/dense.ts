@@ -33,7 +33,7 @@ export interface DenseOptions {
  * @example
  * ```ts
  * import { nn, random } from "../../mod.ts";
- * const p = nn.dense(3).init(random.key(0), [1, 2]).params as nn.DenseParams;
+ * const p: nn.DenseParams = nn.dense(3).init(random.key(0), [1, 2]).params;
  * if (p.w.shape.join() !== "2,3" || p.b?.shape.join() !== "3") throw new Error();
  * ```
  */
@@ -75,14 +75,14 @@ export function affine(x: Tensor, w: Tensor, b?: Tensor): Tensor {
  * if (layer.apply(params, zeros([2, 5])).sum().item() !== 0) throw new Error();
  * ```
  */
-export function dense<U extends number>(units: U, options: DenseOptions = {}): Layer<number, U> {
+export function dense<U extends number>(units: U, options: DenseOptions = {}): Layer<number, U, DenseParams> {
   const { bias = true } = options;
   if (!Number.isInteger(units) || units < 1) {
     throw new LayerError("dense", `units must be a positive integer, got ${units}`);
   }
   const act = options.activation === undefined ? undefined : activationFn(options.activation);
   const relu = options.activation === "relu" || options.activation === "gelu";
-  return defineLayer<number, U>({
+  return defineLayer<number, U, DenseParams>({
     name: "dense",
     init(key, inputShape) {
       const shape = expectShape("dense", inputShape, ["...", "features"]);
@@ -92,7 +92,7 @@ export function dense<U extends number>(units: U, options: DenseOptions = {}): L
       return { params, outputShape: [...shape.slice(0, -1), units] };
     },
     apply(params, x) {
-      const { w, b } = params as unknown as DenseParams;
+      const { w, b } = params;
       const y = affine(expectTensor("dense", x, ["...", w.shape[0]]), w, b);
       return act ? act(y) : y;
     },

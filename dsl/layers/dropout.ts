@@ -6,7 +6,7 @@ import * as ops from "../ops.ts";
 import * as random from "../random.ts";
 import type { Tensor } from "../tensor.ts";
 import { defineLayer, expectTensor, LayerError } from "./layer.ts";
-import type { Context, Layer, Same } from "./types.ts";
+import type { Context, Layer, NoParams, Same } from "./types.ts";
 
 /**
  * @internal Inverted dropout: while `ctx.training`, each element is zeroed with probability `rate` and the
@@ -55,9 +55,9 @@ export function dropoutTensor(x: Tensor, rate: number, ctx: Context, where: stri
  * if (kept < 0.4 || kept > 0.6 || y.max().item() !== 2) throw new Error();
  * ```
  */
-export function dropout(rate: number): Layer<number, Same> {
+export function dropout(rate: number): Layer<number, Same, NoParams> {
   if (!(rate >= 0 && rate < 1)) throw new LayerError("dropout", `rate must be in [0, 1), got ${rate}`);
-  return defineLayer<number, Same>({
+  return defineLayer<number, Same, NoParams>({
     name: "dropout",
     init: (_key, inputShape) => ({ params: {}, outputShape: inputShape }),
     apply: (_params, x, ctx) => dropoutTensor(expectTensor("dropout", x, ["..."]), rate, ctx, "dropout"),

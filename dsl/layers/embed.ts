@@ -37,20 +37,20 @@ export type EmbedParams = {
  * if (outputShape.join() !== "2,3,4" || y.shape.join() !== "2,3,4") throw new Error();
  * ```
  */
-export function embed<V extends number, D extends number>(vocab: V, dim: D): Layer<Ids, D> {
+export function embed<V extends number, D extends number>(vocab: V, dim: D): Layer<Ids, D, EmbedParams> {
   for (const [what, n] of [["vocab", vocab], ["dim", dim]] as const) {
     if (!Number.isInteger(n) || n < 1) {
       throw new LayerError("embed", `${what} must be a positive integer, got ${n}`);
     }
   }
-  return defineLayer<Ids, D>({
+  return defineLayer<Ids, D, EmbedParams>({
     name: "embed",
     init(key, inputShape) {
       const shape = expectShape("embed", inputShape, ["..."]);
       return { params: { table: normal(1)(key, [vocab, dim]) }, outputShape: [...shape, dim] };
     },
     apply(params, x) {
-      const { table } = params as unknown as EmbedParams;
+      const { table } = params;
       return ops.take(table, expectTensor("embed", x, ["..."], "int32"));
     },
   });

@@ -5,7 +5,7 @@
 import { trace } from "../trace.ts";
 import { Tensor } from "../tensor.ts";
 import { defineLayer, isShape } from "./layer.ts";
-import type { Context, Layer, ShapeTree, Value, ValueOf } from "./types.ts";
+import type { Context, Layer, NoParams, ShapeTree, Value, ValueOf } from "./types.ts";
 
 function specOf(shape: ShapeTree): unknown {
   return isShape(shape) ? { shape } : shape.map(specOf);
@@ -31,9 +31,9 @@ function shapeOf(value: Value): ShapeTree {
 export function fn<In = unknown, Out = unknown>(
   f: (x: ValueOf<In>, ctx: Context) => Value,
   name = "fn",
-): Layer<In, Out> {
+): Layer<In, Out, NoParams> {
   const call = f as (x: Value, ctx: Context) => Value;
-  return defineLayer<In, Out>({
+  return defineLayer<In, Out, NoParams>({
     name,
     init(_key, inputShape) {
       let outputShape: ShapeTree = [];

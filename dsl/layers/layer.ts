@@ -44,13 +44,13 @@ export class LayerError extends Error {
  * if (double.apply({}, tensor([1, 2])).sum().item() !== 6) throw new Error();
  * ```
  */
-export interface LayerSpec {
+export interface LayerSpec<P = Params> {
   /** The name used in summaries and error paths. */
   name: string;
   /** Makes parameters and infers the output shape. */
-  init(key: Tensor, inputShape: ShapeTree): { params: Params; outputShape: ShapeTree };
+  init(key: Tensor, inputShape: ShapeTree): { params: P; outputShape: ShapeTree };
   /** Computes the output. */
-  apply(params: Params, x: Value, ctx: Context): Value;
+  apply(params: P, x: Value, ctx: Context): Value;
 }
 
 /**
@@ -68,7 +68,7 @@ export interface LayerSpec {
  * if (double.apply({}, tensor([1, 2])).arraySync().toString() !== "2,4") throw new Error();
  * ```
  */
-export function defineLayer<In, Out>(spec: LayerSpec): Layer<In, Out> {
+export function defineLayer<In, Out, P = Params>(spec: LayerSpec<P>): Layer<In, Out, P> {
   const located = (e: unknown) =>
     e instanceof LayerError
       ? e
@@ -82,7 +82,7 @@ export function defineLayer<In, Out>(spec: LayerSpec): Layer<In, Out> {
         throw located(e);
       }
     },
-    apply(params: Params, x: Value, ctx: Context = {}) {
+    apply(params: P, x: Value, ctx: Context = {}) {
       try {
         return spec.apply(params, x, ctx);
       } catch (e) {
@@ -91,7 +91,7 @@ export function defineLayer<In, Out>(spec: LayerSpec): Layer<In, Out> {
     },
   };
   // The feature types exist only for the type checker; at run time a layer is just these two functions.
-  return layer as unknown as Layer<In, Out>;
+  return layer as unknown as Layer<In, Out, P>;
 }
 
 /**

@@ -40,8 +40,8 @@ const EPS = 1e-5;
  * if (Math.abs(y.mean().item()) > 1e-6 || Math.abs(y.square().mean().item() - 1) > 1e-4) throw new Error();
  * ```
  */
-export function layerNorm(): Layer<number, Same> {
-  return defineLayer<number, Same>({
+export function layerNorm(): Layer<number, Same, LayerNormParams> {
+  return defineLayer<number, Same, LayerNormParams>({
     name: "layerNorm",
     init(_key, inputShape) {
       const shape = expectShape("layerNorm", inputShape, ["...", "features"]);
@@ -49,7 +49,7 @@ export function layerNorm(): Layer<number, Same> {
       return { params: { gain: ops.ones([d]), bias: ops.zeros([d]) }, outputShape: shape };
     },
     apply(params, x) {
-      const { gain, bias } = params as unknown as LayerNormParams;
+      const { gain, bias } = params;
       const input = expectTensor("layerNorm", x, ["...", gain.shape[0]]);
       const centred = input.sub(input.mean(-1, true));
       const variance = centred.square().mean(-1, true);

@@ -27,12 +27,16 @@
  */
 export type {
   AnyLayer,
+  Carry,
   Context,
   Ids,
   InOf,
   Layer,
+  NoParams,
   OutOf,
   Params,
+  ParamsList,
+  ParamsOf,
   Same,
   ShapeOf,
   ShapeTree,
@@ -62,7 +66,7 @@ export {
   rnnCell,
   type RnnParams,
 } from "./cells.ts";
-export { type CellRun, recur, type RecurOptions, runCell, type RunCellOptions } from "./recur.ts";
+export { carry, type CellRun, recur, type RecurOptions, runCell, type RunCellOptions } from "./recur.ts";
 export { layerNorm, type LayerNormParams } from "./layer_norm.ts";
 export { dropout } from "./dropout.ts";
 export { positional, type PositionalParams, sinusoidalTable } from "./positional.ts";

@@ -5,7 +5,7 @@
 import { applyChild, initChild } from "./child.ts";
 import { defineLayer, isShape, LayerError } from "./layer.ts";
 import { childKeys, childParams } from "./serial.ts";
-import type { AnyLayer, Layer, ParallelIn, ParallelOut, ShapeTree, Value } from "./types.ts";
+import type { AnyLayer, Layer, ParallelIn, ParallelOut, ParamsList, ShapeTree, Value } from "./types.ts";
 
 function asList(
   name: string,
@@ -41,14 +41,17 @@ function asList(
  */
 export function parallel<const L extends readonly AnyLayer[]>(
   ...layers: L
-): Layer<ParallelIn<L>, ParallelOut<L>> {
-  return defineLayer<ParallelIn<L>, ParallelOut<L>>({
+): Layer<ParallelIn<L>, ParallelOut<L>, ParamsList<L>> {
+  return defineLayer<ParallelIn<L>, ParallelOut<L>, ParamsList<L>>({
     name: "parallel",
     init(key, inputShape) {
       const shapes = asList("parallel", "input shape", inputShape, layers.length) as ShapeTree[];
       const keys = childKeys(key, layers.length);
       const outs = layers.map((layer, i) => initChild(`parallel[${i}]`, layer, keys[i]!, shapes[i]));
-      return { params: outs.map((o) => o.params), outputShape: outs.map((o) => o.outputShape) };
+      return {
+        params: outs.map((o) => o.params) as ParamsList<L>,
+        outputShape: outs.map((o) => o.outputShape),
+      };
     },
     apply(params, x, ctx) {
       const list = childParams("parallel", params, layers.length);

@@ -14,13 +14,13 @@ import type { Layer, Same } from "./types.ts";
  * @example
  * ```ts
  * import { nn, random } from "../../mod.ts";
- * const p = nn.positional("learned", 16).init(random.key(0), [1, 5, 8]).params as nn.PositionalParams;
- * if (p.table.shape.join() !== "16,8") throw new Error();
+ * const p: nn.PositionalParams = nn.positional("learned", 16).init(random.key(0), [1, 5, 8]).params;
+ * if (p.table?.shape.join() !== "16,8") throw new Error();
  * ```
  */
 export type PositionalParams = {
-  /** The position table, `[maxLen, features]`. */
-  table: Tensor;
+  /** The learned position table, `[maxLen, features]` (absent for sinusoidal positions). */
+  table?: Tensor;
 };
 
 /**
@@ -59,7 +59,10 @@ export function sinusoidalTable(length: number, dim: number): Tensor {
  * if (y.shape.join() !== "2,5,8" || y.slice([0, 0, 1], [1, 1, 1]).item() !== 1) throw new Error();
  * ```
  */
-export function positional(kind: "sinusoidal" | "learned", maxLen: number): Layer<number, Same> {
+export function positional(
+  kind: "sinusoidal" | "learned",
+  maxLen: number,
+): Layer<number, Same, PositionalParams> {
   if (kind !== "sinusoidal" && kind !== "learned") {
     throw new LayerError("positional", `kind must be "sinusoidal" or "learned", got ${JSON.stringify(kind)}`);
   }
@@ -74,18 +77,18 @@ export function positional(kind: "sinusoidal" | "learned", maxLen: number): Laye
       );
     }
   };
-  return defineLayer<number, Same>({
+  return defineLayer<number, Same, PositionalParams>({
     name: "positional",
     init(key, inputShape) {
       const shape = expectShape("positional", inputShape, ["...", "time", "features"]);
       checkLength(shape[shape.length - 2]);
-      const params = kind === "learned"
+      const params: PositionalParams = kind === "learned"
         ? { table: normal(0.02)(key, [maxLen, shape[shape.length - 1]]) }
         : {};
       return { params, outputShape: shape };
     },
     apply(params, x) {
-      const table = (params as Partial<PositionalParams>).table;
+      const table = params.table;
       const input = expectTensor("positional", x, ["...", "time", table ? table.shape[1] : "features"]);
       const [time, dim] = input.shape.slice(-2);
       checkLength(time);

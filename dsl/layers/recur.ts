@@ -6,7 +6,7 @@ import * as ops from "../ops.ts";
 import type { Tensor } from "../tensor.ts";
 import type { Cell, CellParams } from "./cells.ts";
 import { defineLayer, expectShape, expectTensor, LayerError } from "./layer.ts";
-import type { Layer } from "./types.ts";
+import type { Carry, Layer } from "./types.ts";
 
 /**
  * Options of `recur`.
@@ -128,11 +128,36 @@ export function runCell(cell: Cell, params: CellParams, x: Tensor, options: RunC
 }
 
 /**
- * Runs `cell` over `x: [batch, time, features]` from a zero state. The loop is unrolled into the graph, so
- * gradients flow through time and `jit` compiles the whole sequence. The params are the cell's (see
- * `rnnCell`, `lstmCell`, `gruCell`). With `reverse`, step t sees `x[:, t]` after `x[:, t+1..]`, and the last
- * output is the one at position 0. {@linkcode runCell} runs a cell from a given state and returns the final
- * one.
+ * Makes a `Carry`: pass it as `ctx.carry` to `apply`, and every `recur` layer of the model starts from its
+ * entry of `initial` (zeros where absent) and records its final state in `carry.states`. Passing those
+ * states to the next call's carry continues each sequence where it stopped (truncated backpropagation
+ * through time), all through the public DSL and under `jit`.
+ *
+ * @example
+ * ```ts
+ * import { concat, nn, random } from "../../mod.ts";
+ * const model = nn.serial(nn.recur(nn.gruCell(4)), nn.recur(nn.lstmCell(3)));
+ * const { params } = model.init(random.key(0), [2, 6, 5]);
+ * const x = random.normal(random.key(1), [2, 6, 5]);
+ * const whole = model.apply(params, x).dataSync();
+ * const first = nn.carry();
+ * const a = model.apply(params, x.slice([0, 0, 0], [2, 4, 5]), { carry: first });
+ * const b = model.apply(params, x.slice([0, 4, 0], [2, 2, 5]), { carry: nn.carry(first.states) });
+ * const joined = concat([a, b], 1).dataSync();
+ * if (joined.some((v, i) => Math.abs(v - whole[i]) > 1e-5)) throw new Error();
+ * ```
+ */
+export function carry(initial: readonly (readonly Tensor[] | undefined)[] = []): Carry {
+  let next = 0;
+  return { initial, states: [], claim: () => next++ };
+}
+
+/**
+ * Runs `cell` over `x: [batch, time, features]`, from a zero state or, when `ctx.carry` is given, from the
+ * carry's entry for this layer (see `nn.carry`), recording the final state there. The loop is unrolled into
+ * the graph, so gradients flow through time and `jit` compiles the whole sequence. The params are the cell's
+ * (see `rnnCell`, `lstmCell`, `gruCell`). With `reverse`, step t sees `x[:, t]` after `x[:, t+1..]`, and the
+ * last output is the one at position 0. {@linkcode runCell} runs a cell directly from a given state.
  *
  * @example
  * ```ts
@@ -143,21 +168,26 @@ export function runCell(cell: Cell, params: CellParams, x: Tensor, options: RunC
  * if (outputShape.join() !== "1,6,4" || y.shape.join() !== "1,6,4") throw new Error();
  * ```
  */
-export function recur<U extends number>(cell: Cell<U>, options: RecurOptions = {}): Layer<number, U> {
+export function recur<U extends number>(
+  cell: Cell<U>,
+  options: RecurOptions = {},
+): Layer<number, U, CellParams> {
   const { returnSequences = true, reverse = false } = options;
   const name = `recur.${cell.name}`;
-  return defineLayer<number, U>({
+  return defineLayer<number, U, CellParams>({
     name,
     init(key, inputShape) {
       const [batch, time, features] = expectShape(name, inputShape, ["batch", "time", "features"]);
       const outputShape = returnSequences ? [batch, time, cell.units] : [batch, cell.units];
       return { params: { ...cell.init(key, features) }, outputShape };
     },
-    apply(params, x) {
-      const cellParams = params as unknown as CellParams;
-      const features = cellParams.wi.shape[0];
+    apply(params, x, ctx) {
+      const features = params.wi.shape[0];
       expectTensor(name, x, ["batch", "time", features]);
-      const { sequence, state } = runCell(cell, cellParams, x as Tensor, { reverse });
+      const slot = ctx.carry?.claim();
+      const initial = slot === undefined ? undefined : ctx.carry!.initial[slot];
+      const { sequence, state } = runCell(cell, params, x as Tensor, { reverse, state: initial });
+      if (slot !== undefined) ctx.carry!.states[slot] = state;
       return returnSequences ? sequence : state[0];
     },
   });

@@ -5,7 +5,7 @@
 import { Tensor } from "../tensor.ts";
 import { applyChild, initChild } from "./child.ts";
 import { defineLayer, LayerError, showDims } from "./layer.ts";
-import type { AnyLayer, KeepsDim, Layer, ResidualIn, Same } from "./types.ts";
+import type { AnyLayer, KeepsDim, Layer, ParamsOf, ResidualIn, Same } from "./types.ts";
 
 /**
  * `x + f(x)`: `f` must give the shape it was given. Params are `f`'s params, unchanged.
@@ -18,7 +18,7 @@ import type { AnyLayer, KeepsDim, Layer, ResidualIn, Same } from "./types.ts";
  * if (block.apply(params, zeros([2, 4])).sum().item() !== 0) throw new Error();
  * ```
  */
-export function residual<L extends AnyLayer>(f: L & KeepsDim<L>): Layer<ResidualIn<L>, Same> {
+export function residual<L extends AnyLayer>(f: L & KeepsDim<L>): Layer<ResidualIn<L>, Same, ParamsOf<L>> {
   const check = (given: unknown, got: unknown) => {
     if (JSON.stringify(given) !== JSON.stringify(got)) {
       throw new LayerError(
@@ -29,12 +29,12 @@ export function residual<L extends AnyLayer>(f: L & KeepsDim<L>): Layer<Residual
       );
     }
   };
-  return defineLayer<ResidualIn<L>, Same>({
+  return defineLayer<ResidualIn<L>, Same, ParamsOf<L>>({
     name: "residual",
     init(key, inputShape) {
       const { params, outputShape } = initChild("residual", f, key, inputShape);
       check(inputShape, outputShape);
-      return { params, outputShape: inputShape };
+      return { params: params as ParamsOf<L>, outputShape: inputShape };
     },
     apply(params, x, ctx) {
       const y = applyChild("residual", f, params, x, ctx);

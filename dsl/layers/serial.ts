@@ -14,6 +14,7 @@ import type {
   Context,
   Layer,
   Params,
+  ParamsList,
   ShapeTree,
   Value,
 } from "./types.ts";
@@ -51,7 +52,7 @@ export function childKeys(key: Tensor | undefined, count: number): (Tensor | und
  * }
  * ```
  */
-export function childParams(name: string, params: Params, count: number): Params[] {
+export function childParams(name: string, params: unknown, count: number): Params[] {
   if (!Array.isArray(params) || params.length !== count) {
     throw new LayerError(
       name,
@@ -61,7 +62,7 @@ export function childParams(name: string, params: Params, count: number): Params
   return params;
 }
 
-function describe(params: Params): string {
+function describe(params: unknown): string {
   return Array.isArray(params) ? `an array of ${params.length}` : typeof params;
 }
 
@@ -79,8 +80,8 @@ function describe(params: Params): string {
  * if (y.shape.join() !== "2,4") throw new Error();
  * ```
  */
-export function chain(name: string, layers: readonly AnyLayer[]): AnyLayer {
-  return defineLayer({
+export function chain(name: string, layers: readonly AnyLayer[]): Layer<unknown, unknown, Params[]> {
+  return defineLayer<unknown, unknown, Params[]>({
     name,
     init(key, inputShape) {
       const keys = childKeys(key, layers.length);
@@ -119,6 +120,6 @@ export function chain(name: string, layers: readonly AnyLayer[]): AnyLayer {
  */
 export function serial<const L extends readonly AnyLayer[]>(
   ...layers: L & CheckChain<L, "serial">
-): Layer<ChainIn<L>, ChainOut<L>> {
-  return chain("serial", layers);
+): Layer<ChainIn<L>, ChainOut<L>, ParamsList<L>> {
+  return chain("serial", layers) as Layer<ChainIn<L>, ChainOut<L>, ParamsList<L>>;
 }

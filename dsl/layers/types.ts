@@ -16,6 +16,7 @@
  * last dim and `residual(dense(32))` only accepts 32 features; the error names the position and both dims.
  * @module
  */
+import type { PyTree } from "../pytree.ts";
 import type { Tensor } from "../tensor.ts";
 
 /**
@@ -49,18 +50,29 @@ export interface Same {
 }
 
 /**
- * A layer's parameters: a plain pytree of tensors (nested objects and arrays). Typed loosely on purpose, so
- * params from `init`, an optimizer or `load` flow anywhere; each layer documents its params' names and
- * shapes.
+ * Any layer's parameters: a plain pytree of tensors (nested objects and arrays). Each layer has its own,
+ * precise params type (`nn.DenseParams`, a tuple for `serial`, ...), which `ParamsOf` reads off its type.
+ *
+ * @example
+ * ```ts
+ * import { flatten, nn, random } from "../../mod.ts";
+ * const params: nn.Params = nn.dense(2).init(random.key(0), [1, 3]).params;
+ * if (flatten(params).leaves.length !== 2) throw new Error();
+ * ```
+ */
+export type Params = PyTree;
+
+/**
+ * The params of a layer that has none.
  *
  * @example
  * ```ts
  * import { nn, random } from "../../mod.ts";
- * const params: nn.Params = nn.dense(2).init(random.key(0), [1, 3]).params;
- * if (params.w.shape.join() !== "3,2") throw new Error();
+ * const none: nn.NoParams = nn.relu().init(random.key(0), [2]).params;
+ * if (Object.keys(none).length !== 0) throw new Error();
  * ```
  */
-export type Params = any;
+export type NoParams = Record<string, never>;
 
 /**
  * What flows between layers: a tensor, or a list of values (from `branch`, into `parallel`).
@@ -104,6 +116,35 @@ export interface Context {
   training?: boolean;
   /** Key padding mask for `attend`: bool `[batch, time]`, true at real tokens, false at padding. */
   mask?: Tensor;
+  /**
+   * Recurrent state in and out (`nn.carry`): each `recur` layer starts from its entry and records the state
+   * it ends in, so consecutive chunks of a sequence continue where the last one stopped.
+   */
+  carry?: Carry;
+}
+
+/**
+ * The states of a model's recurrent layers, carried from one call of `apply` to the next (truncated
+ * backpropagation through time). `recur` layers take entries in the order they run: the i-th starts from
+ * `initial[i]` (zeros when absent) and leaves its final state in `states[i]`. Make one with `nn.carry`.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const model = nn.serial(nn.recur(nn.lstmCell(4)), nn.dense(2));
+ * const { params } = model.init(random.key(0), [1, 3, 5]);
+ * const carry: nn.Carry = nn.carry();
+ * model.apply(params, random.normal(random.key(1), [1, 3, 5]), { carry });
+ * if (carry.states.length !== 1 || carry.states[0].length !== 2) throw new Error(); // an LSTM's h and c
+ * ```
+ */
+export interface Carry {
+  /** The states the layers start from, by position (absent or undefined: zeros). */
+  readonly initial: readonly (readonly Tensor[] | undefined)[];
+  /** The states the layers ended in, in the order they ran. */
+  readonly states: Tensor[][];
+  /** The position of the next recurrent layer to run: each `recur` claims one. */
+  claim(): number;
 }
 
 type IsAny<T> = 0 extends 1 & T ? true : false;
@@ -140,27 +181,53 @@ export type ShapeOf<D> = IsAny<D> extends true ? ShapeTree
 
 /**
  * A layer: pure `init` and `apply`; `In` and `Out` describe the feature axis of its input and output at the
- * type level (see the module documentation).
+ * type level (see the module documentation), and `P` is the type of its params.
  *
  * @example
  * ```ts
  * import { nn, random, zeros } from "../../mod.ts";
- * const layer: nn.Layer<number, 3> = nn.dense(3);
+ * const layer: nn.Layer<number, 3, nn.DenseParams> = nn.dense(3);
  * const { params, outputShape } = layer.init(random.key(0), [2, 5]);
  * const y = layer.apply(params, zeros([2, 5]));
- * if (outputShape.join() !== "2,3" || y.shape.join() !== "2,3") throw new Error();
+ * if (outputShape.join() !== "2,3" || y.shape.join() !== "2,3" || params.w.shape.join() !== "5,3") throw new Error();
  * ```
  */
-export interface Layer<In = unknown, Out = unknown> {
+export interface Layer<In = unknown, Out = unknown, P = Params> {
   /** The name shown in summaries and error paths (`dense`, `serial`, ...). */
   readonly name: string;
   /** Makes parameters for an input of `inputShape` (batch axes included) and infers the output shape. */
-  init(key: Tensor, inputShape: ShapeTree): { params: Params; outputShape: ShapeOf<Out> };
-  /** Computes the output; `ctx` carries the random key, the training flag and the padding mask. */
-  apply(params: Params, x: Value, ctx?: Context): ValueOf<Out>;
+  init(key: Tensor, inputShape: ShapeTree): { params: P; outputShape: ShapeOf<Out> };
+  /** Computes the output; `ctx` carries the random key, the training flag, the padding mask and the carry. */
+  apply(params: P, x: Value, ctx?: Context): ValueOf<Out>;
   /** Type-level only (never set at run time): the feature descriptions of input and output. */
   readonly "~features"?: { readonly in: In; readonly out: Out };
 }
+
+/**
+ * The params type of a layer type.
+ *
+ * @example
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * const model = nn.serial(nn.embed(10, 4), nn.dense(2));
+ * const params: nn.ParamsOf<typeof model> = model.init(random.key(0), [1, 3]).params;
+ * if (params[1].w.shape.join() !== "4,2" || params[0].table.shape.join() !== "10,4") throw new Error();
+ * ```
+ */
+export type ParamsOf<L> = L extends Layer<any, any, infer P> ? P : never;
+
+/**
+ * The params of a list of layers, one entry per layer (what `serial`, `parallel` and `branch` hold).
+ *
+ * @example
+ * ```ts
+ * import type { nn } from "../../mod.ts";
+ * type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+ * const tuple: Equal<nn.ParamsList<[nn.Layer<number, 2, nn.DenseParams>, nn.Layer<number, 2, nn.NoParams>]>, [nn.DenseParams, nn.NoParams]> = true;
+ * if (!tuple) throw new Error();
+ * ```
+ */
+export type ParamsList<L extends readonly unknown[]> = { -readonly [K in keyof L]: ParamsOf<L[K]> };
 
 /**
  * Any layer, whatever its feature types.
@@ -172,7 +239,7 @@ export interface Layer<In = unknown, Out = unknown> {
  * if (layers.length !== 2) throw new Error();
  * ```
  */
-export type AnyLayer = Layer<any, any>;
+export type AnyLayer = Layer<any, any, any>;
 
 /**
  * The input description of a layer type.
@@ -185,7 +252,7 @@ export type AnyLayer = Layer<any, any>;
  * if (!takesIds) throw new Error();
  * ```
  */
-export type InOf<L> = L extends Layer<infer I, any> ? I : never;
+export type InOf<L> = L extends Layer<infer I, any, any> ? I : never;
 
 /**
  * The output description of a layer type.
@@ -198,7 +265,7 @@ export type InOf<L> = L extends Layer<infer I, any> ? I : never;
  * if (units !== 4) throw new Error();
  * ```
  */
-export type OutOf<L> = L extends Layer<any, infer O> ? O : never;
+export type OutOf<L> = L extends Layer<any, infer O, any> ? O : never;
 
 // ---------------------------------------------------------------------------------------------------------
 // Type-level checks: `Fits` says whether a value described by D may enter a layer taking In.

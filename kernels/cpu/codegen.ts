@@ -6,9 +6,9 @@
  * order, like the reference backend).
  * @module
  */
-import type { DType } from "../../dsl/dtype.ts";
 import type { Affine, ElementwiseKernel, Expr, ReduceKernel } from "../passes/fuse.ts";
-import { stridesOf } from "../../dsl/shape.ts";
+import { stridesOf } from "../../dsl/ir/mod.ts";
+import { elementwiseLowering } from "./lowering.ts";
 
 /**
  * A compiled kernel: typed-array views of its inputs then its output; rows `[lo, hi)` of the outer loop.
@@ -48,59 +48,6 @@ export interface GeneratedKernel {
   readonly splittable: boolean;
   /** The function's body (`views`, `lo`, `hi` in scope): for workers, debugging and the docs site. */
   readonly source: string;
-}
-
-function opCode(
-  prim: string,
-  dtype: DType,
-  args: string[],
-  argDType: DType,
-  params: Record<string, unknown>,
-): string {
-  const [a, b, c] = args;
-  const f = (x: string) => `Math.fround(${x})`;
-  const int = argDType === "int32" || argDType === "bool";
-  switch (prim) {
-    case "neg":
-      return int ? `(-${a} | 0)` : `(-${a})`;
-    case "exp":
-      return f(`Math.exp(${a})`);
-    case "log":
-      return f(`Math.log(${a})`);
-    case "sqrt":
-      return f(`Math.sqrt(${a})`);
-    case "recip":
-      return f(`1 / ${a}`);
-    case "sin":
-      return f(`Math.sin(${a})`);
-    case "cos":
-      return f(`Math.cos(${a})`);
-    case "tanh":
-      return f(`Math.tanh(${a})`);
-    case "stop_gradient":
-      return a;
-    case "add":
-      return int ? `((${a} + ${b}) | 0)` : f(`${a} + ${b}`);
-    case "mul":
-      return int ? `Math.imul(${a}, ${b})` : f(`${a} * ${b}`);
-    case "max":
-      return `(${a} !== ${a} || ${b} !== ${b} ? NaN : ${a} > ${b} ? ${a} : ${b})`;
-    case "pow":
-      return f(`Math.pow(${a}, ${b})`);
-    case "less":
-      return `(${a} < ${b} ? 1 : 0)`;
-    case "equal":
-      return `(${a} === ${b} ? 1 : 0)`;
-    case "where":
-      return `(${a} ? ${b} : ${c})`;
-    case "cast": {
-      const to = params.dtype as DType;
-      if (to === "bool") return `(${a} !== 0 ? 1 : 0)`;
-      if (to === "int32") return argDType === "float32" ? `(${a} | 0)` : a;
-      return int ? f(a) : a;
-    }
-  }
-  throw new Error(`cpu codegen: no elementwise rule for ${prim} (${dtype})`);
 }
 
 /**
@@ -149,13 +96,7 @@ class Emitter {
         return "acc";
       case "op": {
         const args = e.args.map((a) => this.emit(a));
-        code = opCode(
-          e.prim,
-          e.dtype,
-          args,
-          e.args[0]?.dtype ?? e.dtype,
-          e.params as Record<string, unknown>,
-        );
+        code = elementwiseLowering(e.prim).js(args, e.args[0]?.dtype ?? e.dtype, e.params);
         break;
       }
       case "pad": {

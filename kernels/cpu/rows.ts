@@ -6,15 +6,10 @@
  * into its own rows, in index order, so the result does not depend on the thread count).
  * @module
  */
-import { type Code, type MemoryLimits, ModuleBuilder, unsignedLeb, ValType } from "./wasm.ts";
+import { type Code, type MemoryLimits, ModuleBuilder, ValType } from "./wasm.ts";
 
 /** Rows up to this many bytes are copied or added by straight-line code. */
 const UNROLL_BYTES = 1024;
-
-/** `memory.copy` (bulk memory): dst, src, length on the stack. */
-function memoryCopy(c: Code): Code {
-  return c.op(0xfc, ...unsignedLeb(10), 0, 0);
-}
 
 /**
  * A gather kernel: `kernel(lo, hi, table, indices, out)` copies rows `indices[i]` of `table` to rows `i` of
@@ -53,7 +48,7 @@ export function gatherRowsModule(rowBytes: number, limits: MemoryLimits): Uint8A
           for (let at = 0; at < rowBytes; at += 16) c.get(to).get(from).v128Load(at).v128Store(at);
         } else {
           c.i32Const(rowBytes);
-          memoryCopy(c);
+          c.memoryCopy();
         }
         c.get(i).i32Const(1).i32Add().set(i).br(again);
       })
@@ -195,7 +190,7 @@ export function copyStripes(
       c.get(out).get(first).i32Const(rowBytes).i32Mul().i32Add();
       c.get(base).get(first).i32Const(rowBytes).i32Mul().i32Add();
       c.get(last).get(first).i32Sub().i32Const(rowBytes).i32Mul();
-      memoryCopy(c);
+      c.memoryCopy();
       c.get(first).i32Const(SCATTER_STRIPES).i32Add().set(first).br(again);
     })
   );

@@ -7,10 +7,11 @@
  * @module
  */
 import type { Affine, ElementwiseKernel, Expr, ReduceKernel, ScatterKernel } from "../passes/fuse.ts";
-import { sizeOf, stridesOf } from "../../dsl/shape.ts";
+import { sizeOf, stridesOf } from "../../dsl/ir/shape.ts";
 import { collapse, collectAffines } from "./codegen.ts";
 import { copyStripes, SCATTER_STRIPES } from "./rows.ts";
-import { Code, type MemoryLimits, ModuleBuilder, unsignedLeb, ValType } from "./wasm.ts";
+import { elementwiseLowering } from "./lowering.ts";
+import { Code, type MemoryLimits, ModuleBuilder, OP, SIMD, splatF32, splatI32, ValType } from "./wasm.ts";
 
 /**
  * A compiled SIMD kernel: byte addresses of the inputs then the output; rows `[lo, hi)` of the outer loop.
@@ -35,61 +36,6 @@ export interface SimdKernel {
   readonly bytes: Uint8Array<ArrayBuffer>;
 }
 
-const SUPPORTED = new Set([
-  "add",
-  "mul",
-  "max",
-  "neg",
-  "recip",
-  "sqrt",
-  "exp",
-  "tanh",
-  "less",
-  "equal",
-  "where",
-  "cast",
-  "stop_gradient",
-]);
-
-function simd(c: Code, opcode: number): Code {
-  return c.op(0xfd, ...unsignedLeb(opcode));
-}
-
-const F32X4 = {
-  abs: 0xe0,
-  sub: 0xe5,
-  min: 0xe8,
-  gt: 0x44,
-  nearest: 0x6a,
-  neg: 0xe1,
-  sqrt: 0xe3,
-  add: 0xe4,
-  mul: 0xe6,
-  div: 0xe7,
-  max: 0xe9,
-  pmax: 0xeb,
-  eq: 0x41,
-  ne: 0x42,
-  lt: 0x43,
-};
-const V128_AND = 0x4e;
-const V128_BITSELECT = 0x52;
-const I32X4 = { neg: 0xa1, add: 0xae, mul: 0xb5, max: 0xb8, less: 0x39 } as const;
-const F32X4_CONVERT_I32X4_S = 0xfa;
-const I32X4_EXTRACT_LANE = 0x1b;
-const I32X4_EQ = 0x37;
-const I32X4_NE = 0x38;
-const I16X8_EXTEND_LOW_I8X16_U = 0x89;
-const I32X4_EXTEND_LOW_I16X8_U = 0xa9;
-const I32X4_SHL = 0xab;
-const I32X4_SHR_S = 0xac;
-const I32X4_ADD = 0xae;
-const I32X4_SUB = 0xb1;
-const I32X4_TRUNC_SAT_F32X4_S = 0xf8;
-
-/** Whether the SIMD generator handles this kernel. */
-const FLOAT_ONLY = new Set(["recip", "sqrt", "exp", "tanh"]);
-
 /** Whether the SIMD generator handles this kernel. */
 function supported(k: ElementwiseKernel, innerCoeffs: readonly number[]): boolean {
   if (k.output.dtype === "bool") return false;
@@ -104,12 +50,10 @@ function supportedExpr(expr: Expr, innerCoeffs: readonly number[]): boolean {
       case "load":
       case "const":
         return true;
-      case "op":
-        if (!SUPPORTED.has(e.prim)) return false;
-        if (FLOAT_ONLY.has(e.prim) && e.args[0].dtype !== "float32") return false;
-        // Integer arithmetic on bools is promoted by the ops layer, so bool lanes only meet where/equal/cast.
-        if (["add", "mul", "max", "neg", "less"].includes(e.prim) && e.args[0].dtype === "bool") return false;
-        return e.args.every(ok);
+      case "op": {
+        const lanes = elementwiseLowering(e.prim).simd;
+        return lanes !== null && lanes.supports(e.args[0].dtype) && e.args.every(ok);
+      }
       default:
         return false;
     }
@@ -205,7 +149,7 @@ function buildModule(
             c.get(addr[out][level]);
             emitter.emit(k.expr, addr.map((a) => a[level]), width > 1, 4 * copy);
             if (width > 1) c.v128Store(16 * copy);
-            else if (k.output.dtype === "int32") simd(c, I32X4_EXTRACT_LANE).op(0, 0x36, 2, 0); // i32.store
+            else if (k.output.dtype === "int32") c.simd(SIMD.i32x4ExtractLane, 0).op(OP.i32Store, 2, 0);
             else c.f32x4ExtractLane(0).f32Store();
           }
         });
@@ -216,17 +160,6 @@ function buildModule(
     emitter.hoistConstants(loopsStart);
   });
 }
-
-const F64X2_PROMOTE_LOW_F32X4 = 0x5f;
-const F32X4_DEMOTE_F64X2_ZERO = 0x5e;
-const F64X2_ADD = 0xf0;
-const F64X2_EXTRACT_LANE = 0x21;
-const I8X16_SHUFFLE = 0x0d;
-const F64_ADD = 0xa0;
-const F32_MAX = 0x97;
-const V128_OR = 0x50;
-const F64_PROMOTE_F32 = 0xbb;
-const F32_DEMOTE_F64 = 0xb6;
 
 /**
  * The module of a SIMD sum or max reduction of float32 values (exporting `kernel(lo, hi, ...inputPointers,
@@ -316,7 +249,7 @@ function buildReduceModule(
     /** The high two float32 lanes of the v128 on the stack moved to the low two. */
     const highHalf = () => {
       c.get(accHigh); // any second operand: only the first one's bytes 8..15 are picked
-      simd(c, I8X16_SHUFFLE).op(8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+      c.simd(SIMD.i8x16Shuffle, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
     };
     // A max keeps float32 lanes with f32x4.pmax (one instruction; V8's f32x4.max is a chain of eight, whose
     // latency held the loop at 0.7x the JavaScript kernel's speed), and per lane whether a NaN and whether a
@@ -331,35 +264,35 @@ function buildReduceModule(
       c.set(value);
       if (isMax) {
         if (!vector && rowReduction) {
-          c.get(maxScalar).get(value).f32x4ExtractLane(0).op(F32_MAX).set(maxScalar);
+          c.get(maxScalar).get(value).f32x4ExtractLane(0).op(OP.f32Max).set(maxScalar);
         } else {
           c.get(maxLanes).get(value);
-          simd(c, F32X4.pmax);
+          c.simd(SIMD.f32x4Pmax);
           c.set(maxLanes);
           c.get(nanLanes).get(value).get(value);
-          simd(c, F32X4.ne);
-          simd(c, V128_OR);
+          c.simd(SIMD.f32x4Ne);
+          c.simd(SIMD.v128Or);
           c.set(nanLanes);
           c.get(plusZeroLanes).get(value).v128Const();
-          simd(c, I32X4_EQ); // all bits zero: +0
-          simd(c, V128_OR);
+          c.simd(SIMD.i32x4Eq); // all bits zero: +0
+          c.simd(SIMD.v128Or);
           c.set(plusZeroLanes);
         }
         return;
       }
       if (!vector && rowReduction) {
-        c.get(accScalar).get(value).f32x4ExtractLane(0).op(F64_PROMOTE_F32).op(F64_ADD).set(accScalar);
+        c.get(accScalar).get(value).f32x4ExtractLane(0).op(OP.f64PromoteF32).op(OP.f64Add).set(accScalar);
         return;
       }
       c.get(accLow).get(value);
-      simd(c, F64X2_PROMOTE_LOW_F32X4);
-      simd(c, F64X2_ADD);
+      c.simd(SIMD.f64x2PromoteLowF32x4);
+      c.simd(SIMD.f64x2Add);
       c.set(accLow);
       if (!vector) return; // a column tail: only lane 0 is stored
       c.get(accHigh).get(value);
       highHalf();
-      simd(c, F64X2_PROMOTE_LOW_F32X4);
-      simd(c, F64X2_ADD);
+      c.simd(SIMD.f64x2PromoteLowF32x4);
+      c.simd(SIMD.f64x2Add);
       c.set(accHigh);
     };
     const store = (vector: boolean, level: number) => {
@@ -367,18 +300,18 @@ function buildReduceModule(
       if (isMax) {
         // Lanes at ±0 that saw a +0 become +0; lanes that saw a NaN become NaN.
         c.v128Const().get(maxLanes).get(maxLanes).v128Const();
-        simd(c, F32X4.eq);
+        c.simd(SIMD.f32x4Eq);
         c.get(plusZeroLanes);
-        simd(c, V128_AND);
-        simd(c, V128_BITSELECT);
+        c.simd(SIMD.v128And);
+        c.simd(SIMD.v128Bitselect);
         c.set(maxLanes);
         c.f32Const(NaN).f32x4Splat().get(maxLanes).get(nanLanes);
-        simd(c, V128_BITSELECT);
+        c.simd(SIMD.v128Bitselect);
         c.set(maxLanes);
         c.get(at);
         if (rowReduction) {
           c.get(maxScalar);
-          for (let lane = 0; lane < 4; lane++) c.get(maxLanes).f32x4ExtractLane(lane).op(F32_MAX);
+          for (let lane = 0; lane < 4; lane++) c.get(maxLanes).f32x4ExtractLane(lane).op(OP.f32Max);
           c.f32Store();
         } else if (vector) c.get(maxLanes).v128Store();
         else c.get(maxLanes).f32x4ExtractLane(0).f32Store();
@@ -387,26 +320,26 @@ function buildReduceModule(
       if (rowReduction) {
         c.get(at);
         c.get(accLow);
-        simd(c, F64X2_EXTRACT_LANE).op(0);
+        c.simd(SIMD.f64x2ExtractLane, 0);
         c.get(accLow);
-        simd(c, F64X2_EXTRACT_LANE).op(1);
-        c.op(F64_ADD);
+        c.simd(SIMD.f64x2ExtractLane, 1);
+        c.op(OP.f64Add);
         c.get(accHigh);
-        simd(c, F64X2_EXTRACT_LANE).op(0);
+        c.simd(SIMD.f64x2ExtractLane, 0);
         c.get(accHigh);
-        simd(c, F64X2_EXTRACT_LANE).op(1);
-        c.op(F64_ADD).op(F64_ADD).get(accScalar).op(F64_ADD).op(F32_DEMOTE_F64).f32Store();
+        c.simd(SIMD.f64x2ExtractLane, 1);
+        c.op(OP.f64Add).op(OP.f64Add).get(accScalar).op(OP.f64Add).op(OP.f32DemoteF64).f32Store();
       } else if (vector) {
         c.get(at).get(accLow);
-        simd(c, F32X4_DEMOTE_F64X2_ZERO);
+        c.simd(SIMD.f32x4DemoteF64x2Zero);
         c.get(accHigh);
-        simd(c, F32X4_DEMOTE_F64X2_ZERO);
-        simd(c, I8X16_SHUFFLE).op(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+        c.simd(SIMD.f32x4DemoteF64x2Zero);
+        c.simd(SIMD.i8x16Shuffle, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
         c.v128Store();
       } else {
         c.get(at).get(accLow);
-        simd(c, F64X2_EXTRACT_LANE).op(0);
-        c.op(F32_DEMOTE_F64).f32Store();
+        c.simd(SIMD.f64x2ExtractLane, 0);
+        c.op(OP.f32DemoteF64).f32Store();
       }
     };
     // The loops from `level` inward; `vector` once the vector level above chose its 4-wide branch.
@@ -665,9 +598,6 @@ function inputOf(e: Expr, form: Affine): number {
   return -1;
 }
 
-const splatF32 = (value: number) => new Uint8Array(new Float32Array(4).fill(value).buffer);
-const splatI32 = (value: number) => new Uint8Array(new Int32Array(4).fill(value).buffer);
-
 /** Pushes the v128 value of an expression (float lanes; bool values as all-ones/all-zeros lane masks). */
 class SimdEmitter {
   private locals = new Map<Expr, number>();
@@ -730,10 +660,10 @@ class SimdEmitter {
           // Four bytes 0/1 (or one, splat) widened to 32-bit lanes, then turned into lane masks.
           if (contiguous) c.v128Load32Zero(this.shift);
           else c.v128Load8Splat(this.inner[f] === 1 ? this.shift : 0);
-          simd(c, I16X8_EXTEND_LOW_I8X16_U);
-          simd(c, I32X4_EXTEND_LOW_I16X8_U);
+          c.simd(SIMD.i16x8ExtendLowI8x16U);
+          c.simd(SIMD.i32x4ExtendLowI16x8U);
           this.konst(new Uint8Array(16));
-          simd(c, I32X4_NE);
+          c.simd(SIMD.i32x4Ne);
           break;
         }
         // Contiguous along the innermost axis: a vector load; broadcast along it (or a tail): a splat.
@@ -751,103 +681,17 @@ class SimdEmitter {
         );
         break;
       case "op": {
-        const [a, b, x] = e.args;
-        switch (e.prim) {
-          case "stop_gradient":
-            sub(a);
-            break;
-          case "neg":
-            sub(a);
-            simd(c, a.dtype === "int32" ? I32X4.neg : F32X4.neg);
-            break;
-          case "sqrt":
-            sub(a);
-            simd(c, F32X4.sqrt);
-            break;
-          case "recip":
-            this.konst(splatF32(1));
-            sub(a);
-            simd(c, F32X4.div);
-            break;
-          case "exp":
-            sub(a);
-            this.exp();
-            break;
-          case "tanh":
-            sub(a);
-            this.tanh();
-            break;
-          case "max": {
-            // The reference's max(a, b) is NaN if either is, else a > b ? a : b. f32x4.pmax(p, q) = p < q ? q : p
-            // is one instruction (V8's f32x4.max is eight, and picks +0 over -0 where the reference picks b).
-            if (a.dtype === "int32") {
-              sub(a);
-              sub(b);
-              simd(c, I32X4.max);
-            } else if (a.kind === "const" && !Number.isNaN(a.value)) {
-              // max(k, x) = pmax(x, k): equal values give x, as the reference does, and a NaN x stays.
-              sub(b);
-              sub(a);
-              simd(c, F32X4.pmax);
-            } else if (b.kind === "const" && !Number.isNaN(b.value) && !Object.is(b.value, -0)) {
-              // max(x, k) = pmax(x, k), except that x = -0 against k = +0 must give +0 (b): adding +0 does that
-              // and changes nothing else.
-              sub(a);
-              sub(b);
-              simd(c, F32X4.pmax);
-              if (Object.is(b.value, 0)) {
-                sub(b);
-                simd(c, F32X4.add);
-              }
-            } else {
-              // pmax(b, a) = b < a ? a : b is the reference's choice for numbers; where a is NaN take a.
-              sub(a);
-              sub(b);
-              sub(a);
-              simd(c, F32X4.pmax);
-              sub(a);
-              sub(a);
-              simd(c, F32X4.ne);
-              simd(c, V128_BITSELECT);
-            }
-            break;
-          }
-          case "add":
-          case "mul":
-          case "less":
-            sub(a);
-            sub(b);
-            simd(c, a.dtype === "int32" ? I32X4[e.prim] : e.prim === "less" ? F32X4.lt : F32X4[e.prim]);
-            break;
-          case "equal":
-            sub(a);
-            sub(b);
-            simd(c, a.dtype === "float32" ? F32X4.eq : I32X4_EQ);
-            break;
-          case "where":
-            // bitselect(v1, v2, mask) takes v1's bits where the mask is set.
-            sub(b);
-            sub(x);
-            sub(a);
-            simd(c, V128_BITSELECT);
-            break;
-          case "cast": {
-            sub(a);
-            const to = e.params.dtype;
-            if (a.dtype === to) break;
-            if (a.dtype === "bool") {
-              // Masks are all-ones lanes: keep the bits of 1.0 (or of integer 1).
-              this.konst(to === "float32" ? splatF32(1) : splatI32(1));
-              simd(c, V128_AND);
-            } else if (to === "bool") {
-              this.konst(new Uint8Array(16));
-              simd(c, a.dtype === "float32" ? F32X4.ne : I32X4_NE);
-            } else {
-              simd(c, to === "float32" ? F32X4_CONVERT_I32X4_S : I32X4_TRUNC_SAT_F32X4_S);
-            }
-            break;
-          }
+        const lanes = elementwiseLowering(e.prim).simd;
+        if (!lanes) {
+          throw new Error(`cpu simd: ${e.prim} has no SIMD lowering; the kernel should run as JavaScript`);
         }
+        lanes.emit({
+          code: c,
+          operand: (i) => sub(e.args[i]),
+          konst: (bytes) => this.konst(bytes),
+          exp: () => this.exp(),
+          tanh: () => this.tanh(),
+        }, e);
         break;
       }
     }
@@ -869,9 +713,9 @@ class SimdEmitter {
     this.konst(splatF32(coefficients[0]));
     for (const k of coefficients.slice(1)) {
       c.get(x);
-      simd(c, F32X4.mul);
+      c.simd(SIMD.f32x4Mul);
       this.konst(splatF32(k));
-      simd(c, F32X4.add);
+      c.simd(SIMD.f32x4Add);
     }
   }
 
@@ -885,18 +729,18 @@ class SimdEmitter {
     const x = this.hold();
     c.get(x);
     this.konst(splatF32(Math.LOG2E));
-    simd(c, F32X4.mul);
-    simd(c, F32X4.nearest);
+    c.simd(SIMD.f32x4Mul);
+    c.simd(SIMD.f32x4Nearest);
     const n = this.hold();
     // r = x - n * 0.693359375 - n * -2.12194440e-4
     c.get(x).get(n);
     this.konst(splatF32(0.693359375));
-    simd(c, F32X4.mul);
-    simd(c, F32X4.sub);
+    c.simd(SIMD.f32x4Mul);
+    c.simd(SIMD.f32x4Sub);
     c.get(n);
     this.konst(splatF32(-2.12194440e-4));
-    simd(c, F32X4.mul);
-    simd(c, F32X4.sub);
+    c.simd(SIMD.f32x4Mul);
+    c.simd(SIMD.f32x4Sub);
     const r = this.hold();
     this.horner(r, [
       1.9875691500e-4,
@@ -907,44 +751,44 @@ class SimdEmitter {
       5.0000001201e-1,
     ]);
     c.get(r).get(r);
-    simd(c, F32X4.mul);
-    simd(c, F32X4.mul);
+    c.simd(SIMD.f32x4Mul);
+    c.simd(SIMD.f32x4Mul);
     c.get(r);
-    simd(c, F32X4.add);
+    c.simd(SIMD.f32x4Add);
     this.konst(splatF32(1));
-    simd(c, F32X4.add);
+    c.simd(SIMD.f32x4Add);
     // Times 2^n as 2^h · 2^(n-h) with h = n >> 1: each factor is a normal float built in the exponent bits,
     // even where n itself (-126..128 here) would not be.
     c.get(n);
-    simd(c, I32X4_TRUNC_SAT_F32X4_S);
+    c.simd(SIMD.i32x4TruncSatF32x4S);
     const whole = this.hold();
     c.get(whole).i32Const(1);
-    simd(c, I32X4_SHR_S);
+    c.simd(SIMD.i32x4ShrS);
     const half = this.hold();
     const twoTo = (exponent: () => void) => {
       exponent();
       this.konst(new Uint8Array(new Int32Array(4).fill(127).buffer));
-      simd(c, I32X4_ADD);
+      c.simd(SIMD.i32x4Add);
       c.i32Const(23);
-      simd(c, I32X4_SHL);
-      simd(c, F32X4.mul);
+      c.simd(SIMD.i32x4Shl);
+      c.simd(SIMD.f32x4Mul);
     };
     twoTo(() => c.get(half));
     twoTo(() => {
       c.get(whole).get(half);
-      simd(c, I32X4_SUB);
+      c.simd(SIMD.i32x4Sub);
     });
     const y = this.hold();
     // Overflow to +Infinity, underflow to 0.
     this.konst(splatF32(Infinity)).get(y).get(x);
     this.konst(splatF32(88.72283));
-    simd(c, F32X4.gt);
-    simd(c, V128_BITSELECT);
+    c.simd(SIMD.f32x4Gt);
+    c.simd(SIMD.v128Bitselect);
     const high = this.hold();
     this.konst(splatF32(0)).get(high).get(x);
     this.konst(splatF32(-87.33654));
-    simd(c, F32X4.lt);
-    simd(c, V128_BITSELECT);
+    c.simd(SIMD.f32x4Lt);
+    c.simd(SIMD.v128Bitselect);
   }
 
   /**
@@ -955,28 +799,28 @@ class SimdEmitter {
     const c = this.c;
     const x = this.hold();
     c.get(x);
-    simd(c, F32X4.abs);
+    c.simd(SIMD.f32x4Abs);
     const ax = this.hold();
     c.get(ax).get(ax);
-    simd(c, F32X4.add);
+    c.simd(SIMD.f32x4Add);
     this.exp();
     this.konst(splatF32(1));
-    simd(c, F32X4.add);
+    c.simd(SIMD.f32x4Add);
     const d = this.hold();
     this.konst(splatF32(1));
     this.konst(splatF32(2)).get(d);
-    simd(c, F32X4.div);
-    simd(c, F32X4.sub);
+    c.simd(SIMD.f32x4Div);
+    c.simd(SIMD.f32x4Sub);
     const big = this.hold();
     c.get(big);
-    simd(c, F32X4.neg);
+    c.simd(SIMD.f32x4Neg);
     c.get(big).get(x);
     this.konst(splatF32(0));
-    simd(c, F32X4.lt);
-    simd(c, V128_BITSELECT);
+    c.simd(SIMD.f32x4Lt);
+    c.simd(SIMD.v128Bitselect);
     const large = this.hold();
     c.get(x).get(x);
-    simd(c, F32X4.mul);
+    c.simd(SIMD.f32x4Mul);
     const z = this.hold();
     this.horner(z, [
       -5.70498872745e-3,
@@ -986,14 +830,14 @@ class SimdEmitter {
       -3.33332819422e-1,
     ]);
     c.get(z);
-    simd(c, F32X4.mul);
+    c.simd(SIMD.f32x4Mul);
     c.get(x);
-    simd(c, F32X4.mul);
+    c.simd(SIMD.f32x4Mul);
     c.get(x);
-    simd(c, F32X4.add);
+    c.simd(SIMD.f32x4Add);
     c.get(large).get(ax);
     this.konst(splatF32(0.625));
-    simd(c, F32X4.lt);
-    simd(c, V128_BITSELECT);
+    c.simd(SIMD.f32x4Lt);
+    c.simd(SIMD.v128Bitselect);
   }
 }

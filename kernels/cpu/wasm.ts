@@ -100,6 +100,102 @@ export interface Label {
 const SIMD_PREFIX = 0xfd;
 
 /**
+ * The SIMD instructions Loom's kernels emit by opcode (behind the 0xfd prefix), named as in the text format
+ * (`f32x4.add` is `SIMD.f32x4Add`). Every WebAssembly opcode of the project is in this file.
+ *
+ * @example
+ * ```ts
+ * import { Code, SIMD, ValType } from "./wasm.ts";
+ * const c = new Code([ValType.v128, ValType.v128]).get(0).get(1).simd(SIMD.f32x4Add);
+ * if (c.bytes.join() !== "32,0,32,1,253,228,1") throw new Error(c.bytes.join());
+ * ```
+ */
+export const SIMD = {
+  i8x16Shuffle: 0x0d,
+  i32x4ExtractLane: 0x1b,
+  f64x2ExtractLane: 0x21,
+  i32x4Eq: 0x37,
+  i32x4Ne: 0x38,
+  i32x4LtS: 0x39,
+  f32x4Eq: 0x41,
+  f32x4Ne: 0x42,
+  f32x4Lt: 0x43,
+  f32x4Gt: 0x44,
+  v128And: 0x4e,
+  v128Or: 0x50,
+  v128Bitselect: 0x52,
+  f32x4DemoteF64x2Zero: 0x5e,
+  f64x2PromoteLowF32x4: 0x5f,
+  f32x4Nearest: 0x6a,
+  i16x8ExtendLowI8x16U: 0x89,
+  i32x4ExtendLowI16x8U: 0xa9,
+  i32x4Neg: 0xa1,
+  i32x4Shl: 0xab,
+  i32x4ShrS: 0xac,
+  i32x4Add: 0xae,
+  i32x4Sub: 0xb1,
+  i32x4Mul: 0xb5,
+  i32x4MaxS: 0xb8,
+  f32x4Abs: 0xe0,
+  f32x4Neg: 0xe1,
+  f32x4Sqrt: 0xe3,
+  f32x4Add: 0xe4,
+  f32x4Sub: 0xe5,
+  f32x4Mul: 0xe6,
+  f32x4Div: 0xe7,
+  f32x4Min: 0xe8,
+  f32x4Max: 0xe9,
+  f32x4Pmax: 0xeb,
+  f64x2Add: 0xf0,
+  i32x4TruncSatF32x4S: 0xf8,
+  f32x4ConvertI32x4S: 0xfa,
+} as const;
+
+/**
+ * The 16 bytes of a v128 with `value` in all four float32 lanes.
+ *
+ * @example
+ * ```ts
+ * import { splatF32 } from "./wasm.ts";
+ * if (new Float32Array(splatF32(1.5).buffer)[3] !== 1.5) throw new Error();
+ * ```
+ */
+export function splatF32(value: number): Uint8Array {
+  return new Uint8Array(new Float32Array(4).fill(value).buffer);
+}
+
+/**
+ * The 16 bytes of a v128 with `value` in all four int32 lanes.
+ *
+ * @example
+ * ```ts
+ * import { splatI32 } from "./wasm.ts";
+ * if (new Int32Array(splatI32(-2).buffer)[0] !== -2) throw new Error();
+ * ```
+ */
+export function splatI32(value: number): Uint8Array {
+  return new Uint8Array(new Int32Array(4).fill(value).buffer);
+}
+
+/**
+ * Scalar instructions Loom's kernels emit by opcode rather than through a named `Code` method.
+ *
+ * @example
+ * ```ts
+ * import { Code, OP, ValType } from "./wasm.ts";
+ * const c = new Code([ValType.f32, ValType.f32]).get(0).get(1).op(OP.f32Max);
+ * if (c.bytes.at(-1) !== 0x97) throw new Error();
+ * ```
+ */
+export const OP = {
+  i32Store: 0x36,
+  f32Max: 0x97,
+  f64Add: 0xa0,
+  f32DemoteF64: 0xb6,
+  f64PromoteF32: 0xbb,
+} as const;
+
+/**
  * Writes the instructions of one function body. Every method appends and returns `this`,
  * so a kernel reads as the stack program it is: `c.get(x).get(y).i32Add().set(z)`.
  *
@@ -134,7 +230,8 @@ export class Code {
     return this;
   }
 
-  private simd(opcode: number, ...immediates: number[]): this {
+  /** A SIMD instruction: the 0xfd prefix, the sub-opcode (see `SIMD`), then its immediates. */
+  simd(opcode: number, ...immediates: number[]): this {
     return this.op(SIMD_PREFIX, ...unsignedLeb(opcode), ...immediates);
   }
 
@@ -411,6 +508,10 @@ export class Code {
   splatLane32(lane: number): this {
     if (!(lane >= 0 && lane < 4)) throw new RangeError(`splatLane32: lane ${lane} is not in 0..3`);
     return this.i8x16Shuffle(Array.from({ length: 16 }, (_, i) => 4 * lane + (i % 4)));
+  }
+  /** `memory.copy` (bulk memory) within memory 0: dst, src, length on the stack. */
+  memoryCopy(): this {
+    return this.op(0xfc, ...unsignedLeb(10), 0, 0);
   }
   /** `i32x4.splat`. */
   i32x4Splat(): this {

@@ -10,10 +10,22 @@
  * WGSL.
  * @module
  */
-import type { DType } from "../../dsl/dtype.ts";
-import type { Eqn, Graph, Params, Var } from "../../dsl/graph.ts";
-import { PRIMITIVES } from "../../dsl/primitives.ts";
-import { type Shape, shapesEqual, showShape, sizeOf, stridesOf } from "../../dsl/shape.ts";
+import {
+  type DType,
+  type ElementwisePrim,
+  type Eqn,
+  type Graph,
+  kindOf,
+  type PrimName,
+  type PrimParams,
+  type PrimsOfKind,
+  type Shape,
+  shapesEqual,
+  showShape,
+  sizeOf,
+  stridesOf,
+  type Var,
+} from "../../dsl/ir/mod.ts";
 
 /**
  * `offset + Σ_d coeffs[d] · i[d]` over the kernel's iteration index `i`.
@@ -47,13 +59,7 @@ export type Expr =
   | { readonly kind: "load"; readonly dtype: DType; readonly input: number; readonly at: Affine }
   | { readonly kind: "const"; readonly dtype: DType; readonly value: number }
   | { readonly kind: "iota"; readonly dtype: DType; readonly at: Affine }
-  | {
-    readonly kind: "op";
-    readonly dtype: DType;
-    readonly prim: string;
-    readonly args: readonly Expr[];
-    readonly params: Params;
-  }
+  | OpExpr
   | {
     readonly kind: "pad";
     readonly dtype: DType;
@@ -62,6 +68,29 @@ export type Expr =
     readonly value: number;
   }
   | { readonly kind: "acc"; readonly dtype: DType };
+
+/**
+ * An elementwise primitive applied to sub-expressions, in a fused loop. `OpExpr<P>` has `P`'s params;
+ * `OpExpr` is the union over every elementwise primitive, discriminated by `prim`.
+ *
+ * @example
+ * ```ts
+ * import type { OpExpr } from "./fuse.ts";
+ * const cast: OpExpr<"cast"> = {
+ *   kind: "op", prim: "cast", dtype: "int32", params: { dtype: "int32" },
+ *   args: [{ kind: "const", value: 1.5, dtype: "float32" }],
+ * };
+ * if (cast.params.dtype !== "int32") throw new Error();
+ * ```
+ */
+export type OpExpr<P extends ElementwisePrim = ElementwisePrim> = P extends ElementwisePrim ? {
+    readonly kind: "op";
+    readonly dtype: DType;
+    readonly prim: P;
+    readonly args: readonly Expr[];
+    readonly params: PrimParams<P>;
+  }
+  : never;
 
 /**
  * One loop over `shape` computing `expr` into `output`.
@@ -208,22 +237,47 @@ export interface FuseOptions {
    * does not, the updates are written to a buffer first and the scatter-add loads them. Default: always.
    */
   readonly scatterUpdates?: (kernel: ScatterKernel) => boolean;
+  /**
+   * Give every equation a kernel of its own (every value is materialized), so that no kernel reads more
+   * buffers than its equation has operands: for backends that bind each buffer a kernel reads and have a
+   * limit on bindings. Default: fuse.
+   */
+  readonly isolate?: boolean;
 }
 
-const MOVEMENT = new Set(["broadcast", "reshape", "transpose", "slice", "pad"]);
-const CHEAP = new Set(["neg", "add", "mul", "max", "less", "equal", "where", "cast", "stop_gradient"]);
+/** The movement primitives that are index maps: a fused loop reads through them with affine arithmetic. */
+const INDEX_MAPS: ReadonlySet<PrimName> = new Set<PrimsOfKind<"movement">>([
+  "broadcast",
+  "reshape",
+  "transpose",
+  "slice",
+  "pad",
+]);
+/** Elementwise primitives cheap enough to recompute in each kernel that uses them (no transcendental). */
+const CHEAP: ReadonlySet<PrimName> = new Set<ElementwisePrim>([
+  "neg",
+  "add",
+  "mul",
+  "max",
+  "less",
+  "equal",
+  "where",
+  "cast",
+  "stop_gradient",
+]);
+/** Sources a fused loop computes from the index (a constant, an iota). */
+const INDEX_SOURCES: ReadonlySet<PrimName> = new Set<PrimsOfKind<"source">>(["full", "iota"]);
 /** A value used by several kernels is recomputed in each when it costs at most this many cheap ops. */
 const RECOMPUTE_OPS = 3;
 
 function fusible(e: Eqn): boolean {
-  return PRIMITIVES[e.prim].kind === "elementwise" || MOVEMENT.has(e.prim) || e.prim === "full" ||
-    e.prim === "iota";
+  return kindOf(e.prim) === "elementwise" || INDEX_MAPS.has(e.prim) || INDEX_SOURCES.has(e.prim);
 }
 
 /** Is the transpose a swap of the last two axes (batch axes in place)? */
 function swapsLastTwo(e: Eqn): boolean {
   if (e.prim !== "transpose") return false;
-  const perm = e.params.perm as number[];
+  const perm = e.params.perm;
   const r = perm.length;
   return r >= 2 && perm[r - 1] === r - 2 && perm[r - 2] === r - 1 &&
     perm.slice(0, -2).every((a, i) => a === i);
@@ -418,10 +472,14 @@ export function fuse(graph: Graph, options: FuseOptions = {}): Program {
     }
   }
   const materialized = new Set<Var>([...graph.inputs, ...graph.captures.map((c) => c.v), ...graph.outputs]);
+  if (options.isolate) {
+    for (const e of graph.eqns) materialized.add(e.out);
+    return new Program(graph, buildKernels(graph, producer, materialized, options));
+  }
 
   const computed = (v: Var) => {
     const p = producer.get(v);
-    return p !== undefined && !MOVEMENT.has(p.prim) && p.prim !== "full" && p.prim !== "iota";
+    return p !== undefined && !INDEX_MAPS.has(p.prim) && !INDEX_SOURCES.has(p.prim);
   };
   /** Would computing `v` in a fused loop evaluate a costly op (exp, log, ...) that is not yet in memory? */
   const expensiveMemo = new Map<Var, boolean>();
@@ -437,7 +495,7 @@ export function fuse(graph: Graph, options: FuseOptions = {}): Program {
     return result;
   };
   for (const e of graph.eqns) {
-    if (e.prim === "sum" || e.prim === "reduce_max") {
+    if (kindOf(e.prim) === "reduce") {
       // A reduction writes its result, but reads its operand through the fused prologue.
       materialized.add(e.out);
       continue;
@@ -544,7 +602,7 @@ function buildKernels(
         const [source] = p.inputs;
         if (materialized.has(source) || !producer.has(source)) return;
         shape = refineShape(shape, source.shape) ?? shape;
-      } else if (PRIMITIVES[p.prim].kind === "elementwise") {
+      } else if (kindOf(p.prim) === "elementwise") {
         for (const y of p.inputs) if (!materialized.has(y) && shapesEqual(y.shape, v.shape)) visit(y);
       }
     };
@@ -578,14 +636,14 @@ function buildKernels(
       });
       continue;
     }
-    if (e.prim === "sum" || e.prim === "reduce_max") {
+    if (e.prim === "reduce_sum" || e.prim === "reduce_max") {
       const builder = new ExprBuilder(producer, materialized, e.inputs[0].shape);
       const prologue = builder.build(e.inputs[0], identityMap(e.inputs[0].shape));
       kernels.push({
         kind: "reduce",
-        op: e.prim === "sum" ? "sum" : "max",
+        op: e.prim === "reduce_sum" ? "sum" : "max",
         inShape: e.inputs[0].shape,
-        axes: e.params.axes as number[],
+        axes: e.params.axes,
         inputs: builder.inputs,
         output: e.out,
         prologue,
@@ -676,22 +734,22 @@ class ExprBuilder {
     const [x] = e.inputs;
     switch (e.prim) {
       case "full":
-        return { kind: "const", dtype, value: e.params.value as number };
+        return { kind: "const", dtype, value: e.params.value };
       case "iota":
-        return { kind: "iota", dtype, at: map[e.params.axis as number] };
+        return { kind: "iota", dtype, at: map[e.params.axis] };
       case "broadcast":
         return this.build(
           x,
           map.map((row, a) => (x.shape[a] === 1 ? { offset: 0, coeffs: row.coeffs.map(() => 0) } : row)),
         );
       case "transpose": {
-        const perm = e.params.perm as number[];
+        const perm = e.params.perm;
         const inner: IndexMap = new Array(perm.length);
         perm.forEach((src, k) => (inner[src] = map[k]));
         return this.build(x, inner);
       }
       case "slice": {
-        const begin = e.params.begin as number[];
+        const begin = e.params.begin;
         return this.build(x, map.map((row, a) => ({ offset: row.offset + begin[a], coeffs: row.coeffs })));
       }
       case "reshape": {
@@ -702,27 +760,32 @@ class ExprBuilder {
         throw new NeedsMaterialization(x);
       }
       case "pad": {
-        const low = e.params.low as number[];
+        const { low, high } = e.params;
         const shifted = map.map((row, a) => ({ offset: row.offset - low[a], coeffs: row.coeffs }));
         const guards = shifted.flatMap((at, a) =>
-          (e.params.high as number[])[a] === 0 && low[a] === 0 ? [] : [{ at, size: x.shape[a] }]
+          high[a] === 0 && low[a] === 0 ? [] : [{ at, size: x.shape[a] }]
         );
         return {
           kind: "pad",
           dtype,
           guards,
           inside: this.build(x, shifted),
-          value: e.params.value as number,
+          value: e.params.value,
         };
       }
-      default:
-        return {
+      default: {
+        if (kindOf(e.prim) !== "elementwise") {
+          throw new Error(`fuse: ${e.prim} is not elementwise and cannot be computed inside a fused loop`);
+        }
+        const op = {
           kind: "op",
           dtype,
           prim: e.prim,
           params: e.params,
           args: e.inputs.map((v) => this.build(v, map)),
         };
+        return op as OpExpr;
+      }
     }
   }
 }

@@ -5,9 +5,9 @@
  * planned: inputs belong to the caller and outputs escape to the user.
  * @module
  */
-import type { DType } from "../../dsl/dtype.ts";
-import type { Var } from "../../dsl/graph.ts";
-import { sizeOf, stridesOf } from "../../dsl/shape.ts";
+import type { DType } from "../../dsl/ir/dtype.ts";
+import type { Var } from "../../dsl/ir/graph.ts";
+import { sizeOf, stridesOf } from "../../dsl/ir/shape.ts";
 import type { Expr, Kernel, Program } from "./fuse.ts";
 
 /**

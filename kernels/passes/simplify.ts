@@ -3,9 +3,18 @@
  * common-subexpression elimination and dead-code elimination. Each returns an equivalent, smaller graph.
  * @module
  */
-import { type Eqn, Graph, type Params, Var } from "../../dsl/graph.ts";
-import { shapesEqual, sizeOf } from "../../dsl/shape.ts";
-import { PRIMITIVES } from "../../dsl/primitives.ts";
+import {
+  type Eqn,
+  Graph,
+  kindOf,
+  makeEqn,
+  paramsKey,
+  type PrimName,
+  type PrimParams,
+  shapesEqual,
+  sizeOf,
+  Var,
+} from "../../dsl/ir/mod.ts";
 
 /** A graph rebuilt equation by equation: variables may be replaced by earlier ones. */
 class Rewriter {
@@ -28,9 +37,16 @@ class Rewriter {
     this.replaced.set(from, to);
   }
 
-  emit(prim: string, inputs: Var[], params: Params, like: Var): Var {
+  emit<P extends PrimName>(prim: P, inputs: Var[], params: PrimParams<P>, like: Var): Var {
     const out = new Var(this.nextId++, like.shape, like.dtype);
-    this.eqns.push({ prim, inputs, params, out });
+    this.eqns.push(makeEqn(prim, inputs, params, out));
+    return out;
+  }
+
+  /** Emits `e` again over new inputs. */
+  reemit(e: Eqn, inputs: Var[], like: Var = e.out): Var {
+    const out = new Var(this.nextId++, like.shape, like.dtype);
+    this.eqns.push({ ...e, inputs, out });
     return out;
   }
 
@@ -44,12 +60,20 @@ class Rewriter {
   }
 }
 
-const SPLAT_PRESERVING = new Set(["reshape", "broadcast", "transpose", "slice", "stop_gradient"]);
+/** Primitives that turn a splat (every element equal) into a splat of the same value. */
+const SPLAT_PRESERVING: ReadonlySet<PrimName> = new Set<PrimName>([
+  "reshape",
+  "broadcast",
+  "transpose",
+  "slice",
+  "stop_gradient",
+]);
 
-function evalScalar(prim: string, xs: number[], dtype: string, params: Params): number | undefined {
+/** The value of elementwise `e` on scalar operands `xs` (of dtype `dtype`), where folding it is exact. */
+function evalScalar(e: Eqn, xs: number[], dtype: string): number | undefined {
   const [a, b] = xs;
   const int = dtype === "int32";
-  switch (prim) {
+  switch (e.prim) {
     case "neg":
       return int ? -a | 0 : -a;
     case "exp":
@@ -73,7 +97,7 @@ function evalScalar(prim: string, xs: number[], dtype: string, params: Params): 
     case "equal":
       return a === b ? 1 : 0;
     case "cast": {
-      const to = params.dtype;
+      const to = e.params.dtype;
       if (to === "bool") return a !== 0 ? 1 : 0;
       if (to === "int32") return Number.isFinite(a) ? Math.trunc(a) | 0 : 0;
       return a;
@@ -110,10 +134,7 @@ export function simplify(graph: Graph): Graph {
     // Constant folding of splats.
     if (e.prim === "full") {
       const v = r.emit("full", [], e.params, e.out);
-      splat.set(
-        v,
-        e.out.dtype === "float32" ? Math.fround(e.params.value as number) : e.params.value as number,
-      );
+      splat.set(v, e.out.dtype === "float32" ? Math.fround(e.params.value) : e.params.value);
       r.replace(e.out, v);
       continue;
     }
@@ -122,10 +143,10 @@ export function simplify(graph: Graph): Graph {
       r.replace(e.out, foldedSplat(r, splat, e.out, value));
       continue;
     }
-    if (allConst && (e.prim === "sum" || e.prim === "reduce_max")) {
+    if (allConst && (e.prim === "reduce_sum" || e.prim === "reduce_max")) {
       // The sum of n equal values is n times the value; their maximum is the value.
-      const count = (e.params.axes as number[]).reduce((n, a) => n * inputs[0].shape[a], 1);
-      const value = e.prim === "sum" ? constants[0]! * count : count === 0 ? -Infinity : constants[0]!;
+      const count = e.params.axes.reduce((n, a) => n * inputs[0].shape[a], 1);
+      const value = e.prim === "reduce_sum" ? constants[0]! * count : count === 0 ? -Infinity : constants[0]!;
       r.replace(
         e.out,
         foldedSplat(r, splat, e.out, e.out.dtype === "float32" ? Math.fround(value) : value | 0),
@@ -133,7 +154,7 @@ export function simplify(graph: Graph): Graph {
       continue;
     }
     if (allConst) {
-      const value = evalScalar(e.prim, constants as number[], inputs[0].dtype, e.params);
+      const value = evalScalar(e, constants as number[], inputs[0].dtype);
       if (value !== undefined) {
         r.replace(
           e.out,
@@ -161,7 +182,7 @@ export function simplify(graph: Graph): Graph {
       r.replace(e.out, simpler);
       continue;
     }
-    const v = r.emit(e.prim, inputs, e.params, e.out);
+    const v = r.reemit(e, inputs);
     producer.set(v, r.eqns[r.eqns.length - 1]);
     r.replace(e.out, v);
   }
@@ -182,8 +203,7 @@ function placement(
   add: (a: Var, b: Var) => Var,
 ): Placement | undefined {
   if (e.prim === "pad" && e.params.value === 0 && e.out.dtype === "float32") {
-    const low = e.params.low as number[];
-    const high = e.params.high as number[];
+    const { low, high } = e.params;
     const padded = low.map((l, i) => l + high[i]).flatMap((p, i) => (p > 0 ? [i] : []));
     if (padded.length !== 1) return undefined;
     const axis = padded[0];
@@ -239,24 +259,23 @@ function foldedSplat(r: Rewriter, splat: Map<Var, number>, like: Var, value: num
  * computes it.
  */
 function scalarBeforeReshape(r: Rewriter, e: Eqn, inputs: Var[], producer: Map<Var, Eqn>): Var | undefined {
-  if (inputs.length !== 2 || PRIMITIVES[e.prim]?.kind !== "elementwise") return undefined;
+  if (inputs.length !== 2 || kindOf(e.prim) !== "elementwise") return undefined;
   const side = inputs.findIndex((v) => producer.get(v)?.prim === "reshape");
   if (side < 0) return undefined;
   const scalar = producer.get(inputs[1 - side]);
   if (scalar?.prim !== "broadcast" || sizeOf(scalar.inputs[0].shape) !== 1) return undefined;
   const x = producer.get(inputs[side])!.inputs[0];
-  const emit = (prim: string, args: Var[], params: Params, like: Var) => {
-    const v = r.emit(prim, args, params, like);
+  const record = (v: Var) => {
     producer.set(v, r.eqns[r.eqns.length - 1]);
     return v;
   };
   const ones = x.shape.map(() => 1);
   const s = scalar.inputs[0];
-  const small = emit("reshape", [s], { shape: ones }, new Var(-1, ones, s.dtype));
-  const wide = emit("broadcast", [small], { shape: [...x.shape] }, new Var(-1, x.shape, s.dtype));
+  const small = record(r.emit("reshape", [s], { shape: ones }, new Var(-1, ones, s.dtype)));
+  const wide = record(r.emit("broadcast", [small], { shape: [...x.shape] }, new Var(-1, x.shape, s.dtype)));
   const args = side === 0 ? [x, wide] : [wide, x];
-  const y = emit(e.prim, args, e.params, new Var(-1, x.shape, e.out.dtype));
-  return emit("reshape", [y], { shape: [...e.out.shape] }, e.out);
+  const y = record(r.reemit(e, args, new Var(-1, x.shape, e.out.dtype)));
+  return record(r.emit("reshape", [y], { shape: [...e.out.shape] }, e.out));
 }
 
 /** An input already equal to the result, if the equation is an identity. */
@@ -277,11 +296,11 @@ function rewrite(e: Eqn, inputs: Var[], splat: Map<Var, number>, producer: Map<V
       return p?.prim === "neg" ? p.inputs[0] : undefined;
     }
     case "transpose": {
-      const perm = e.params.perm as number[];
+      const perm = e.params.perm;
       if (perm.every((x, i) => x === i)) return a;
       const p = producer.get(a);
       if (p?.prim === "transpose") {
-        const inner = p.params.perm as number[];
+        const inner = p.params.perm;
         if (perm.every((x, i) => inner[x] === i)) return p.inputs[0];
       }
       return undefined;
@@ -300,23 +319,6 @@ function rewrite(e: Eqn, inputs: Var[], splat: Map<Var, number>, producer: Map<V
       return undefined;
   }
   return undefined;
-}
-
-/**
- * A string that equal params (and only those) share: typed arrays by their values, and -0 apart from 0
- * (JSON alone prints both as 0, which would merge `full(-0)` with `full(0)`).
- *
- * @example
- * ```ts
- * import { paramsKey } from "./simplify.ts";
- * if (paramsKey({ value: -0 }) === paramsKey({ value: 0 })) throw new Error("-0 and 0 must differ");
- * ```
- */
-export function paramsKey(params: Params): string {
-  return JSON.stringify(
-    params,
-    (_k, v) => (Object.is(v, -0) ? "-0" : ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v),
-  );
 }
 
 /**
@@ -344,7 +346,7 @@ export function eliminateCommonSubexpressions(graph: Graph): Graph {
       r.replace(e.out, existing);
       continue;
     }
-    const v = r.emit(e.prim, inputs, e.params, e.out);
+    const v = r.reemit(e, inputs);
     seen.set(key, v);
     r.replace(e.out, v);
   }

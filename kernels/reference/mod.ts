@@ -5,10 +5,22 @@
  * float32 outputs allow.
  * @module
  */
-import type { Backend, DeviceBuffer, Executable } from "../backend.ts";
-import { allocHost, type DType, type HostArray } from "../../dsl/dtype.ts";
-import type { Eqn, Graph, Params, Var } from "../../dsl/graph.ts";
-import { type Shape, sizeOf, stridesOf } from "../../dsl/shape.ts";
+import {
+  allocHost,
+  type Backend,
+  type DeviceBuffer,
+  type DType,
+  type Eqn,
+  type Executable,
+  type Graph,
+  type HostArray,
+  type PrimName,
+  type PrimParams,
+  type Shape,
+  sizeOf,
+  stridesOf,
+  type Var,
+} from "../../dsl/ir/mod.ts";
 import { threefry2x32 } from "./threefry.ts";
 
 type Arr = HostArray;
@@ -44,50 +56,6 @@ function elementwise(dtype: DType, n: number, f: (i: number) => number): Arr {
   const out = allocHost(dtype, n);
   for (let i = 0; i < n; i++) out[i] = f(i);
   return out;
-}
-
-function unaryFn(prim: string, dtype: DType): (v: number) => number {
-  switch (prim) {
-    case "neg":
-      return dtype === "int32" ? (v) => -v | 0 : (v) => -v;
-    case "exp":
-      return Math.exp;
-    case "log":
-      return Math.log;
-    case "sqrt":
-      return Math.sqrt;
-    case "recip":
-      return (v) => 1 / v;
-    case "sin":
-      return Math.sin;
-    case "cos":
-      return Math.cos;
-    case "tanh":
-      return Math.tanh;
-    case "stop_gradient":
-      return (v) => v;
-  }
-  throw new Error(`reference: no unary rule for ${prim}`);
-}
-
-function binaryFn(prim: string, dtype: DType): (a: number, b: number) => number {
-  const int = dtype === "int32";
-  switch (prim) {
-    case "add":
-      return int ? (a, b) => (a + b) | 0 : (a, b) => a + b;
-    case "mul":
-      return int ? Math.imul : (a, b) => a * b;
-    case "max":
-      // NaN wins, as in NumPy's maximum.
-      return (a, b) => (a !== a || b !== b ? NaN : a > b ? a : b);
-    case "pow":
-      return Math.pow;
-    case "less":
-      return (a, b) => (a < b ? 1 : 0);
-    case "equal":
-      return (a, b) => (a === b ? 1 : 0);
-  }
-  throw new Error(`reference: no binary rule for ${prim}`);
 }
 
 function castValue(v: number, from: DType, to: DType): number {
@@ -156,141 +124,170 @@ function checkIndex(index: number, size: number): void {
 }
 
 /**
- * Runs one primitive on host arrays. Exported for the CPU backend, which falls back to it for rare ops.
+ * How the reference backend computes primitive `P`: from its operands' host arrays, its params, and the
+ * variables of its operands and result (for shapes and dtypes), a fresh host array.
  *
  * @example
  * ```ts
+ * import { REFERENCE_RULES, type ReferenceRule } from "./mod.ts";
  * import { Var } from "../../mod.ts";
- * import { executePrimitive } from "./mod.ts";
+ * const rule: ReferenceRule<"neg"> = REFERENCE_RULES.neg;
  * const x = new Var(0, [2], "float32");
- * const out = executePrimitive("neg", {}, [x], new Var(1, [2], "float32"), [new Float32Array([1, -2])]);
+ * if (Array.from(rule([new Float32Array([1, -2])], {}, [x], x)).join() !== "-1,2") throw new Error();
+ * ```
+ */
+export type ReferenceRule<P extends PrimName> = (
+  xs: readonly HostArray[],
+  params: PrimParams<P>,
+  ins: readonly Var[],
+  out: Var,
+) => HostArray;
+
+/** A unary elementwise rule from the scalar function it applies. */
+const unary =
+  <P extends PrimName>(f: (v: number, dtype: DType) => number): ReferenceRule<P> => ([x], _p, _i, out) =>
+    elementwise(out.dtype, x.length, (i) => f(x[i], out.dtype));
+
+/** A binary elementwise rule from the scalar function it applies (`dtype`: the operands'). */
+const binary =
+  <P extends PrimName>(f: (a: number, b: number, dtype: DType) => number): ReferenceRule<P> =>
+  ([x, y], _p, ins, out) => elementwise(out.dtype, x.length, (i) => f(x[i], y[i], ins[0].dtype));
+
+/**
+ * The reference rule of every primitive. Typed over `PrimName`: a primitive without a rule fails `deno check`.
+ *
+ * @example
+ * ```ts
+ * import { REFERENCE_RULES } from "./mod.ts";
+ * import { Var } from "../../mod.ts";
+ * const [x, out] = [new Var(0, [2, 2], "float32"), new Var(1, [2], "float32")];
+ * const sums = REFERENCE_RULES.reduce_sum([new Float32Array([1, 2, 3, 4])], { axes: [1] }, [x], out);
+ * if (Array.from(sums).join() !== "3,7") throw new Error();
+ * ```
+ */
+export const REFERENCE_RULES: { readonly [P in PrimName]: ReferenceRule<P> } = {
+  neg: unary((v, dtype) => (dtype === "int32" ? -v | 0 : -v)),
+  exp: unary(Math.exp),
+  log: unary(Math.log),
+  sqrt: unary(Math.sqrt),
+  recip: unary((v) => 1 / v),
+  sin: unary(Math.sin),
+  cos: unary(Math.cos),
+  tanh: unary(Math.tanh),
+  stop_gradient: unary((v) => v),
+  cast: ([x], _p, ins, out) =>
+    elementwise(out.dtype, x.length, (i) => castValue(x[i], ins[0].dtype, out.dtype)),
+
+  add: binary((a, b, dtype) => (dtype === "int32" ? (a + b) | 0 : a + b)),
+  mul: binary((a, b, dtype) => (dtype === "int32" ? Math.imul(a, b) : a * b)),
+  // NaN wins, as in NumPy's maximum.
+  max: binary((a, b) => (a !== a || b !== b ? NaN : a > b ? a : b)),
+  pow: binary(Math.pow),
+  less: binary((a, b) => (a < b ? 1 : 0)),
+  equal: binary((a, b) => (a === b ? 1 : 0)),
+  where: ([c, x, y], _p, _i, out) => elementwise(out.dtype, c.length, (i) => (c[i] ? x[i] : y[i])),
+
+  reduce_sum: ([x], { axes }, [a], out) => reduce(x, a.shape, axes, out.dtype, "sum"),
+  reduce_max: ([x], { axes }, [a], out) => reduce(x, a.shape, axes, out.dtype, "max"),
+
+  reshape: ([x]) => x.slice(),
+  transpose: ([x], { perm }, [a], out) => {
+    const strides = stridesOf(a.shape);
+    return gatherView(x, out.dtype, out.shape, perm.map((p) => strides[p]));
+  },
+  broadcast: ([x], _p, [a], out) => {
+    const strides = stridesOf(a.shape).map((s, i) => (a.shape[i] === 1 ? 0 : s));
+    return gatherView(x, out.dtype, out.shape, strides);
+  },
+  slice: ([x], { begin }, [a], out) => {
+    const strides = stridesOf(a.shape);
+    return gatherView(x, out.dtype, out.shape, strides, begin.reduce((o, b, i) => o + b * strides[i], 0));
+  },
+  pad: ([x], { low, value }, [a], out) => {
+    const result = allocHost(out.dtype, sizeOf(out.shape)).fill(value);
+    const outStrides = stridesOf(out.shape);
+    const offsets = viewOffsets(a.shape, outStrides, low.reduce((o, l, i) => o + l * outStrides[i], 0));
+    for (let i = 0; i < offsets.length; i++) result[offsets[i]] = x[i];
+    return result;
+  },
+  concat: (xs, { axis }, ins, out) => {
+    const result = allocHost(out.dtype, sizeOf(out.shape));
+    const outStrides = stridesOf(out.shape);
+    let start = 0;
+    xs.forEach((part, p) => {
+      const offsets = viewOffsets(ins[p].shape, outStrides, start * outStrides[axis]);
+      for (let i = 0; i < offsets.length; i++) result[offsets[i]] = part[i];
+      start += ins[p].shape[axis];
+    });
+    return result;
+  },
+
+  matmul: ([a, b], _p, ins) => matmul(a, b, ins[0].shape, ins[1].shape),
+
+  gather: ([x, idx], _p, [table], out) => {
+    const rows = table.shape[0];
+    const rowSize = sizeOf(table.shape.slice(1));
+    const result = allocHost(out.dtype, sizeOf(out.shape));
+    for (let i = 0; i < idx.length; i++) {
+      checkIndex(idx[i], rows);
+      for (let j = 0; j < rowSize; j++) result[i * rowSize + j] = x[idx[i] * rowSize + j];
+    }
+    return result;
+  },
+  scatter_add: ([base, idx, upd], _p, [table], out) => {
+    const rows = table.shape[0];
+    const rowSize = sizeOf(table.shape.slice(1));
+    const result = base.slice();
+    const int = out.dtype === "int32";
+    for (let i = 0; i < idx.length; i++) {
+      checkIndex(idx[i], rows);
+      for (let j = 0; j < rowSize; j++) {
+        const o = idx[i] * rowSize + j;
+        result[o] = int ? (result[o] + upd[i * rowSize + j]) | 0 : result[o] + upd[i * rowSize + j];
+      }
+    }
+    return result;
+  },
+  first_occurrence: ([x]) => {
+    const first = new Map<number, number>();
+    return elementwise("int32", x.length, (i) => {
+      const seen = first.get(x[i]);
+      if (seen !== undefined) return seen;
+      first.set(x[i], i);
+      return i;
+    });
+  },
+
+  full: (_xs, { value }, _i, out) =>
+    allocHost(out.dtype, sizeOf(out.shape)).fill(castValue(value, "float32", out.dtype)),
+  iota: (_xs, { axis }, _i, out) => {
+    const strides = stridesOf(out.shape);
+    return elementwise(out.dtype, sizeOf(out.shape), (i) => Math.floor(i / strides[axis]) % out.shape[axis]);
+  },
+  random_bits: ([key], { stream }, _i, out) => {
+    const n = sizeOf(out.shape);
+    const result = new Int32Array(n);
+    for (let i = 0; i < n; i++) result[i] = threefry2x32(key[0], key[1], stream, i)[0];
+    return result;
+  },
+};
+
+/**
+ * Runs one equation on host arrays through its rule in `REFERENCE_RULES`. Other backends use it for
+ * primitives they run on the host.
+ *
+ * @example
+ * ```ts
+ * import { makeEqn, Var } from "../../mod.ts";
+ * import { executeEqn } from "./mod.ts";
+ * const [x, y] = [new Var(0, [2], "float32"), new Var(1, [2], "float32")];
+ * const out = executeEqn(makeEqn("neg", [x], {}, y), [new Float32Array([1, -2])]);
  * if (Array.from(out).join() !== "-1,2") throw new Error();
  * ```
  */
-export function executePrimitive(
-  prim: string,
-  params: Params,
-  ins: readonly Var[],
-  out: Var,
-  xs: readonly Arr[],
-): Arr {
-  const n = sizeOf(out.shape);
-  const [x, y, z] = xs;
-  switch (prim) {
-    case "neg":
-    case "exp":
-    case "log":
-    case "sqrt":
-    case "recip":
-    case "sin":
-    case "cos":
-    case "tanh":
-    case "stop_gradient": {
-      const f = unaryFn(prim, out.dtype);
-      return elementwise(out.dtype, n, (i) => f(x[i]));
-    }
-    case "cast":
-      return elementwise(out.dtype, n, (i) => castValue(x[i], ins[0].dtype, out.dtype));
-    case "add":
-    case "mul":
-    case "max":
-    case "pow":
-    case "less":
-    case "equal": {
-      const f = binaryFn(prim, ins[0].dtype);
-      return elementwise(out.dtype, n, (i) => f(x[i], y[i]));
-    }
-    case "where":
-      return elementwise(out.dtype, n, (i) => (x[i] ? y[i] : z[i]));
-    case "sum":
-      return reduce(x, ins[0].shape, params.axes as number[], out.dtype, "sum");
-    case "reduce_max":
-      return reduce(x, ins[0].shape, params.axes as number[], out.dtype, "max");
-    case "reshape":
-      return x.slice();
-    case "transpose": {
-      const strides = stridesOf(ins[0].shape);
-      return gatherView(x, out.dtype, out.shape, (params.perm as number[]).map((a) => strides[a]));
-    }
-    case "broadcast": {
-      const strides = stridesOf(ins[0].shape).map((s, i) => (ins[0].shape[i] === 1 ? 0 : s));
-      return gatherView(x, out.dtype, out.shape, strides);
-    }
-    case "slice": {
-      const strides = stridesOf(ins[0].shape);
-      const base = (params.begin as number[]).reduce((o, b, i) => o + b * strides[i], 0);
-      return gatherView(x, out.dtype, out.shape, strides, base);
-    }
-    case "pad": {
-      const result = allocHost(out.dtype, n).fill(params.value as number);
-      const outStrides = stridesOf(out.shape);
-      const base = (params.low as number[]).reduce((o, l, i) => o + l * outStrides[i], 0);
-      const offsets = viewOffsets(ins[0].shape, outStrides, base);
-      for (let i = 0; i < offsets.length; i++) result[offsets[i]] = x[i];
-      return result;
-    }
-    case "concat": {
-      const axis = params.axis as number;
-      const result = allocHost(out.dtype, n);
-      const outStrides = stridesOf(out.shape);
-      let start = 0;
-      xs.forEach((part, p) => {
-        const offsets = viewOffsets(ins[p].shape, outStrides, start * outStrides[axis]);
-        for (let i = 0; i < offsets.length; i++) result[offsets[i]] = part[i];
-        start += ins[p].shape[axis];
-      });
-      return result;
-    }
-    case "matmul":
-      return matmul(x, y, ins[0].shape, ins[1].shape);
-    case "gather": {
-      const rows = ins[0].shape[0];
-      const rowSize = sizeOf(ins[0].shape.slice(1));
-      const result = allocHost(out.dtype, n);
-      for (let i = 0; i < y.length; i++) {
-        checkIndex(y[i], rows);
-        for (let j = 0; j < rowSize; j++) result[i * rowSize + j] = x[y[i] * rowSize + j];
-      }
-      return result;
-    }
-    case "scatter_add": {
-      const rows = ins[0].shape[0];
-      const rowSize = sizeOf(ins[0].shape.slice(1));
-      const result = x.slice();
-      const int = out.dtype === "int32";
-      for (let i = 0; i < y.length; i++) {
-        checkIndex(y[i], rows);
-        for (let j = 0; j < rowSize; j++) {
-          const o = y[i] * rowSize + j;
-          result[o] = int ? (result[o] + z[i * rowSize + j]) | 0 : result[o] + z[i * rowSize + j];
-        }
-      }
-      return result;
-    }
-    case "first_occurrence": {
-      const first = new Map<number, number>();
-      return elementwise("int32", n, (i) => {
-        const seen = first.get(x[i]);
-        if (seen !== undefined) return seen;
-        first.set(x[i], i);
-        return i;
-      });
-    }
-    case "full":
-      return allocHost(out.dtype, n).fill(castValue(params.value as number, "float32", out.dtype));
-    case "iota": {
-      const axis = params.axis as number;
-      const strides = stridesOf(out.shape);
-      return elementwise(out.dtype, n, (i) => Math.floor(i / strides[axis]) % out.shape[axis]);
-    }
-    case "random_bits": {
-      const result = new Int32Array(n);
-      const stream = params.stream as number;
-      for (let i = 0; i < n; i++) result[i] = threefry2x32(x[0], x[1], stream, i)[0];
-      return result;
-    }
-  }
-  throw new Error(`reference backend: primitive "${prim}" is not implemented`);
+export function executeEqn(e: Eqn, xs: readonly HostArray[]): HostArray {
+  const rule = REFERENCE_RULES[e.prim] as ReferenceRule<PrimName>;
+  return rule(xs, e.params, e.inputs, e.out);
 }
 
 /**
@@ -305,20 +302,17 @@ export function executePrimitive(
  * ```
  */
 export function createReferenceBackend(): Backend {
-  const execute = (eqn: Eqn, inputs: readonly DeviceBuffer[]) =>
-    executePrimitive(eqn.prim, eqn.params, eqn.inputs, eqn.out, inputs as Arr[]);
   return {
     name: "reference",
     fromHost: (data) => data.slice(),
     read: (buffer) => Promise.resolve((buffer as Arr).slice()),
     readSync: (buffer) => (buffer as Arr).slice(),
-    execute,
     compile(graph: Graph): Executable {
       return {
         run(inputs) {
           const env = new Map<Var, DeviceBuffer>();
           [...graph.inputs, ...graph.captures.map((c) => c.v)].forEach((v, i) => env.set(v, inputs[i]));
-          for (const e of graph.eqns) env.set(e.out, execute(e, e.inputs.map((v) => env.get(v))));
+          for (const e of graph.eqns) env.set(e.out, executeEqn(e, e.inputs.map((v) => env.get(v) as Arr)));
           return graph.outputs.map((v) => env.get(v));
         },
       };

@@ -19,10 +19,23 @@
  * max reductions, which test NaN on the bits.
  * @module
  */
-import type { Backend, DeviceBuffer, Executable } from "../backend.ts";
-import { allocHost, type DType, type HostArray } from "../../dsl/dtype.ts";
-import type { Eqn, Graph, Var } from "../../dsl/graph.ts";
-import { type Shape, sizeOf, stridesOf } from "../../dsl/shape.ts";
+import {
+  allocHost,
+  type Backend,
+  type DeviceBuffer,
+  type DType,
+  type ElementwisePrim,
+  type Eqn,
+  type Executable,
+  type Graph,
+  type HostArray,
+  type PrimName,
+  type PrimParams,
+  type Shape,
+  sizeOf,
+  stridesOf,
+  type Var,
+} from "../../dsl/ir/mod.ts";
 import {
   type Affine,
   type ElementwiseKernel,
@@ -30,6 +43,7 @@ import {
   fuse,
   type Kernel,
   type MatmulKernel,
+  type OpaqueKernel,
   type ReduceKernel,
   type ScatterKernel,
 } from "../passes/fuse.ts";
@@ -185,27 +199,93 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 `;
 }
 
-/** WGSL for each unary primitive of its operand `x` (float32, or int32 for `neg` and `stop_gradient`). */
-const UNARY: Readonly<Record<string, (x: string) => string>> = {
-  neg: (x) => `-${x}`,
-  exp: (x) => `exp(${x})`,
-  log: (x) => `log(${x})`,
-  sqrt: (x) => `sqrt(${x})`,
-  recip: (x) => `1.0 / ${x}`,
-  sin: (x) => `sin(${x})`,
-  cos: (x) => `cos(${x})`,
-  tanh: (x) => `tanh_f32(${x})`,
-  stop_gradient: (x) => x,
-};
+/**
+ * The WGSL lowering of elementwise primitive `P`: an expression of its operands' WGSL (`argDType`: the
+ * first operand's dtype; `outDType`: the result's).
+ *
+ * @example
+ * ```ts
+ * import { WEBGPU_LOWERING } from "./mod.ts";
+ * if (WEBGPU_LOWERING.add.wgsl(["a", "b"], "float32", "float32", {}) !== "a + b") throw new Error();
+ * ```
+ */
+export interface WgslElementwise<P extends ElementwisePrim> {
+  /** The expression computing one element. */
+  wgsl(args: readonly string[], argDType: DType, outDType: DType, params: PrimParams<P>): string;
+}
 
-/** WGSL for each binary primitive of operands `a`, `b` of `dtype`. */
-const BINARY: Readonly<Record<string, (a: string, b: string, dtype: DType) => string>> = {
-  add: (a, b) => `${a} + ${b}`,
-  mul: (a, b) => `${a} * ${b}`,
-  max: (a, b, dtype) => (dtype === "float32" ? `max_f32(${a}, ${b})` : `select(${b}, ${a}, ${a} > ${b})`),
-  pow: (a, b) => `pow_f32(${a}, ${b})`,
-  less: (a, b) => `${a} < ${b}`,
-  equal: (a, b) => `${a} == ${b}`,
+/**
+ * The WebGPU lowering of a non-elementwise primitive: folded into fused kernels' shaders, or its own
+ * dispatches.
+ *
+ * @example
+ * ```ts
+ * import { WEBGPU_LOWERING } from "./mod.ts";
+ * if (!("fused" in WEBGPU_LOWERING.reshape) || WEBGPU_LOWERING.reshape.fused !== "index") throw new Error();
+ * ```
+ */
+export type WgslKernel<P extends PrimName> =
+  | { readonly fused: "index" | "reduce" | "matmul" | "scatter" }
+  | { readonly kernel: (e: Eqn<P>, inputs: readonly WebGpuBuffer[], out: WebGpuBuffer) => Dispatch[] };
+
+/**
+ * The WebGPU lowering of primitive `P`.
+ *
+ * @example
+ * ```ts
+ * import type { WebGpuLowering } from "./mod.ts";
+ * const neg: WebGpuLowering<"neg"> = { wgsl: ([x]) => `-${x}` };
+ * if (neg.wgsl(["y"], "float32", "float32", {}) !== "-y") throw new Error();
+ * ```
+ */
+export type WebGpuLowering<P extends PrimName> = P extends ElementwisePrim ? WgslElementwise<P>
+  : WgslKernel<P>;
+
+const call = (f: string) => ({ wgsl: ([x]: readonly string[]) => `${f}(${x})` });
+
+/**
+ * The WebGPU lowering of every primitive, typed over `PrimName`: a primitive without one fails `deno check`.
+ *
+ * @example
+ * ```ts
+ * import { WEBGPU_LOWERING } from "./mod.ts";
+ * if (WEBGPU_LOWERING.exp.wgsl(["x"], "float32", "float32", {}) !== "exp(x)") throw new Error();
+ * if (!("kernel" in WEBGPU_LOWERING.gather)) throw new Error();
+ * ```
+ */
+export const WEBGPU_LOWERING: { readonly [P in PrimName]: WebGpuLowering<P> } = {
+  neg: { wgsl: ([x]) => `-${x}` },
+  exp: call("exp"),
+  log: call("log"),
+  sqrt: call("sqrt"),
+  recip: { wgsl: ([x]) => `1.0 / ${x}` },
+  sin: call("sin"),
+  cos: call("cos"),
+  tanh: call("tanh_f32"),
+  stop_gradient: { wgsl: ([x]) => x },
+  cast: { wgsl: ([x], from, to) => castExpr(x, from, to) },
+  add: { wgsl: ([a, b]) => `${a} + ${b}` },
+  mul: { wgsl: ([a, b]) => `${a} * ${b}` },
+  max: { wgsl: ([a, b], t) => (t === "float32" ? `max_f32(${a}, ${b})` : `select(${b}, ${a}, ${a} > ${b})`) },
+  pow: { wgsl: ([a, b]) => `pow_f32(${a}, ${b})` },
+  less: { wgsl: ([a, b]) => `${a} < ${b}` },
+  equal: { wgsl: ([a, b]) => `${a} == ${b}` },
+  where: { wgsl: ([c, a, b]) => `select(${b}, ${a}, ${c})` },
+  reduce_sum: { fused: "reduce" },
+  reduce_max: { fused: "reduce" },
+  reshape: { fused: "index" },
+  transpose: { fused: "index" },
+  broadcast: { fused: "index" },
+  slice: { fused: "index" },
+  pad: { fused: "index" },
+  concat: { kernel: concatDispatches },
+  matmul: { fused: "matmul" },
+  gather: { kernel: gatherDispatches },
+  scatter_add: { fused: "scatter" },
+  first_occurrence: { kernel: firstOccurrenceDispatches },
+  full: { fused: "index" },
+  iota: { fused: "index" },
+  random_bits: { kernel: randomBitsDispatches },
 };
 
 function castExpr(x: string, from: DType, to: DType): string {
@@ -215,156 +295,68 @@ function castExpr(x: string, from: DType, to: DType): string {
   return from === "int32" ? `f32(${x})` : `select(0.0, 1.0, ${x})`;
 }
 
-/** The dispatches of one equation, writing `out` from `inputs`. */
-function dispatchesOf(eqn: Eqn, inputs: readonly WebGpuBuffer[], out: WebGpuBuffer): Dispatch[] {
-  const { prim, params } = eqn;
-  const ins = eqn.inputs;
-  const dtype = eqn.out.dtype;
-  const n = sizeOf(eqn.out.shape);
-  const single = (body: string, used = inputs, extra = ""): Dispatch[] =>
-    n === 0 ? [] : [{ source: shader(used.length, n, body, extra), out, inputs: used, count: n }];
-  const store = (value: string) => `out[i] = ${word(value, dtype)};`;
-  if (Object.hasOwn(UNARY, prim)) return single(store(UNARY[prim](load("in0", "i", dtype))));
-  if (Object.hasOwn(BINARY, prim)) {
-    const [a, b] = [load("in0", "i", ins[0].dtype), load("in1", "i", ins[1].dtype)];
-    return single(store(BINARY[prim](a, b, ins[0].dtype)));
-  }
-  switch (prim) {
-    case "cast":
-      return single(store(castExpr(load("in0", "i", ins[0].dtype), ins[0].dtype, dtype)));
-    case "where":
-      return single(`out[i] = select(in2[i], in1[i], in0[i] != 0u);`);
-    case "reshape":
-      return single(`out[i] = in0[i];`);
-    case "sum":
-    case "reduce_max":
-      return single(reduceBody(prim, ins[0].shape, params.axes as number[], dtype));
-    case "transpose": {
-      const strides = stridesOf(ins[0].shape);
-      return single(viewBody(eqn.out.shape, (params.perm as number[]).map((a) => strides[a]), 0));
-    }
-    case "broadcast": {
-      const strides = stridesOf(ins[0].shape).map((s, a) => (ins[0].shape[a] === 1 ? 0 : s));
-      return single(viewBody(eqn.out.shape, strides, 0));
-    }
-    case "slice": {
-      const strides = stridesOf(ins[0].shape);
-      const base = (params.begin as number[]).reduce((o, b, a) => o + b * strides[a], 0);
-      return single(viewBody(eqn.out.shape, strides, base));
-    }
-    case "pad":
-      return single(
-        padBody(ins[0].shape, eqn.out.shape, params.low as number[], wordOf(params.value as number, dtype)),
-      );
-    case "concat":
-      return concatDispatches(eqn, inputs, out);
-    case "matmul":
-      return single(matmulBody(ins[0].shape, ins[1].shape));
-    case "gather": {
-      const rows = ins[0].shape[0];
-      const rowSize = sizeOf(ins[0].shape.slice(1));
-      return single(`
+/** One dispatch of `body` over the `count` elements of `out`, reading `inputs`. */
+function single(
+  count: number,
+  body: string,
+  inputs: readonly WebGpuBuffer[],
+  out: WebGpuBuffer,
+  extra = "",
+): Dispatch[] {
+  return count === 0 ? [] : [{ source: shader(inputs.length, count, body, extra), out, inputs, count }];
+}
+
+function gatherDispatches(e: Eqn<"gather">, inputs: readonly WebGpuBuffer[], out: WebGpuBuffer): Dispatch[] {
+  const rows = e.inputs[0].shape[0];
+  const rowSize = sizeOf(e.inputs[0].shape.slice(1));
+  return single(
+    sizeOf(e.out.shape),
+    `
   let slot = i / ${u32Literal(rowSize)};
   let j = i % ${u32Literal(rowSize)};
   let row = bitcast<i32>(in1[slot]);
   if (row < 0i || row >= ${rows}i) { out[i] = 0u; return; }
-  out[i] = in0[u32(row) * ${u32Literal(rowSize)} + j];`);
-    }
-    case "scatter_add":
-      return scatterDispatches(eqn, inputs, out);
-    case "first_occurrence":
-      return single(`
+  out[i] = in0[u32(row) * ${u32Literal(rowSize)} + j];`,
+    inputs,
+    out,
+  );
+}
+
+function firstOccurrenceDispatches(
+  e: Eqn<"first_occurrence">,
+  inputs: readonly WebGpuBuffer[],
+  out: WebGpuBuffer,
+): Dispatch[] {
+  return single(
+    sizeOf(e.out.shape),
+    `
   let value = in0[i];
   var first = i;
   for (var k = 0u; k < i; k++) {
     if (in0[k] == value) { first = k; break; }
   }
-  out[i] = first;`);
-    case "full":
-      return single(`out[i] = ${u32Literal(wordOf(params.value as number, dtype))};`, []);
-    case "iota": {
-      const axis = params.axis as number;
-      const stride = stridesOf(eqn.out.shape)[axis];
-      const index = `(i / ${u32Literal(stride)}) % ${u32Literal(eqn.out.shape[axis])}`;
-      return single(store(dtype === "float32" ? `f32(${index})` : `i32(${index})`), []);
-    }
-    case "random_bits":
-      return single(
-        `out[i] = threefry(in0[0], in0[1], ${u32Literal(params.stream as number)}, i);`,
-        inputs,
-        THREEFRY,
-      );
-  }
-  throw new Error(`webgpu backend: primitive "${prim}" is not implemented`);
-}
-
-/** out[i] = input at `base + Σ index_a * strides[a]` for the output index of i. */
-function viewBody(outShape: Shape, strides: readonly number[], base: number): string {
-  const { code, names } = unflatten("i", outShape, "q");
-  return `${code}\n  out[i] = in0[${offsetExpr(names, strides, base)}];`;
-}
-
-/** out[i] = the input element it pads, or `fill` (a word) outside the input. */
-function padBody(inShape: Shape, outShape: Shape, low: readonly number[], fill: number): string {
-  const { code, names } = unflatten("i", outShape, "q");
-  const inside = names.map((q, a) =>
-    `${q} >= ${u32Literal(low[a])} && ${q} < ${u32Literal(low[a] + inShape[a])}`
+  out[i] = first;`,
+    inputs,
+    out,
   );
-  const source = offsetExpr(names.map((q, a) => `(${q} - ${u32Literal(low[a])})`), stridesOf(inShape));
-  const condition = inside.length ? inside.join(" && ") : "true";
-  const fillWord = u32Literal(fill);
-  return `${code}
-  if (${condition}) { out[i] = in0[${source}]; } else { out[i] = ${fillWord}; }`;
 }
 
-function reduceBody(prim: string, shape: Shape, axes: readonly number[], dtype: DType): string {
-  const kept = shape.map((_, a) => a).filter((a) => !axes.includes(a));
-  const strides = stridesOf(shape);
-  const { code, names } = unflatten("i", kept.map((a) => shape[a]), "q");
-  const base = offsetExpr(names, kept.map((a) => strides[a]));
-  const sorted = [...axes].sort((p, q) => p - q);
-  // Reduced axes in input order, so each output sums or compares its elements in the reference's order.
-  const open = sorted.map((a, k) => `for (var r${k} = 0u; r${k} < ${u32Literal(shape[a])}; r${k}++) {`);
-  const offset = offsetExpr([...sorted.map((_, k) => `r${k}`)], sorted.map((a) => strides[a]));
-  const value = load("in0", `base + ${offset}`, dtype);
-  const float = dtype === "float32";
-  const init = prim === "sum"
-    ? (float ? "0.0" : "0i")
-    : (float ? "bitcast<f32>(0xff800000u)" : "bitcast<i32>(0x80000000u)");
-  const step = prim === "sum"
-    ? "acc = acc + v;"
-    : float
-    ? "if (takes_max(acc, v)) { acc = v; }"
-    : "if (v > acc) { acc = v; }";
-  return `${code}
-  let base = ${base};
-  var acc = ${init};
-  ${open.join(" ")}
-    let v = ${value};
-    ${step}
-  ${sorted.map(() => "}").join(" ")}
-  out[i] = ${word("acc", dtype)};`;
-}
-
-function matmulBody(aShape: Shape, bShape: Shape): string {
-  const r = aShape.length;
-  const [m, k, n] = [aShape[r - 2], aShape[r - 1], bShape[r - 1]];
-  return `
-  let col = i % ${u32Literal(n)};
-  let row = (i / ${u32Literal(n)}) % ${u32Literal(m)};
-  let batch = i / ${u32Literal(m * n)};
-  let a0 = batch * ${u32Literal(m * k)} + row * ${u32Literal(k)};
-  let b0 = batch * ${u32Literal(k * n)} + col;
-  var acc = 0.0;
-  for (var p = 0u; p < ${u32Literal(k)}; p++) {
-    acc = acc + bitcast<f32>(in0[a0 + p]) * bitcast<f32>(in1[b0 + p * ${u32Literal(n)}]);
-  }
-  out[i] = bitcast<u32>(acc);`;
+function randomBitsDispatches(
+  e: Eqn<"random_bits">,
+  inputs: readonly WebGpuBuffer[],
+  out: WebGpuBuffer,
+): Dispatch[] {
+  const body = `out[i] = threefry(in0[0], in0[1], ${u32Literal(e.params.stream)}, i);`;
+  return single(sizeOf(e.out.shape), body, inputs, out, THREEFRY);
 }
 
 /** One dispatch per part, each writing its slab of the output. */
-function concatDispatches(eqn: Eqn, inputs: readonly WebGpuBuffer[], out: WebGpuBuffer): Dispatch[] {
-  const axis = eqn.params.axis as number;
+function concatDispatches(
+  eqn: Eqn<"concat">,
+  inputs: readonly WebGpuBuffer[],
+  out: WebGpuBuffer,
+): Dispatch[] {
+  const axis = eqn.params.axis;
   const outStrides = stridesOf(eqn.out.shape);
   let start = 0;
   const dispatches: Dispatch[] = [];
@@ -382,44 +374,6 @@ function concatDispatches(eqn: Eqn, inputs: readonly WebGpuBuffer[], out: WebGpu
     }
     start += part.shape[axis];
   });
-  return dispatches;
-}
-
-/**
- * A copy of the base, then one invocation per element of a row that adds every update to it in index order
- * (the reference's order, so float sums round the same way).
- */
-function scatterDispatches(eqn: Eqn, inputs: readonly WebGpuBuffer[], out: WebGpuBuffer): Dispatch[] {
-  const [base, indices] = eqn.inputs;
-  const dtype = eqn.out.dtype;
-  const rows = base.shape[0];
-  const rowSize = sizeOf(base.shape.slice(1));
-  const count = sizeOf(indices.shape);
-  const n = sizeOf(base.shape);
-  const dispatches: Dispatch[] = [];
-  if (n > 0) {
-    dispatches.push({ source: shader(1, n, "out[i] = in0[i];"), out, inputs: [inputs[0]], count: n });
-  }
-  if (rowSize > 0 && count > 0) {
-    const sum = dtype === "float32"
-      ? "bitcast<u32>(bitcast<f32>(out[o]) + bitcast<f32>(in1[t * " + u32Literal(rowSize) + " + i]))"
-      : "bitcast<u32>(bitcast<i32>(out[o]) + bitcast<i32>(in1[t * " + u32Literal(rowSize) + " + i]))";
-    dispatches.push({
-      source: shader(
-        2,
-        rowSize,
-        `for (var t = 0u; t < ${u32Literal(count)}; t++) {
-    let row = bitcast<i32>(in0[t]);
-    if (row < 0i || row >= ${rows}i) { continue; }
-    let o = u32(row) * ${u32Literal(rowSize)} + i;
-    out[o] = ${sum};
-  }`,
-      ),
-      out,
-      inputs: [inputs[1], inputs[2]],
-      count: rowSize,
-    });
-  }
   return dispatches;
 }
 
@@ -489,12 +443,8 @@ class ExprEmitter {
         break;
       case "op": {
         const args = e.args.map((a) => this.emit(a));
-        const argDType = e.args[0]?.dtype ?? e.dtype;
-        if (Object.hasOwn(UNARY, e.prim)) code = UNARY[e.prim](args[0]);
-        else if (Object.hasOwn(BINARY, e.prim)) code = BINARY[e.prim](args[0], args[1], argDType);
-        else if (e.prim === "where") code = `select(${args[2]}, ${args[1]}, ${args[0]})`;
-        else if (e.prim === "cast") code = castExpr(args[0], argDType, e.dtype);
-        else throw new Error(`webgpu backend: no fused rule for ${e.prim}`);
+        const lowering = WEBGPU_LOWERING[e.prim] as WgslElementwise<ElementwisePrim>;
+        code = lowering.wgsl(args, e.args[0]?.dtype ?? e.dtype, e.dtype, e.params);
         break;
       }
       case "pad": {
@@ -648,8 +598,23 @@ function kernelDispatches(k: Kernel, inputs: readonly WebGpuBuffer[], out: WebGp
     case "scatter":
       return scatterDispatch(k, inputs, out);
     case "opaque":
-      return dispatchesOf(k.eqn, inputs, out);
+      return standaloneDispatches(k, inputs, out);
   }
+}
+
+/** A primitive that fusion left on its own runs as the dispatches its WebGPU lowering names. */
+function standaloneDispatches(
+  k: OpaqueKernel,
+  inputs: readonly WebGpuBuffer[],
+  out: WebGpuBuffer,
+): Dispatch[] {
+  const lowering = WEBGPU_LOWERING[k.eqn.prim] as WgslKernel<PrimName>;
+  if (!("kernel" in lowering)) {
+    throw new Error(
+      `webgpu backend: fusion left ${k.eqn.prim} on its own, but it lowers as "${lowering.fused}"`,
+    );
+  }
+  return lowering.kernel(k.eqn, inputs, out);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -662,12 +627,11 @@ function kernelDispatches(k: Kernel, inputs: readonly WebGpuBuffer[], out: WebGp
  * @example
  * ```ts
  * import { createWebGpuBackend } from "./mod.ts";
- * import { Var } from "../../dsl/graph.ts";
+ * import { trace } from "../../mod.ts";
  * const backend = await createWebGpuBackend().catch((e: Error) => e.message);
  * if (typeof backend !== "string") {
  *   const x = backend.fromHost(new Float32Array([1, 2]), [2], "float32");
- *   const [a, out] = [new Var(0, [2], "float32"), new Var(1, [2], "float32")];
- *   const y = backend.execute({ prim: "mul", inputs: [a, a], params: {}, out }, [x, x]);
+ *   const [y] = backend.compile(trace((a) => a.mul(a), { shape: [2] })).run([x]);
  *   if ((await backend.read(y, [2], "float32")).join() !== "1,4") throw new Error();
  * } else if (!backend.includes("webgpu backend")) throw new Error(backend);
  * ```
@@ -764,15 +728,6 @@ export async function createWebGpuBackend(): Promise<Backend> {
     device.queue.submit([encoder.finish()]);
   };
 
-  const execute = (eqn: Eqn, inputs: readonly DeviceBuffer[]): DeviceBuffer => {
-    const out = allocate(
-      sizeOf(eqn.out.shape),
-      () => `${eqn.out.dtype}[${eqn.out.shape.join(", ")}], the result of ${eqn.prim}`,
-    );
-    submit(dispatchesOf(eqn, inputs as WebGpuBuffer[], out));
-    return out;
-  };
-
   return {
     name: "webgpu",
     fromHost(data: HostArray, shape: Shape): DeviceBuffer {
@@ -812,28 +767,21 @@ export async function createWebGpuBackend(): Promise<Backend> {
       else host.set(dtype === "float32" ? new Float32Array(bits.buffer) : new Int32Array(bits.buffer));
       return host;
     },
-    execute,
     compile(graph: Graph): Executable {
       const simplified = optimize(graph);
       const bound = [...simplified.inputs, ...simplified.captures.map((c) => c.v)];
-      const program = fuse(simplified);
-      // A shader binds its output and every buffer it reads; past the device's limit, run unfused.
-      const fits = program.kernels.every((k) => k.inputs.length + 1 <= maxBindings);
-      const steps: {
-        inputs: readonly Var[];
-        output: Var;
-        run: (ins: WebGpuBuffer[], out: WebGpuBuffer) => Dispatch[];
-      }[] = fits
-        ? program.kernels.map((k) => ({
-          inputs: k.inputs,
-          output: k.output,
-          run: (ins, out) => kernelDispatches(k, ins, out),
-        }))
-        : simplified.eqns.map((e) => ({
-          inputs: e.inputs,
-          output: e.out,
-          run: (ins, out) => dispatchesOf(e, ins, out),
-        }));
+      // A shader binds its output and every buffer it reads; past the device's limit, every equation is a
+      // kernel of its own (reading at most its own operands).
+      const fused = fuse(simplified);
+      const fits = fused.kernels.every((k) => k.inputs.length + 1 <= maxBindings);
+      const program = fits ? fused : fuse(simplified, { isolate: true });
+      // Errors name the primitive that makes each result.
+      const origin = new Map<Var, string>(simplified.eqns.map((e) => [e.out, e.prim]));
+      const steps = program.kernels.map((k) => ({
+        inputs: k.inputs,
+        output: k.output,
+        run: (ins: WebGpuBuffer[], out: WebGpuBuffer) => kernelDispatches(k, ins, out),
+      }));
       return {
         run(inputs) {
           const env = new Map<Var, DeviceBuffer>();
@@ -842,7 +790,10 @@ export async function createWebGpuBackend(): Promise<Backend> {
           for (const step of steps) {
             const out = allocate(
               sizeOf(step.output.shape),
-              () => `${step.output.dtype}[${step.output.shape.join(", ")}], a result inside jit`,
+              () =>
+                `${step.output.dtype}[${step.output.shape.join(", ")}], the result of ${
+                  origin.get(step.output)
+                }`,
             );
             dispatches.push(...step.run(step.inputs.map((v) => env.get(v) as WebGpuBuffer), out));
             env.set(step.output, out);

@@ -48,7 +48,7 @@ function network(vocabulary: number, config: { context: number; embedding: numbe
     width: config.context,
     init: (key, rows) => layer.init(key, [rows, config.context]).params,
     forward: (params, inputs, carry) => ({ logits: layer.apply(params, inputs) as L.Tensor, carry }),
-    embedding: (params) => (params as nn.Params[])[0].table,
+    embedding: (params) => (params as [nn.EmbedParams])[0].table,
   } satisfies LmNetwork<nn.Params>;
 }
 

@@ -168,7 +168,7 @@ export const masked = defineModel({
       maskedScores: (stream, seed) =>
         maskedScores(config, params, stream, words, { seed, maskRate: config.maskRate }),
       vectors: () => {
-        const table = (params as nn.Params[])[0].table as L.Tensor;
+        const table = (params as [nn.EmbedParams])[0].table;
         return { table: table.dataSync() as Float32Array, dim: table.shape[1] };
       },
     };

@@ -6,7 +6,7 @@
  * from zeros.
  * @module
  */
-import * as L from "../../mod.ts";
+import type * as L from "../../mod.ts";
 import { nn } from "../../mod.ts";
 import { bool, defineModel, int, type ModelSpec } from "../spec.ts";
 import { lmFields, type LmNetwork, loadLm, trainLm } from "./language_model.ts";
@@ -30,49 +30,42 @@ export function recurrentLayer(
   config: { cell: keyof typeof CELLS; embedding: number; hidden: number; layers: number },
 ): nn.AnyLayer {
   const cell = CELLS[config.cell](config.hidden);
-  const layers: nn.AnyLayer[] = [
+  return nn.serial(
     nn.embed(vocabulary, config.embedding),
-    ...Array.from({ length: config.layers }, () => nn.recur(cell)),
+    nn.repeat(config.layers, () => nn.recur(cell)),
     nn.dense(vocabulary),
-  ];
-  return nn.serial(...(layers as [nn.AnyLayer])) as nn.AnyLayer;
+  );
 }
 
 /**
- * Applies a recurrent LM's params to ids [rows, steps] from each layer's state (zeros when absent): the
- * logits and every layer's state after the last step, which the next chunk of the same rows continues from.
+ * Applies a recurrent LM's params to ids [rows, steps] from each layer's state (zeros when absent), through
+ * `nn.carry`: the logits, and every layer's state after the last step, which the next chunk of the same rows
+ * continues from.
  *
  * @example
  * ```ts
  * import { concat, random, tensor } from "../../mod.ts";
  * import { applyRecurrent, recurrentLayer } from "./rnn.ts";
  * const config = { cell: "lstm", embedding: 4, hidden: 6, layers: 2 } as const;
- * const { params } = recurrentLayer(9, config).init(random.key(0), [1, 5]);
+ * const layer = recurrentLayer(9, config);
+ * const { params } = layer.init(random.key(0), [1, 5]);
  * const ids = tensor([[1, 2, 3, 4, 5]], { dtype: "int32" });
- * const whole = applyRecurrent(config, params, ids).logits.dataSync();
- * const first = applyRecurrent(config, params, ids.slice([0, 0], [1, 3]));
- * const rest = applyRecurrent(config, params, ids.slice([0, 3], [1, 2]), first.states);
+ * const whole = applyRecurrent(layer, params, ids).logits.dataSync();
+ * const first = applyRecurrent(layer, params, ids.slice([0, 0], [1, 3]));
+ * const rest = applyRecurrent(layer, params, ids.slice([0, 3], [1, 2]), first.states);
  * const joined = concat([first.logits, rest.logits], 1).dataSync();
  * if (joined.some((v, i) => Math.abs(v - whole[i]) > 1e-5)) throw new Error();
  * ```
  */
 export function applyRecurrent(
-  config: { cell: keyof typeof CELLS; hidden: number; layers: number },
+  layer: nn.AnyLayer,
   params: nn.Params,
   ids: L.Tensor,
   states?: readonly (readonly L.Tensor[])[],
 ): { logits: L.Tensor; states: L.Tensor[][] } {
-  const list = params as nn.Params[];
-  const cell = CELLS[config.cell](config.hidden);
-  let hidden = L.take(list[0].table, ids); // the embedding
-  const next: L.Tensor[][] = [];
-  for (let layer = 0; layer < config.layers; layer++) {
-    const run = nn.runCell(cell, list[1 + layer], hidden, { state: states?.[layer] });
-    hidden = run.sequence;
-    next.push(run.state);
-  }
-  const out = list[1 + config.layers];
-  return { logits: hidden.matmul(out.w).add(out.b), states: next };
+  const carry = nn.carry(states);
+  const logits = layer.apply(params, ids, { carry }) as L.Tensor;
+  return { logits, states: carry.states };
 }
 
 function fieldsFor(hidden: number) {
@@ -103,13 +96,13 @@ function network(cellName: keyof typeof CELLS, vocabulary: number, config: Recur
     width: config.steps,
     init: (key, rows) => layer.init(key, [rows, config.steps]).params,
     forward: (params, inputs, carry) => {
-      const out = applyRecurrent(shape, params, inputs, carry.length > 0 ? carry : undefined);
+      const out = applyRecurrent(layer, params, inputs, carry.length > 0 ? carry : undefined);
       return { logits: out.logits, carry: config.carryState ? out.states : [] };
     },
     ...(config.carryState
       ? { zeroCarry: (rows: number) => Array.from({ length: config.layers }, () => cell.initialState(rows)) }
       : {}),
-    embedding: (params) => (params as nn.Params[])[0].table,
+    embedding: (params) => (params as [nn.EmbedParams])[0].table,
   } satisfies LmNetwork<nn.Params>;
 }
 

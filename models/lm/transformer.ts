@@ -70,7 +70,7 @@ function network(
     width: config.steps,
     init: (key, rows) => layer.init(key, [rows, config.steps]).params,
     forward: (params, inputs, carry) => ({ logits: layer.apply(params, inputs) as L.Tensor, carry }),
-    embedding: (params) => (params as nn.Params[])[0].table,
+    embedding: (params) => (params as [nn.EmbedParams])[0].table,
   } satisfies LmNetwork<nn.Params>;
 }
 

@@ -217,7 +217,7 @@ export async function trainLoop<P>(task: TrainTask<P>, options: LoopOptions = {}
   const step = L.jit((p: P, s: L.optim.OptimizerState, c: L.Tensor[][], ...xs: L.Tensor[]) => {
     const [[value, nextCarry], grads] = L.valueAndGrad(
       (q: P) => task.objective(q, c, ...xs),
-      { hasAux: true },
+      { hasAux: true, sparse: true },
     )(p) as [[L.Tensor, L.Tensor[][]], unknown];
     const next = opt.update(grads, s, p);
     return [value, next.params, next.state, nextCarry] as const;

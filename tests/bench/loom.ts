@@ -4,7 +4,7 @@
  * @module
  */
 import * as L from "../../mod.ts";
-import { createCpuBackend } from "../../kernels/cpu/backend.ts";
+import { createCpuBackend } from "../../kernels/cpu/mod.ts";
 import { CpuRuntime } from "../../kernels/cpu/pool.ts";
 import type { Contender } from "./harness.ts";
 
@@ -57,7 +57,7 @@ export function loomTrainer(
   const lossFn = (p: L.nn.Params, x: L.Tensor, y: L.Tensor) =>
     L.loss.crossEntropy(model.apply(p, x) as L.Tensor, y);
   const step = L.jit((p: L.nn.Params, s: L.optim.OptimizerState, x: L.Tensor, y: L.Tensor) => {
-    const [loss, g] = L.valueAndGrad(lossFn)(p, x, y);
+    const [loss, g] = L.valueAndGrad(lossFn, { sparse: true })(p, x, y);
     const u = opt.update(g, s, p);
     return [loss, u.params, u.state] as const;
   }, { donate: [0, 1] });

@@ -110,7 +110,10 @@ export async function skipgramRows(options: BenchOptions): Promise<Row[]> {
   const opt = L.optim.sgd({ lr: L.optim.linearDecay({ from: LR, to: LR * 1e-4, steps: epochSteps }) });
   let state = opt.init(params);
   const step = L.jit((p: Tables, s: L.optim.OptimizerState, ...batch: L.Tensor[]) => {
-    const [value, g] = L.valueAndGrad(loss)(p, ...batch as [L.Tensor, L.Tensor, L.Tensor, L.Tensor]);
+    const [value, g] = L.valueAndGrad(loss, { sparse: true })(
+      p,
+      ...batch as [L.Tensor, L.Tensor, L.Tensor, L.Tensor],
+    );
     const u = opt.update(g, s, p);
     return [value, u.params, u.state] as const;
   }, { donate: [0, 1] });

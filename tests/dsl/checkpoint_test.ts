@@ -80,7 +80,7 @@ Deno.test("a model's params survive save and load, and the model gives the same 
     const { params } = model.init(random.key(3), [2, 5]);
     await save(`${dir}/model.safetensors`, params);
     const ids = tensor([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], { dtype: "int32" });
-    const again = model.apply((await load(`${dir}/model.safetensors`)).params, ids);
+    const again = model.apply((await load(`${dir}/model.safetensors`)).params as typeof params, ids);
     assert.deepEqual(again.dataSync(), model.apply(params, ids).dataSync());
   });
 });

@@ -84,7 +84,7 @@ Deno.test("errors: grad of a non-scalar function says to reduce it first", () =>
     /float32\[2\]/,
     /\.sum\(\)/,
   );
-  throwsMatching(() => grad(() => 3)(tensor([1])), /^grad: .*returned number/);
+  throwsMatching(() => grad((_x: Tensor) => 3)(tensor([1])), /^grad: .*returned number/);
   throwsMatching(
     () => grad((x: Tensor) => x.sum())(tensor([1], { dtype: "int32" })),
     /only float32/,

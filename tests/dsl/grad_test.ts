@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as L from "../../mod.ts";
-import { grad, SparseRows, type Tensor, tensor } from "../../mod.ts";
+import { grad, SparseRows, Tensor, tensor } from "../../mod.ts";
 import { checkGrad, distinctTensor, randomTensor, rng, weighted } from "../helpers.ts";
 
 const shapeArb = fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 0, maxLength: 3 });
@@ -194,12 +194,17 @@ Deno.test("grad: take, takeAlongAxis and oneHot paths", () => {
   checkGrad((t) => w(L.mul(L.oneHot([1, 4], 5), L.sum(t, 1))), [table], { label: "oneHot weights" });
 });
 
-Deno.test("grad: take returns sparse rows that sum repeated indices", async () => {
+Deno.test("grad: take returns sparse rows that sum repeated indices with { sparse: true }, else a tensor", async () => {
   const table = tensor([[1, 2], [3, 4], [5, 6]]);
-  const g = grad((t: Tensor) => L.take(t, tensor([2, 0, 2], { dtype: "int32" })).sum())(table);
+  const f = (t: Tensor) => L.take(t, tensor([2, 0, 2], { dtype: "int32" })).sum();
+  const g = grad(f, { sparse: true })(table);
   assert.ok(g instanceof SparseRows);
   assert.deepEqual(await g.toDense().toArray(), [[1, 1], [0, 0], [2, 2]]);
   assert.deepEqual([...g.shape], [3, 2]);
+  assert.deepEqual(g.arraySync(), [[1, 1], [0, 0], [2, 2]], "a sparse gradient reads as its dense form");
+  const dense = grad(f)(table);
+  assert.ok(dense instanceof Tensor, "dense by default, as in JAX");
+  assert.deepEqual(dense.arraySync(), [[1, 1], [0, 0], [2, 2]]);
 });
 
 Deno.test("grad: a table used both through take and densely gets the sum of both gradients", () => {

@@ -17,7 +17,7 @@ Deno.test("trace: text form reads like a jaxpr", () => {
     [
       "{ lambda a:f32[2,2] . let",
       "    b:f32[2,2] = exp a",
-      "    c:f32[2] = sum[axes=[0]] b",
+      "    c:f32[2] = reduce_sum[axes=[0]] b",
       "  in (c) }",
     ].join("\n"),
   );

@@ -259,8 +259,8 @@ Deno.test("an embedding trained through valueAndGrad changes only the rows it lo
   const model = nn.serial(nn.embed(8, 4), nn.dense(2));
   const { params } = model.init(random.key(0), [1, 3]);
   const ids = tensor([[5, 2, 5]], { dtype: "int32" });
-  const f = (p: nn.Params) => model.apply(p, ids).square().mean();
-  const [, grads] = valueAndGrad(f)(params);
+  const f = (p: typeof params) => model.apply(p, ids).square().mean();
+  const [, grads] = valueAndGrad(f, { sparse: true })(params);
   assert.ok(grads[0].table instanceof SparseRows);
   const opt = optim.adam({ lr: 0.1 });
   const next = opt.update(grads, opt.init(params), params).params;
@@ -280,8 +280,8 @@ Deno.test("a jitted training step compiles once: the step count and rate live in
   });
   const x = random.normal(random.key(1), [8, 2]);
   const y = x.sum(1, true).tanh();
-  const lossOf = (p: nn.Params) => model.apply(p, x).sub(y).square().mean();
-  const update = (p: nn.Params, s: optim.OptimizerState) => {
+  const lossOf = (p: typeof params) => model.apply(p, x).sub(y).square().mean();
+  const update = (p: typeof params, s: optim.OptimizerState) => {
     const [value, grads] = valueAndGrad(lossOf)(p);
     return { ...opt.update(grads, s, p), value };
   };

@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { flatten, jit, loss, nn, optim, random, type Tensor, tensor, valueAndGrad } from "../../mod.ts";
 
-interface Run {
+interface Run<P = nn.Params> {
   losses: number[];
-  params: nn.Params;
+  params: P;
 }
 
 /**
@@ -15,8 +15,8 @@ interface Run {
  * `valueAndGrad` step and a jitted optimizer update. A fresh dropout key per step is made outside the jitted
  * functions, so they compile once.
  */
-function train(options: {
-  model: nn.AnyLayer;
+function train<P>(options: {
+  model: nn.Layer<any, any, P>;
   objective: (logits: Tensor, targets: Tensor) => Tensor;
   optimizer: optim.Optimizer;
   x: Tensor;
@@ -24,14 +24,14 @@ function train(options: {
   seed: number;
   target: number;
   maxSteps: number;
-}): Run {
+}): Run<P> {
   const { model, objective, optimizer, x, y, seed, target, maxSteps } = options;
   let { params } = model.init(random.key(seed), x.shape);
   let state = optimizer.init(params);
-  const lossOf = (p: nn.Params, inputs: Tensor, targets: Tensor, key: Tensor) =>
+  const lossOf = (p: P, inputs: Tensor, targets: Tensor, key: Tensor) =>
     objective(model.apply(p, inputs, { training: true, key }) as Tensor, targets);
   const gradStep = jit(valueAndGrad(lossOf));
-  const update = jit((g: unknown, s: optim.OptimizerState, p: nn.Params) => optimizer.update(g, s, p));
+  const update = jit((g: unknown, s: optim.OptimizerState, p: P) => optimizer.update(g, s, p));
   const dropoutKey = random.key(seed + 1);
   const losses: number[] = [];
   while (losses.length < maxSteps && (losses.length === 0 || losses[losses.length - 1] >= target)) {
@@ -44,7 +44,7 @@ function train(options: {
   return { losses, params };
 }
 
-function xorRun(seed: number, maxSteps = 500): Run {
+function xorRun(seed: number, maxSteps = 500) {
   return train({
     model: nn.serial(nn.dense(8, { activation: "tanh" }), nn.dense(1)),
     objective: loss.binaryCrossEntropyWithLogits,

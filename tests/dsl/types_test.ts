@@ -10,7 +10,7 @@ type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B 
 function expectType<_ extends true>(): void {}
 
 const embedThenDense = nn.serial(nn.embed(100, 64), nn.dense(32));
-expectType<Equal<typeof embedThenDense, nn.Layer<nn.Ids, 32>>>();
+expectType<Equal<typeof embedThenDense, nn.Layer<nn.Ids, 32, [nn.EmbedParams, nn.DenseParams]>>>();
 
 // Layers that keep the feature dim (`Same`) let the literal flow through to the next check.
 const block = nn.residual(nn.serial(nn.layerNorm(), nn.attend({ heads: 4, causal: true })));
@@ -26,7 +26,7 @@ expectType<Equal<nn.OutOf<typeof block>, nn.Same>>();
 
 // residual(f) takes what f gives when that is a literal, and keeps it.
 const keeps = nn.serial(nn.embed(100, 64), nn.residual(nn.dense(64)));
-expectType<Equal<typeof keeps, nn.Layer<nn.Ids, 64>>>();
+expectType<Equal<typeof keeps, nn.Layer<nn.Ids, 64, [nn.EmbedParams, nn.DenseParams]>>>();
 expectType<Equal<nn.InOf<ReturnType<typeof nn.residual<nn.Layer<number, 32>>>>, 32>>();
 
 // Recurrent layers output `units` features.

@@ -6,14 +6,14 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as L from "../../mod.ts";
 import { type Backend, registerBackend, setBackend, type Tensor } from "../../mod.ts";
-import { createCpuBackend } from "../../kernels/cpu/backend.ts";
+import { createCpuBackend } from "../../kernels/cpu/mod.ts";
 import { CpuRuntime } from "../../kernels/cpu/pool.ts";
 import { fuse } from "../../kernels/passes/fuse.ts";
 import { planMemory } from "../../kernels/passes/memory.ts";
 import { optimize } from "../../kernels/passes/simplify.ts";
 import { assertClose, randomTensor, rng } from "../helpers.ts";
 import { PRIMITIVE_CASES, runProgram, samplePrograms } from "./programs.ts";
-import { showShape } from "../../dsl/shape.ts";
+import { showShape } from "../../dsl/ir/shape.ts";
 
 /** Runs `body` with a fresh CPU backend (closing its workers afterwards), then restores the reference. */
 async function withCpu(threads: number, body: (cpu: Backend) => void | Promise<void>): Promise<void> {
@@ -63,8 +63,10 @@ Deno.test("cpu: every primitive matches the reference backend", async () => {
 Deno.test("cpu: random fused programs and their gradients match the reference (fast-check)", async () => {
   const programs = samplePrograms(40, 42, 8);
   const results: { expected: ArrayLike<number>[]; actual: ArrayLike<number>[] }[] = [];
-  const make =
-    (n: number, seed: number) => () => [randomTensor(rng(seed), [n, n]), randomTensor(rng(seed + 1), [n, n])];
+  const make = (n: number, seed: number) => (): [Tensor, Tensor] => [
+    randomTensor(rng(seed), [n, n]),
+    randomTensor(rng(seed + 1), [n, n]),
+  ];
   await setBackend("reference");
   const run = () =>
     programs.map(([n, steps, seed]) => {
@@ -94,7 +96,8 @@ Deno.test("cpu: results are identical for 1 and 2 threads (elementwise, matmul, 
     a.reshape([16, 16, 300]).square().sum(1),
     a.reshape([16, 16, 300]).max(1),
     L.take(a, rows),
-    (L.grad((t: Tensor) => L.take(t, rows).mul(L.take(a, rows)).sum())(a) as L.SparseRows).toDense(),
+    (L.grad((t: Tensor) => L.take(t, rows).mul(L.take(a, rows)).sum(), { sparse: true })(a) as L.SparseRows)
+      .toDense(),
   ];
   let one: ArrayLike<number>[] = [];
   let two: ArrayLike<number>[] = [];
@@ -162,7 +165,7 @@ Deno.test("cpu: donated params are updated in place; a sparse update writes only
     const ids = L.tensor([5, 99_999, 5, 42], { dtype: "int32" });
     const loss = (table: Tensor) => L.take(table, ids).square().sum();
     const step = (table: Tensor) => {
-      const g = L.grad(loss)(table) as L.SparseRows;
+      const g = L.grad(loss, { sparse: true })(table) as L.SparseRows;
       return new L.SparseRows(g.indices, g.values.mul(-0.1), g.shape).addTo(table);
     };
     const donating = L.jit(step, { donate: [0] });
@@ -196,7 +199,7 @@ Deno.test("cpu: a donated tensor cannot be used after the call", async () => {
 
 Deno.test("memory plan: a donated table is scattered into in place and the result takes over its buffer", () => {
   const step = (table: Tensor, ids: Tensor) => {
-    const g = L.grad((t: Tensor) => L.take(t, ids).square().sum())(table) as L.SparseRows;
+    const g = L.grad((t: Tensor) => L.take(t, ids).square().sum(), { sparse: true })(table) as L.SparseRows;
     return new L.SparseRows(g.indices, g.values.mul(-0.1), g.shape).addTo(table);
   };
   const graph = optimize(L.jit(step).graphFor(L.zeros([1000, 8]), L.tensor([1, 2], { dtype: "int32" })));

@@ -1,7 +1,7 @@
 /** Gradients through every DSL layer agree between the CPU backend and the reference interpreter. */
 import * as L from "../../mod.ts";
 import { nn, registerBackend, setBackend, type Tensor } from "../../mod.ts";
-import { createCpuBackend } from "../../kernels/cpu/backend.ts";
+import { createCpuBackend } from "../../kernels/cpu/mod.ts";
 import { CpuRuntime } from "../../kernels/cpu/pool.ts";
 import { assertClose } from "../helpers.ts";
 

@@ -94,7 +94,7 @@ export const PRIMITIVE_CASES: [string, (x: Tensor) => unknown][] = [
     return [
       L.take(x, idx),
       L.take(x.cast("int32"), idx),
-      L.grad((t: Tensor) => L.take(t, idx).square().sum())(x).toDense(),
+      (L.grad((t: Tensor) => L.take(t, idx).square().sum(), { sparse: true })(x) as L.SparseRows).toDense(),
       L.firstOccurrence(L.tensor([4, 1, 4, 4, 0, 1], { dtype: "int32" })),
     ];
   }],

@@ -18,7 +18,7 @@ function stepGraph(opt: optim.Optimizer) {
   const ids = L.tensor([3, 99_999, 3, 7, 42], { dtype: "int32" });
   const lossFn = (p: { table: Tensor }, i: Tensor) => L.take(p.table, i).square().sum();
   const step = (p: { table: Tensor }, s: optim.OptimizerState, i: Tensor) => {
-    const g = L.grad(lossFn)(p, i);
+    const g = L.grad(lossFn, { sparse: true })(p, i);
     const next = opt.update(g, s, p);
     return [next.params, next.state];
   };

@@ -80,8 +80,8 @@ gpuTest("training steps of an MLP with Adam follow the reference's losses and pa
     let params = model.init(L.random.key(0), [8, 5]).params;
     const opt = L.optim.adam({ lr: 0.01 });
     let state = opt.init(params);
-    const step = L.jit((p: L.nn.Params, s: L.optim.OptimizerState) => {
-      const [loss, grads] = L.valueAndGrad((q: L.nn.Params) => L.loss.crossEntropy(model.apply(q, x), y))(
+    const step = L.jit((p: typeof params, s: L.optim.OptimizerState) => {
+      const [loss, grads] = L.valueAndGrad((q: typeof params) => L.loss.crossEntropy(model.apply(q, x), y))(
         p,
       );
       const next = opt.update(grads, s, p);

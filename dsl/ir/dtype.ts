@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { type DType, zeros } from "../mod.ts";
+ * import { type DType, zeros } from "../../mod.ts";
  * const dtype: DType = "int32";
  * if (zeros([1], dtype).dtype !== "int32") throw new Error();
  * ```
@@ -20,7 +20,7 @@ export type DType = "float32" | "int32" | "bool";
  *
  * @example
  * ```ts
- * import { type HostArray, tensor } from "../mod.ts";
+ * import { type HostArray, tensor } from "../../mod.ts";
  * const data: HostArray = await tensor([1, 2]).data();
  * if (data.length !== 2) throw new Error();
  * ```

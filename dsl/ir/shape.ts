@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { type Shape, zeros } from "../mod.ts";
+ * import { type Shape, zeros } from "../../mod.ts";
  * const shape: Shape = [2, 3];
  * if (zeros(shape).size !== 6) throw new Error();
  * ```

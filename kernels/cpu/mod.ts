@@ -9,49 +9,38 @@
  * reuses on every run, so a training step allocates only its outputs.
  * @module
  */
-import type { Backend, CompileOptions, DeviceBuffer, Executable } from "../backend.ts";
-import type { DType, HostArray } from "../../dsl/dtype.ts";
-import { type Eqn, Graph, type Var } from "../../dsl/graph.ts";
-import { type Shape, showShape, sizeOf, stridesOf } from "../../dsl/shape.ts";
+import {
+  type Backend,
+  type CompileOptions,
+  type DeviceBuffer,
+  type DType,
+  type Executable,
+  type Graph,
+  type HostArray,
+  type Shape,
+  showShape,
+  sizeOf,
+  stridesOf,
+  type Var,
+} from "../../dsl/ir/mod.ts";
 import { fuse, type Kernel, type OpaqueKernel, type ScatterKernel } from "../passes/fuse.ts";
 import { BYTES_PER_ELEMENT, byteSize, planMemory } from "../passes/memory.ts";
-import { optimize, paramsKey } from "../passes/simplify.ts";
-import { executePrimitive } from "../reference/mod.ts";
-import { threefry2x32 } from "../reference/threefry.ts";
+import { optimize } from "../passes/simplify.ts";
 import { elementwiseKernel, reduceKernel } from "./codegen.ts";
 import { viewType } from "./jobs.ts";
+import { CPU_LOWERING, type KernelLowering } from "./lowering.ts";
+import type { CpuRuntime } from "./pool.ts";
+import { SCATTER_STRIPES, scatterAddRowsModule } from "./rows.ts";
 import {
   simdElementwiseModule,
   simdReduceModule,
   simdScatterAddModule,
   simdScatterSupported,
 } from "./simd.ts";
-import { gatherRowsModule, SCATTER_STRIPES, scatterAddRowsModule } from "./rows.ts";
-import type { CpuRuntime } from "./pool.ts";
+import { checkIndices, CpuBuffer, type KernelContext, type Step, type View } from "./standalone.ts";
+import type { MemoryLimits } from "./wasm.ts";
 
-/**
- * A block of the runtime's memory holding one tensor's elements.
- *
- * @example
- * ```ts
- * import { CpuBuffer } from "./backend.ts";
- * const block = new CpuBuffer(64, 16);
- * if (block.ptr !== 64 || block.bytes !== 16) throw new Error();
- * ```
- */
-export class CpuBuffer {
-  /**
-   * An untouched JS buffer that one owned block in every 64 MiB of them carries: V8 counts it as external
-   * memory, so the garbage collector runs (and frees dead tensors' blocks) as often as WebAssembly
-   * allocations warrant. Its pages are never written, so it costs address space, not resident memory.
-   */
-  ballast?: ArrayBuffer;
-
-  /** Wraps an allocation of `bytes` bytes at byte address `ptr`. */
-  constructor(readonly ptr: number, readonly bytes: number) {}
-}
-
-type View = Float32Array | Int32Array | Uint8Array;
+export { CpuBuffer };
 
 /**
  * Size of one ballast. Above glibc's largest mmap threshold (32 MiB), so that every ballast is a fresh
@@ -72,7 +61,7 @@ const JS_ELEMENT_COST = 8;
  *
  * @example
  * ```ts
- * import { type CpuBackendOptions, createCpuBackend } from "./backend.ts";
+ * import { type CpuBackendOptions, createCpuBackend } from "./mod.ts";
  * import { CpuRuntime } from "./pool.ts";
  * const options: CpuBackendOptions = { name: "cpu-one-thread" };
  * const runtime = await CpuRuntime.create({ threads: 1 });
@@ -91,7 +80,7 @@ export interface CpuBackendOptions {
  * @example
  * ```ts
  * import { CpuRuntime } from "./pool.ts";
- * import { createCpuBackend } from "./backend.ts";
+ * import { createCpuBackend } from "./mod.ts";
  * const runtime = await CpuRuntime.create({ threads: 1 });
  * const cpu = createCpuBackend(runtime);
  * const buffer = cpu.fromHost(new Float32Array([1, 2]), [2], "float32");
@@ -135,8 +124,7 @@ export function createCpuBackend(runtime: CpuRuntime, options: CpuBackendOptions
   const copyOut = (buffer: DeviceBuffer, shape: Shape, dtype: DType): HostArray =>
     view(buffer as CpuBuffer, dtype, sizeOf(shape)).slice();
 
-  const eagerCache = new Map<string, Executable>();
-
+  const limits = memoryLimits(runtime);
   const backend: Backend = {
     name: options.name ?? "cpu",
     fromHost(data, shape, dtype) {
@@ -149,20 +137,8 @@ export function createCpuBackend(runtime: CpuRuntime, options: CpuBackendOptions
     },
     read: (buffer, shape, dtype) => Promise.resolve(copyOut(buffer, shape, dtype)),
     readSync: copyOut,
-    execute(eqn: Eqn, inputs: readonly DeviceBuffer[]) {
-      const key = `${eqn.prim}|${paramsKey(eqn.params)}|${
-        eqn.inputs.map((v) => v.dtype + showShape(v.shape)).join(";")
-      }`;
-      let executable = eagerCache.get(key);
-      if (!executable) {
-        executable = backend.compile(new Graph(eqn.inputs, [], [eqn], [eqn.out]));
-        if (eagerCache.size > 4096) eagerCache.delete(eagerCache.keys().next().value!);
-        eagerCache.set(key, executable);
-      }
-      return executable.run(inputs)[0];
-    },
     compile(graph: Graph, compileOptions: CompileOptions = {}): Executable {
-      return compileGraph(graph, { allocate, view, runtime }, compileOptions);
+      return compileGraph(graph, { allocate, view, runtime, limits }, compileOptions);
     },
   };
   return backend;
@@ -202,14 +178,19 @@ function formatBytes(bytes: number): string {
   return `${bytes} bytes`;
 }
 
-interface Context {
-  allocate(bytes: number, what: () => string, owned?: boolean): CpuBuffer;
-  view(buffer: CpuBuffer, dtype: DType, length: number): View;
-  runtime: CpuRuntime;
+/**
+ * The limits of the runtime's memory as generated modules import it: shared where the memory is (threads),
+ * plain where the page is not cross-origin isolated and `SharedArrayBuffer` does not even exist.
+ */
+function memoryLimits(runtime: CpuRuntime): MemoryLimits {
+  const shared = typeof SharedArrayBuffer !== "undefined" &&
+    runtime.memory.buffer instanceof SharedArrayBuffer;
+  return shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 };
 }
 
-/** A compiled kernel: reads the buffers of its inputs, writes the buffer of its output. */
-type Step = (inputs: readonly CpuBuffer[], output: CpuBuffer, inPlace: boolean) => void;
+interface Context extends KernelContext {
+  allocate(bytes: number, what: () => string, owned?: boolean): CpuBuffer;
+}
 
 function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Executable {
   const graph = optimize(source);
@@ -255,11 +236,11 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
 }
 
 function compileKernel(k: Kernel, ctx: Context): Step {
+  const { runtime, limits } = ctx;
   const views = (inputs: readonly CpuBuffer[], output: CpuBuffer) => [
     ...inputs.map((b, i) => ctx.view(b, k.inputs[i].dtype, sizeOf(k.inputs[i].shape))),
     ctx.view(output, k.output.dtype, sizeOf(k.output.shape)),
   ];
-  const runtime = ctx.runtime;
   const jsArgs = (inputs: readonly CpuBuffer[], output: CpuBuffer) =>
     [...inputs, output].flatMap((b, i) => {
       const v = i < inputs.length ? k.inputs[i] : k.output;
@@ -268,8 +249,6 @@ function compileKernel(k: Kernel, ctx: Context): Step {
   switch (k.kind) {
     case "elementwise": {
       const work = sizeOf(k.shape);
-      const shared = runtime.memory.buffer instanceof SharedArrayBuffer;
-      const limits = shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 };
       const vectorized = simdElementwiseModule(k, limits);
       if (vectorized) {
         const id = runtime.registerKernel({ wasm: vectorized.bytes });
@@ -282,11 +261,7 @@ function compileKernel(k: Kernel, ctx: Context): Step {
         runtime.runKernel(id, jsArgs(inputs, output), generated.outer, work * JS_ELEMENT_COST);
     }
     case "reduce": {
-      const shared = runtime.memory.buffer instanceof SharedArrayBuffer;
-      const vectorized = simdReduceModule(
-        k,
-        shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 },
-      );
+      const vectorized = simdReduceModule(k, limits);
       if (vectorized) {
         const id = runtime.registerKernel({ wasm: vectorized.bytes });
         // Without kept outer rows to share out, the whole reduction runs on this thread (work 0).
@@ -306,20 +281,14 @@ function compileKernel(k: Kernel, ctx: Context): Step {
       const { batch, m, n, transA, transB } = k;
       const kk = k.k;
       return (inputs, output) => {
-        ctx.runtime.sgemm(inputs[0].ptr, inputs[1].ptr, output.ptr, { batch, m, n, k: kk, transA, transB });
+        runtime.sgemm(inputs[0].ptr, inputs[1].ptr, output.ptr, { batch, m, n, k: kk, transA, transB });
       };
     }
     case "scatter":
-      return compileScatter(k, runtime);
+      return compileScatter(k, runtime, limits);
     case "opaque":
-      return compileOpaque(k, views, runtime);
+      return compileStandalone(k, ctx);
   }
-}
-
-function indexError(index: number, rows: number): RangeError {
-  return new RangeError(
-    `gather (take/embed): index ${index} is out of range for an axis of size ${rows}; indices must be in [0, ${rows})`,
-  );
 }
 
 /** Can the plain scatter-add kernel run `k`: are its updates a buffer read row after row? */
@@ -335,10 +304,7 @@ function scatterUpdates(k: ScatterKernel): boolean {
   return plainScatter(k) || simdScatterSupported(k);
 }
 
-function compileScatter(k: ScatterKernel, runtime: CpuRuntime): Step {
-  const limits = runtime.memory.buffer instanceof SharedArrayBuffer
-    ? { initial: 1, maximum: 65536, shared: true }
-    : { initial: 1 };
+function compileScatter(k: ScatterKernel, runtime: CpuRuntime, limits: MemoryLimits): Step {
   const [table, indices] = k.inputs;
   const rows = table.shape[0];
   const width = sizeOf(table.shape.slice(1));
@@ -364,67 +330,15 @@ function compileScatter(k: ScatterKernel, runtime: CpuRuntime): Step {
   };
 }
 
-function checkIndices(runtime: CpuRuntime, buffer: CpuBuffer, count: number, rows: number): void {
-  const idx = new Int32Array(runtime.memory.buffer, buffer.ptr, count);
-  for (let i = 0; i < count; i++) {
-    const r = idx[i];
-    if (!(r >= 0 && r < rows)) throw indexError(r, rows);
+/** A primitive that fusion left on its own runs as the standalone kernel its CPU lowering names. */
+function compileStandalone(k: OpaqueKernel, ctx: Context): Step {
+  const lowering = CPU_LOWERING[k.eqn.prim] as KernelLowering<typeof k.eqn.prim>;
+  if (!("kernel" in lowering)) {
+    throw new Error(
+      `cpu backend: fusion left ${k.eqn.prim} on its own, but its CPU lowering is "${lowering.fused}"`,
+    );
   }
-}
-
-function compileOpaque(
-  k: OpaqueKernel,
-  views: (inputs: readonly CpuBuffer[], output: CpuBuffer) => View[],
-  runtime: CpuRuntime,
-): Step {
-  const e = k.eqn;
-  const limits = runtime.memory.buffer instanceof SharedArrayBuffer
-    ? { initial: 1, maximum: 65536, shared: true }
-    : { initial: 1 };
-  switch (e.prim) {
-    case "gather": {
-      const rows = e.inputs[0].shape[0];
-      const width = sizeOf(e.inputs[0].shape.slice(1));
-      const count = sizeOf(e.inputs[1].shape);
-      const id = runtime.registerKernel({
-        wasm: gatherRowsModule(width * BYTES_PER_ELEMENT[e.out.dtype], limits),
-      });
-      return (inputs, output) => {
-        checkIndices(runtime, inputs[1], count, rows);
-        runtime.runKernel(id, [inputs[0].ptr, inputs[1].ptr, output.ptr], count, count * width);
-      };
-    }
-    case "concat": {
-      const axis = e.params.axis as number;
-      const outer = sizeOf(e.out.shape.slice(0, axis));
-      const inner = sizeOf(e.out.shape.slice(axis + 1));
-      const widths = e.inputs.map((v) => v.shape[axis] * inner);
-      const total = e.out.shape[axis] * inner;
-      return (inputs, output) => {
-        const all = views(inputs, output);
-        const out = all[all.length - 1];
-        let start = 0;
-        widths.forEach((w, p) => {
-          const part = all[p];
-          for (let o = 0; o < outer; o++) out.set(part.subarray(o * w, (o + 1) * w), o * total + start);
-          start += w;
-        });
-      };
-    }
-    case "random_bits": {
-      const stream = e.params.stream as number;
-      return (inputs, output) => {
-        const [key, out] = views(inputs, output);
-        const k0 = key[0], k1 = key[1];
-        for (let i = 0; i < out.length; i++) out[i] = threefry2x32(k0, k1, stream, i)[0];
-      };
-    }
-    default:
-      // Rare primitives that fusion could not absorb run through the reference interpreter.
-      return (inputs, output) => {
-        const all = views(inputs, output);
-        const result = executePrimitive(e.prim, e.params, e.inputs, e.out, all.slice(0, -1));
-        all[all.length - 1].set(result);
-      };
-  }
+  // The kernel reads the buffers fusion chose (a reshaped operand is read in its source's buffer).
+  const step = lowering.kernel(k.eqn as never, ctx);
+  return step;
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { DType } from "./dtype.ts";
+import type { PrimName, PrimParams } from "./primitives.ts";
 import type { Shape } from "./shape.ts";
 import { showShape } from "./shape.ts";
 
@@ -12,7 +13,7 @@ import { showShape } from "./shape.ts";
  *
  * @example
  * ```ts
- * import { type Aval, trace } from "../mod.ts";
+ * import { type Aval, trace } from "../../mod.ts";
  * const out: Aval = trace((x) => x.sum(), { shape: [3] }).outputs[0];
  * if (out.shape.length !== 0 || out.dtype !== "float32") throw new Error();
  * ```
@@ -25,17 +26,17 @@ export interface Aval {
 }
 
 /**
- * Parameters of an equation: small JSON-like values (axes, shapes, constants).
+ * The params of any equation: the union of every primitive's params (narrowed by checking `eqn.prim`).
  *
  * @example
  * ```ts
  * import type { Params } from "./graph.ts";
- * import { trace } from "../mod.ts";
+ * import { trace } from "../../mod.ts";
  * const params: Params = trace((x) => x.sum(0), { shape: [2, 3] }).eqns[0].params;
  * if (JSON.stringify(params) !== '{"axes":[0]}') throw new Error(JSON.stringify(params));
  * ```
  */
-export type Params = Readonly<Record<string, unknown>>;
+export type Params = PrimParams<PrimName>;
 
 /**
  * A variable of a graph: defined once (as an input, a constant, or an equation's output).
@@ -53,24 +54,64 @@ export class Var implements Aval {
 }
 
 /**
- * One step of a graph: `out = prim[params](...inputs)`.
+ * One step of a graph, `out = prim[params](...inputs)`, for primitive `P`. `Eqn` (all primitives) is a union
+ * discriminated by `prim`, so checking `e.prim` narrows `e.params` to that primitive's params.
  *
  * @example
  * ```ts
- * import { type Eqn, trace } from "../mod.ts";
- * const eqn: Eqn = trace((x) => x.exp(), { shape: [2] }).eqns[0];
- * if (eqn.prim !== "exp" || eqn.inputs.length !== 1) throw new Error();
+ * import { type Eqn, trace } from "../../mod.ts";
+ * const eqn: Eqn = trace((x) => x.sum(0), { shape: [2, 3] }).eqns[0];
+ * if (eqn.prim !== "reduce_sum" || eqn.params.axes[0] !== 0) throw new Error(); // params typed by prim
  * ```
  */
-export interface Eqn {
-  /** The primitive's name, a key of the primitive table. */
-  readonly prim: string;
-  /** The operands, in order. */
-  readonly inputs: readonly Var[];
-  /** Static parameters (axes, shapes, constants). */
-  readonly params: Params;
-  /** The result. */
-  readonly out: Var;
+export type Eqn<P extends PrimName = PrimName> = P extends PrimName ? {
+    /** The primitive's name, a key of the primitive declarations. */
+    readonly prim: P;
+    /** The operands, in order. */
+    readonly inputs: readonly Var[];
+    /** Static parameters (axes, shapes, constants), typed by the primitive. */
+    readonly params: PrimParams<P>;
+    /** The result. */
+    readonly out: Var;
+  }
+  : never;
+
+/**
+ * Builds an equation of primitive `prim` with params checked against its declaration.
+ *
+ * @example
+ * ```ts
+ * import { makeEqn, Var } from "./graph.ts";
+ * const x = new Var(0, [2, 3], "float32");
+ * const e = makeEqn("reduce_sum", [x], { axes: [1] }, new Var(1, [2], "float32"));
+ * if (e.params.axes[0] !== 1) throw new Error();
+ * ```
+ */
+export function makeEqn<P extends PrimName>(
+  prim: P,
+  inputs: readonly Var[],
+  params: PrimParams<P>,
+  out: Var,
+): Eqn<P> {
+  return { prim, inputs, params, out } as Eqn<P>;
+}
+
+/**
+ * A string that equal params (and only those) share: typed arrays by their values, and -0 apart from 0
+ * (JSON alone prints both as 0, which would merge `full(-0)` with `full(0)`). Caches of compiled code and
+ * common-subexpression elimination key equations by it.
+ *
+ * @example
+ * ```ts
+ * import { paramsKey } from "./graph.ts";
+ * if (paramsKey({ value: -0 }) === paramsKey({ value: 0 })) throw new Error("-0 and 0 must differ");
+ * ```
+ */
+export function paramsKey(params: object): string {
+  return JSON.stringify(
+    params,
+    (_k, v) => (Object.is(v, -0) ? "-0" : ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v),
+  );
 }
 
 /**
@@ -79,7 +120,7 @@ export interface Eqn {
  * @example
  * ```ts
  * import type { Capture } from "./graph.ts";
- * import { tensor, trace } from "../mod.ts";
+ * import { tensor, trace } from "../../mod.ts";
  * const w = tensor([10, 20]); // not an input of the traced function: the graph captures it
  * const g = trace((x) => x.mul(w), tensor([1, 2]));
  * const capture: Capture = g.captures[0];
@@ -115,7 +156,7 @@ function showParam(value: unknown): string {
  *
  * @example
  * ```ts
- * import { tensor, trace } from "../mod.ts";
+ * import { tensor, trace } from "../../mod.ts";
  * const g = trace((x) => x.mul(2).exp(), tensor([1, 2]));
  * if (!g.toString().includes("exp")) throw new Error(g.toString());
  * if (!g.toDot().startsWith("digraph")) throw new Error();
@@ -153,8 +194,8 @@ export class Graph {
       } . let`,
     ];
     for (const e of this.eqns) {
-      const keys = Object.keys(e.params);
-      const params = keys.length ? `[${keys.map((k) => `${k}=${showParam(e.params[k])}`).join(" ")}]` : "";
+      const entries = Object.entries(e.params);
+      const params = entries.length ? `[${entries.map(([k, v]) => `${k}=${showParam(v)}`).join(" ")}]` : "";
       lines.push(`    ${typed(e.out)} = ${e.prim}${params} ${e.inputs.map(ref).join(" ")}`.trimEnd());
     }
     lines.push(`  in (${this.outputs.map(ref).join(", ")}) }`);
@@ -186,7 +227,7 @@ export class Graph {
         params: Object.fromEntries(
           Object.entries(e.params).map((
             [k, v],
-          ) => [k, ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v]),
+          ) => [k, ArrayBuffer.isView(v) ? Array.from(v as unknown as Float32Array) : v]),
         ),
         out: names.get(e.out)!,
         shape: [...e.out.shape],

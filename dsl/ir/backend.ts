@@ -1,0 +1,79 @@
+/**
+ * The interface every Loom backend implements. `dsl/` reaches backends only through it (and the registry in
+ * `dsl/backends.ts`); backends see only this folder, `dsl/ir/`.
+ * @module
+ */
+import type { DType, HostArray } from "./dtype.ts";
+import type { Graph } from "./graph.ts";
+import type { Shape } from "./shape.ts";
+
+/**
+ * A backend's own storage for one tensor's elements (a typed array, WebAssembly memory, a GPU buffer).
+ *
+ * @example
+ * ```ts
+ * import { type DeviceBuffer, getBackend } from "../../mod.ts";
+ * const buffer: DeviceBuffer = getBackend().fromHost(new Float32Array([1]), [1], "float32");
+ * if (buffer === undefined) throw new Error();
+ * ```
+ */
+export type DeviceBuffer = unknown;
+
+/**
+ * A compiled graph: takes one buffer per graph input then per capture, returns one per output.
+ *
+ * @example
+ * ```ts
+ * import { type Executable, getBackend, trace } from "../../mod.ts";
+ * const backend = getBackend();
+ * const negate: Executable = backend.compile(trace((x) => x.neg(), { shape: [2] }));
+ * const [out] = negate.run([backend.fromHost(new Float32Array([1, 2]), [2], "float32")]);
+ * if (backend.readSync!(out, [2], "float32").join() !== "-1,-2") throw new Error();
+ * ```
+ */
+export interface Executable {
+  /** Runs the compiled graph. */
+  run(inputs: readonly DeviceBuffer[]): DeviceBuffer[];
+}
+
+/**
+ * Options of `Backend.compile`.
+ *
+ * @example
+ * ```ts
+ * import type { CompileOptions } from "../../mod.ts";
+ * const options: CompileOptions = { donated: [true, false] };
+ * if (!options.donated![0]) throw new Error();
+ * ```
+ */
+export interface CompileOptions {
+  /** One flag per graph input: the caller will not use that input again, so its buffer may be reused. */
+  donated?: readonly boolean[];
+}
+
+/**
+ * What a backend must do: hold data and compile graphs. Eager ops compile one-equation graphs, cached by
+ * the evaluator, so a backend has one lowering path.
+ *
+ * @example
+ * ```ts
+ * import { type Backend, getBackend } from "../../mod.ts";
+ * const backend: Backend = getBackend();
+ * if (typeof backend.compile !== "function") throw new Error();
+ * ```
+ */
+export interface Backend {
+  /** The name `setBackend` knows it by. */
+  readonly name: string;
+  /** Copies host data into backend storage; the backend may not keep a reference to `data`. */
+  fromHost(data: HostArray, shape: Shape, dtype: DType): DeviceBuffer;
+  /** Reads a buffer back to the host (a fresh array the caller owns). */
+  read(buffer: DeviceBuffer, shape: Shape, dtype: DType): Promise<HostArray>;
+  /** Synchronous read, where the backend can do it (not WebGPU). */
+  readSync?(buffer: DeviceBuffer, shape: Shape, dtype: DType): HostArray;
+  /**
+   * Compiles a graph once; the result runs many times. `donated[i]` marks graph input i as given up by the
+   * caller: the backend may write results into its buffer (in-place updates of params and optimizer state).
+   */
+  compile(graph: Graph, options?: CompileOptions): Executable;
+}

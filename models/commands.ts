@@ -92,7 +92,7 @@ export async function partStream(run: LoadedRun, part: "train" | "valid" | "test
       }); pass another --perplexity part`,
     );
   }
-  return encodeStream(parts[part], run.vocabulary);
+  return encodeStream(parts[part], run.vocabulary, data.sentenceEnds);
 }
 
 /**

@@ -149,6 +149,10 @@ export function dataFields(defaults: { minCount: number; punctuation: boolean; s
       'train/valid/test split of a single file: two fractions ("0.8,0.1") or token counts ("800000,200000"), ' +
         'the rest is test; "none" trains on everything (X.train.txt uses X.valid.txt and X.test.txt)',
     ),
+    sentenceEnds: bool(
+      true,
+      "LMs: end each sentence (line) with the end-of-sentence token, predicted as a word",
+    ),
     vocabularyFrom: choice(
       "train",
       ["train", "all"],
@@ -163,7 +167,7 @@ export function dataFields(defaults: { minCount: number; punctuation: boolean; s
  * @example
  * ```ts
  * import type { DataConfig } from "./spec.ts";
- * const data: DataConfig = { tokens: "word", minCount: 1, lowercase: true, punctuation: true, split: "none", vocabularyFrom: "train" };
+ * const data: DataConfig = { tokens: "word", minCount: 1, lowercase: true, punctuation: true, split: "none", sentenceEnds: true, vocabularyFrom: "train" };
  * if (data.tokens !== "word") throw new Error();
  * ```
  */

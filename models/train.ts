@@ -232,7 +232,7 @@ async function finalEvaluation(
   for (const part of ["valid", "test"] as const) {
     if (parts[part].length === 0) continue;
     const { encodeStream } = await import("./data/vocabulary.ts");
-    const stream = encodeStream(parts[part], vocabulary);
+    const stream = encodeStream(parts[part], vocabulary, (p.config as unknown as DataConfig).sentenceEnds);
     if (trained.perplexity) {
       const ppl = trained.perplexity(stream);
       print(`${part} perplexity ${ppl.toFixed(2)} (loss ${Math.log(ppl).toFixed(4)} nats per token)`);

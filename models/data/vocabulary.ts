@@ -197,25 +197,31 @@ export function lmVocabulary(
 
 /**
  * A corpus as one stream of ids for a language model: each sentence's words (unknown ones as
- * {@linkcode UNK}), then the end-of-sentence token (id 0).
+ * {@linkcode UNK}), then the end-of-sentence token (id 0), unless `sentenceEnds` is false (the sentences then
+ * run on, as in Bengio et al.'s stream of Brown, whose punctuation marks the ends).
  *
  * @example
  * ```ts
  * import { encodeStream, lmVocabulary } from "./vocabulary.ts";
  * const text = [["a", "b", "a"], ["a", "c"]];
- * if (encodeStream(text, lmVocabulary(text, { minCount: 2 })).join() !== "2,1,2,0,2,1,0") throw new Error();
+ * const v = lmVocabulary(text, { minCount: 2 });
+ * if (encodeStream(text, v).join() !== "2,1,2,0,2,1,0" || encodeStream(text, v, false).join() !== "2,1,2,2,1") throw new Error();
  * ```
  */
-export function encodeStream(corpus: readonly (readonly string[])[], vocabulary: Vocabulary): Int32Array {
+export function encodeStream(
+  corpus: readonly (readonly string[])[],
+  vocabulary: Vocabulary,
+  sentenceEnds = true,
+): Int32Array {
   const unk = vocabulary.idOf.get(UNK);
   if (unk !== 1) throw new Error(`the vocabulary needs ${UNK} at id 1: build it with lmVocabulary`);
   let length = 0;
-  for (const sentence of corpus) length += sentence.length + 1;
+  for (const sentence of corpus) length += sentence.length + (sentenceEnds ? 1 : 0);
   const ids = new Int32Array(length);
   let at = 0;
   for (const sentence of corpus) {
     for (const w of sentence) ids[at++] = vocabulary.idOf.get(w) ?? unk;
-    ids[at++] = 0;
+    if (sentenceEnds) ids[at++] = 0;
   }
   return ids;
 }

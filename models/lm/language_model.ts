@@ -72,6 +72,7 @@ export function lmFields(defaults: { lr: number; batch: number; epochs: number }
       "training loss: cross-entropy, or squared error of the distribution",
     ),
     optimizer: choice("adam", ["adam", "sgd"], "optimizer"),
+    beta2: num(0.999, "Adam's second-moment decay"),
     lr: num(defaults.lr, "learning rate"),
     schedule: choice(
       "step",
@@ -105,7 +106,9 @@ export function lmFields(defaults: { lr: number; batch: number; epochs: number }
  */
 export type LmTraining = {
   loss: "cross-entropy" | "mse";
+  sentenceEnds: boolean;
   optimizer: "adam" | "sgd";
+  beta2: number;
   schedule: "step" | "cosine";
   warmup: number;
   lr: number;
@@ -238,13 +241,14 @@ export function loopBatcher(
  * @example
  * ```ts
  * import { optimizerFor } from "./language_model.ts";
- * const opt = optimizerFor({ optimizer: "sgd", schedule: "step", warmup: 0, lr: 1, lrDecay: 0.5, decayAfter: 4, epochs: 13, iterations: 0, clip: 5 }, 100);
+ * const opt = optimizerFor({ optimizer: "sgd", beta2: 0.999, schedule: "step", warmup: 0, lr: 1, lrDecay: 0.5, decayAfter: 4, epochs: 13, iterations: 0, clip: 5 }, 100);
  * if (typeof opt.update !== "function") throw new Error();
  * ```
  */
 export function optimizerFor(
   config: {
     optimizer: "adam" | "sgd";
+    beta2: number;
     schedule: "step" | "cosine";
     warmup: number;
     lr: number;
@@ -264,7 +268,7 @@ export function optimizerFor(
     : epochDecay(config, batchesPerEpoch);
   const lr = config.warmup > 0 ? L.optim.warmup({ steps: config.warmup, then: main }) : main;
   const common = { lr, ...(config.clip > 0 ? { clipGlobalNorm: config.clip } : {}) };
-  return config.optimizer === "sgd" ? L.optim.sgd(common) : L.optim.adam(common);
+  return config.optimizer === "sgd" ? L.optim.sgd(common) : L.optim.adam({ ...common, beta2: config.beta2 });
 }
 
 /**
@@ -283,7 +287,7 @@ export async function trainLm<P>(
 ): Promise<TrainOutcome> {
   const { config, vocabulary } = context;
   const [train, valid] = [context.corpus.train, context.corpus.valid].map((part) =>
-    encodeStream(part, vocabulary)
+    encodeStream(part, vocabulary, config.sentenceEnds)
   );
   const ids = batcherFor(network.layout, train, {
     width: network.width,

@@ -109,7 +109,7 @@ export const masked = defineModel({
     const words = vocabulary.words.length;
     const layer = transformerLayer(words, config, false);
     const [train, valid] = [context.corpus.train, context.corpus.valid].map((part) =>
-      encodeStream(part, vocabulary)
+      encodeStream(part, vocabulary, config.sentenceEnds)
     );
     const ids = new ChunkBatches(train, {
       width: config.steps,

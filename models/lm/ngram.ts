@@ -278,7 +278,7 @@ export const ngram = defineModel({
   async train(context): Promise<TrainOutcome> {
     const { config, vocabulary } = context;
     const started = performance.now();
-    const stream = encodeStream(context.corpus.train, vocabulary);
+    const stream = encodeStream(context.corpus.train, vocabulary, config.sentenceEnds);
     const model = NgramModel.count(stream, vocabulary.words.length, config.order);
     await saveNgram(context.checkpoint, model);
     const seconds = (performance.now() - started) / 1000;

@@ -204,14 +204,13 @@ export interface BatchSettings {
 abstract class Batches implements IdBatcher {
   state: IdBatchState = { epoch: 0, offset: 0 };
   protected readonly batch: IdBatch;
-  abstract readonly batchesPerEpoch: number;
-  abstract readonly inputShape: number[];
-  abstract readonly targetShape: number[];
+  readonly inputShape: number[];
 
   constructor(
     protected readonly stream: Int32Array,
     protected readonly settings: BatchSettings,
-    targets: number,
+    readonly targetShape: number[],
+    readonly batchesPerEpoch: number,
   ) {
     const { width, rows, epochs } = settings;
     for (const [name, v] of [["width", width], ["rows", rows], ["epochs", epochs]] as const) {
@@ -220,7 +219,9 @@ abstract class Batches implements IdBatcher {
       }
     }
     if (stream.length === 0) throw new RangeError("the stream to batch is empty");
-    this.batch = { inputs: new Int32Array(rows * width), targets: new Int32Array(targets), real: 0 };
+    this.inputShape = [rows, width];
+    const targets = new Int32Array(targetShape.reduce((a, b) => a * b, 1));
+    this.batch = { inputs: new Int32Array(rows * width), targets, real: 0 };
   }
 
   /** Fills batch `index` of epoch `epoch`; returns the real targets. */
@@ -249,17 +250,11 @@ abstract class Batches implements IdBatcher {
  * ```
  */
 export class WindowBatches extends Batches {
-  readonly batchesPerEpoch: number;
-  readonly inputShape: number[];
-  readonly targetShape: number[];
   private orderEpoch = -1;
   private order: Int32Array = new Int32Array(0);
 
   constructor(stream: Int32Array, settings: BatchSettings) {
-    super(stream, settings, settings.rows);
-    this.batchesPerEpoch = Math.ceil(stream.length / settings.rows);
-    this.inputShape = [settings.rows, settings.width];
-    this.targetShape = [settings.rows];
+    super(stream, settings, [settings.rows], Math.ceil(stream.length / settings.rows));
   }
 
   protected fill(epoch: number, index: number): number {
@@ -289,17 +284,13 @@ export class WindowBatches extends Batches {
  * ```
  */
 export class ChunkBatches extends Batches {
-  readonly batchesPerEpoch: number;
-  readonly inputShape: number[];
-  readonly targetShape: number[];
   private orderEpoch = -1;
   private starts: Int32Array = new Int32Array(0);
 
   constructor(stream: Int32Array, settings: BatchSettings) {
-    super(stream, settings, settings.rows * settings.width);
     // One chunk more than the stream needs, for the part before the offset.
-    this.batchesPerEpoch = Math.ceil((Math.ceil(stream.length / settings.width) + 1) / settings.rows);
-    this.inputShape = this.targetShape = [settings.rows, settings.width];
+    const chunks = Math.ceil(stream.length / settings.width) + 1;
+    super(stream, settings, [settings.rows, settings.width], Math.ceil(chunks / settings.rows));
   }
 
   /** Chunk starts of an epoch: the part before the offset first, then every `width` tokens, shuffled. */
@@ -346,14 +337,9 @@ export class ChunkBatches extends Batches {
  * ```
  */
 export class RowBatches extends Batches {
-  readonly batchesPerEpoch: number;
-  readonly inputShape: number[];
-  readonly targetShape: number[];
-
   constructor(stream: Int32Array, settings: BatchSettings) {
-    super(stream, settings, settings.rows * settings.width);
-    this.batchesPerEpoch = Math.ceil(Math.ceil(stream.length / settings.rows) / settings.width);
-    this.inputShape = this.targetShape = [settings.rows, settings.width];
+    const perRow = Math.ceil(stream.length / settings.rows);
+    super(stream, settings, [settings.rows, settings.width], Math.ceil(perRow / settings.width));
   }
 
   protected fill(_epoch: number, index: number): number {

@@ -5,7 +5,7 @@
  * @module
  */
 import * as L from "../../mod.ts";
-import { CbowBatcher } from "../data/windows.ts";
+import { CbowBatcher, type WindowBatch } from "../data/windows.ts";
 import { defineModel } from "../spec.ts";
 import {
   type Architecture,
@@ -49,32 +49,14 @@ export function cbowLoss(
 
 const ids = (data: Int32Array, shape: number[]) => L.tensor(data, { shape, dtype: "int32" });
 
-const architecture: Architecture = {
+const architecture: Architecture<WindowBatch> = {
   name: "cbow",
   loss: (p, ...b) => cbowLoss(p, b[0], b[1], b[2], b[3]),
-  batcher: (corpus, counts, config) => {
-    const windows = new CbowBatcher(corpus, counts, config, config.batch);
+  reader: (corpus, counts, config) => new CbowBatcher(corpus, counts, config, config.batch),
+  tensors: (b, config) => {
     const [B, C, K] = [config.batch, 2 * config.window, config.negatives];
-    return {
-      next() {
-        const b = windows.next();
-        if (!b) return undefined;
-        const tensors = [ids(b.centre, [B]), ids(b.context, [B, C]), ids(b.negatives, [B, K])];
-        return {
-          tensors: [...tensors, L.tensor(b.mask, { shape: [B, C] })],
-          items: b.windows,
-          words: b.words,
-        };
-      },
-      get epoch() {
-        return windows.epoch;
-      },
-      get state() {
-        return windows.state;
-      },
-      restore: (s) => windows.restore(s),
-      progress: () => windows.progress(),
-    };
+    const tensors = [ids(b.centre, [B]), ids(b.context, [B, C]), ids(b.negatives, [B, K])];
+    return { tensors: [...tensors, L.tensor(b.mask, { shape: [B, C] })], items: b.windows };
   },
 };
 

@@ -8,8 +8,8 @@
  */
 import * as L from "../../mod.ts";
 import { nn } from "../../mod.ts";
-import { defineModel, int } from "../spec.ts";
-import { lmFields, type LmNetwork, loadLm, trainLm } from "../lm/language_model.ts";
+import { int, type ModelSpec } from "../spec.ts";
+import { layerNetwork, lmFields, neuralLm } from "../lm/language_model.ts";
 
 /**
  * The one-hot network as a layer: ids [batch, context] → logits [batch, vocabulary].
@@ -44,16 +44,6 @@ const fields = {
   ...lmFields({ lr: 1e-3, batch: 256, epochs: 2 }),
 } as const;
 
-function network(vocabulary: number, config: { context: number; hidden: number }) {
-  const layer = oneHotLayer(vocabulary, config);
-  return {
-    layout: "window",
-    width: config.context,
-    init: (key, rows) => layer.init(key, [rows, config.context]).params,
-    forward: (params, inputs, carry) => ({ logits: layer.apply(params, inputs) as L.Tensor, carry }),
-  } satisfies LmNetwork<nn.Params>;
-}
-
 /**
  * The one-hot LM, with Bengio's context and hidden sizes and training.
  *
@@ -63,12 +53,10 @@ function network(vocabulary: number, config: { context: number; hidden: number }
  * if (onehot.fields.hidden.default !== 100 || onehot.kind !== "lm") throw new Error();
  * ```
  */
-export const onehot = defineModel({
+export const onehot: ModelSpec<typeof fields> = neuralLm({
   name: "onehot",
   title: "softmax LM over one-hot inputs, no shared embedding (the course's contrast to Bengio et al., 2003)",
-  kind: "lm",
   fields,
-  train: (context) => trainLm("onehot", network(context.vocabulary.words.length, context.config), context),
-  load: (checkpoint, config, vocabulary) =>
-    loadLm("onehot", network(vocabulary.words.length, config), checkpoint, config, vocabulary),
+  network: (vocabulary, config) =>
+    layerNetwork(oneHotLayer(vocabulary, config), "window", config.context, false),
 });

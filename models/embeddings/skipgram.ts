@@ -5,7 +5,7 @@
  * @module
  */
 import * as L from "../../mod.ts";
-import { PairBatcher } from "../data/windows.ts";
+import { type PairBatch, PairBatcher } from "../data/windows.ts";
 import { defineModel } from "../spec.ts";
 import {
   type Architecture,
@@ -43,28 +43,14 @@ export function skipGramLoss(
 
 const ids = (data: Int32Array, shape: number[]) => L.tensor(data, { shape, dtype: "int32" });
 
-const architecture: Architecture = {
+const architecture: Architecture<PairBatch> = {
   name: "skipgram",
   loss: (p, ...b) => skipGramLoss(p, b[0], b[1], b[2], b[3]),
-  batcher: (corpus, counts, config) => {
-    const pairs = new PairBatcher(corpus, counts, config, config.batch);
-    return {
-      next() {
-        const b = pairs.next();
-        if (!b) return undefined;
-        const P = b.centre.length;
-        const tensors = [ids(b.centre, [P]), ids(b.context, [P]), ids(b.negatives, [P, config.negatives])];
-        return { tensors: [...tensors, L.tensor(b.mask)], items: b.pairs, words: b.words };
-      },
-      get epoch() {
-        return pairs.epoch;
-      },
-      get state() {
-        return pairs.state;
-      },
-      restore: (s) => pairs.restore(s),
-      progress: () => pairs.progress(),
-    };
+  reader: (corpus, counts, config) => new PairBatcher(corpus, counts, config, config.batch),
+  tensors: (b, config) => {
+    const P = b.centre.length;
+    const tensors = [ids(b.centre, [P]), ids(b.context, [P]), ids(b.negatives, [P, config.negatives])];
+    return { tensors: [...tensors, L.tensor(b.mask)], items: b.pairs };
   },
 };
 

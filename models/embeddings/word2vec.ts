@@ -7,7 +7,7 @@
 import * as L from "../../mod.ts";
 import type { EncodedCorpus, Vocabulary } from "../data/vocabulary.ts";
 import { encode } from "../data/vocabulary.ts";
-import type { WindowSettings, WindowState } from "../data/windows.ts";
+import type { WindowReader, WindowSettings, WindowState } from "../data/windows.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import type { TrainContext, TrainOutcome } from "../train/context.ts";
 import { type Batch, type Batcher, trainLoop } from "../train/loop.ts";
@@ -113,39 +113,40 @@ export function word2vecFields(defaults: { lr: number; batch: number }) {
  */
 export type Word2vecConfig = WindowSettings & { dim: number; lr: number; batch: number };
 
-/** A word2vec batcher (pairs or windows) as the loop's batcher: tensors, items and words. */
-interface WindowBatcher {
-  next(): { tensors: L.Tensor[]; items: number; words: number } | undefined;
-  readonly epoch: number;
-  readonly state: WindowState;
-  restore(state: WindowState): void;
-  progress(): number;
-}
-
 /**
- * How one architecture trains: its loss over the tables and a batch's tensors, and its batcher.
+ * How one architecture trains: its loss over the tables and a batch's tensors, the reader that makes its
+ * batches (pairs or windows) and how a batch becomes tensors.
  *
  * @example
  * ```ts
  * import type { Architecture } from "./word2vec.ts";
- * const nameOf = (a: Architecture) => a.name;
+ * const nameOf = (a: Architecture<unknown>) => a.name;
  * if (typeof nameOf !== "function") throw new Error();
  * ```
  */
-export interface Architecture {
+export interface Architecture<B> {
   /** The model's name. */
   name: string;
   /** The summed loss of a batch. */
   loss: (tables: Tables, ...batch: L.Tensor[]) => L.Tensor;
-  /** A batcher over `corpus` with these settings. */
-  batcher: (corpus: EncodedCorpus, counts: Int32Array, config: Word2vecConfig) => WindowBatcher;
+  /** A reader over `corpus` with these settings. */
+  reader: (corpus: EncodedCorpus, counts: Int32Array, config: Word2vecConfig) => WindowReader & {
+    next(): (B & { words: number }) | undefined;
+  };
+  /** A batch's tensors and how many items (pairs, windows) its loss sums over. */
+  tensors: (batch: B, config: Word2vecConfig) => { tensors: L.Tensor[]; items: number };
 }
 
-/** How many batches one pass makes (a dry run of the batcher), for the learning rate's schedule. */
-function countBatches(arch: Architecture, corpus: EncodedCorpus, counts: Int32Array, config: Word2vecConfig) {
-  const batcher = arch.batcher(corpus, counts, { ...config, epochs: 1 });
+/** How many batches one pass makes (a dry run of the reader), for the learning rate's schedule. */
+function countBatches<B>(
+  arch: Architecture<B>,
+  corpus: EncodedCorpus,
+  counts: Int32Array,
+  config: Word2vecConfig,
+) {
+  const reader = arch.reader(corpus, counts, { ...config, epochs: 1 });
   let batches = 0;
-  while (batcher.next()) batches++;
+  while (reader.next()) batches++;
   return Math.max(batches, 1);
 }
 
@@ -159,18 +160,18 @@ function countBatches(arch: Architecture, corpus: EncodedCorpus, counts: Int32Ar
  * await trainWord2vec(skipgramArchitecture, context);
  * ```
  */
-export async function trainWord2vec(
-  arch: Architecture,
+export async function trainWord2vec<B>(
+  arch: Architecture<B>,
   context: TrainContext<Word2vecConfig & { minCount: number }>,
 ): Promise<TrainOutcome> {
   const { config, vocabulary } = context;
   const corpus = encode(context.corpus.train, vocabulary);
   const stepsPerEpoch = countBatches(arch, corpus, vocabulary.counts, config);
-  const windows = arch.batcher(corpus, vocabulary.counts, config);
+  const windows = arch.reader(corpus, vocabulary.counts, config);
   const batcher: Batcher = {
     next(): Batch | undefined {
       const b = windows.next();
-      return b && { tensors: b.tensors, items: b.items, tokens: b.words };
+      return b && { ...arch.tensors(b, config), tokens: b.words };
     },
     get epoch() {
       return windows.epoch;

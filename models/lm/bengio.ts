@@ -6,8 +6,8 @@
  */
 import type * as L from "../../mod.ts";
 import { nn } from "../../mod.ts";
-import { defineModel, int } from "../spec.ts";
-import { lmFields, type LmNetwork, loadLm, trainLm } from "./language_model.ts";
+import { int, type ModelSpec } from "../spec.ts";
+import { layerNetwork, lmFields, neuralLm } from "./language_model.ts";
 
 /**
  * Bengio's network as a layer: ids [batch, context] → logits [batch, vocabulary].
@@ -41,17 +41,6 @@ const fields = {
   ...lmFields({ lr: 1e-3, batch: 256, epochs: 2 }),
 } as const;
 
-function network(vocabulary: number, config: { context: number; embedding: number; hidden: number }) {
-  const layer = bengioLayer(vocabulary, config);
-  return {
-    layout: "window",
-    width: config.context,
-    init: (key, rows) => layer.init(key, [rows, config.context]).params,
-    forward: (params, inputs, carry) => ({ logits: layer.apply(params, inputs) as L.Tensor, carry }),
-    embedding: (params) => (params as [nn.EmbedParams])[0].table,
-  } satisfies LmNetwork<nn.Params>;
-}
-
 /**
  * Bengio's model: a 5-gram (4 words of context), m = 60, h = 100, trained with Adam (lazy on the embedding's
  * sparse rows) in batches of 256 windows for 2 epochs.
@@ -62,12 +51,10 @@ function network(vocabulary: number, config: { context: number; embedding: numbe
  * if (bengio.fields.context.default !== 4 || bengio.kind !== "lm") throw new Error();
  * ```
  */
-export const bengio = defineModel({
+export const bengio: ModelSpec<typeof fields> = neuralLm({
   name: "bengio",
   title: "neural probabilistic language model (Bengio et al., 2003)",
-  kind: "lm",
   fields,
-  train: (context) => trainLm("bengio", network(context.vocabulary.words.length, context.config), context),
-  load: (checkpoint, config, vocabulary) =>
-    loadLm("bengio", network(vocabulary.words.length, config), checkpoint, config, vocabulary),
+  network: (vocabulary, config) =>
+    layerNetwork(bengioLayer(vocabulary, config), "window", config.context, true),
 });

@@ -7,6 +7,7 @@
  * @module
  */
 import * as L from "../../mod.ts";
+import type { nn } from "../../mod.ts";
 import {
   ChunkBatches,
   fillChunks,
@@ -22,7 +23,17 @@ import { encodeStream, type Vocabulary } from "../data/vocabulary.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import type { TrainContext, TrainOutcome } from "../train/context.ts";
 import { type Batch, type Batcher, trainLoop } from "../train/loop.ts";
-import { choice, dataFields, int, num, type Trained } from "../spec.ts";
+import {
+  choice,
+  type ConfigOf,
+  dataFields,
+  defineModel,
+  type Fields,
+  int,
+  type ModelSpec,
+  num,
+  type Trained,
+} from "../spec.ts";
 
 /**
  * A language model's network, as its model file defines it.
@@ -246,18 +257,19 @@ export function loopBatcher(
  * ```
  */
 export function optimizerFor(
-  config: {
-    optimizer: "adam" | "sgd";
-    beta2: number;
-    schedule: "step" | "cosine";
-    warmup: number;
-    lr: number;
-    lrDecay: number;
-    decayAfter: number;
-    epochs: number;
-    iterations: number;
-    clip: number;
-  },
+  config: Pick<
+    LmTraining,
+    | "optimizer"
+    | "beta2"
+    | "schedule"
+    | "warmup"
+    | "lr"
+    | "lrDecay"
+    | "decayAfter"
+    | "epochs"
+    | "iterations"
+    | "clip"
+  >,
   batchesPerEpoch: number,
 ): L.optim.Optimizer {
   const total = config.iterations > 0
@@ -480,4 +492,77 @@ function nextTokenScorer<P>(network: LmNetwork<P>, params: P, words: number) {
     const row = L.logSoftmax(last.slice([last.shape[0] - 1, 0], [1, words]), -1).dataSync();
     return Float64Array.from(row as Float32Array);
   };
+}
+
+/**
+ * The network of a model that is one layer from ids to logits (no carried state): Bengio's, the one-hot
+ * LM's, the Transformer's. `embedded`: the layer's first params are an embedding table (vectors.txt).
+ *
+ * @example
+ * ```ts
+ * import { nn, random, zeros } from "../../mod.ts";
+ * import { layerNetwork } from "./language_model.ts";
+ * const network = layerNetwork(nn.serial(nn.embed(10, 4), nn.dense(10)), "chunk", 3, true);
+ * const params = network.init(random.key(0), 2);
+ * if (network.forward(params, zeros([2, 3], "int32"), []).logits.shape.join() !== "2,3,10") throw new Error();
+ * ```
+ */
+export function layerNetwork(
+  layer: nn.AnyLayer,
+  layout: "window" | "chunk",
+  width: number,
+  embedded: boolean,
+): LmNetwork<nn.Params> {
+  return {
+    layout,
+    width,
+    init: (key, rows) => layer.init(key, [rows, width]).params,
+    forward: (params, inputs, carry) => ({ logits: layer.apply(params, inputs) as L.Tensor, carry }),
+    ...(embedded ? { embedding: (params: nn.Params) => (params as [nn.EmbedParams])[0].table } : {}),
+  };
+}
+
+/**
+ * The spec of a neural LM from its network: trained by {@linkcode trainLm}, loaded by {@linkcode loadLm}.
+ *
+ * @example
+ * ```ts
+ * import { nn } from "../../mod.ts";
+ * import { int } from "../spec.ts";
+ * import { layerNetwork, lmFields, neuralLm } from "./language_model.ts";
+ * const tiny = neuralLm({
+ *   name: "tiny", title: "a tiny LM",
+ *   fields: { width: int(3, "context"), ...lmFields({ lr: 1e-3, batch: 8, epochs: 1 }) },
+ *   network: (vocabulary, config) => layerNetwork(nn.serial(nn.embed(vocabulary, 4), nn.dense(vocabulary)), "chunk", config.width, true),
+ * });
+ * if (tiny.kind !== "lm") throw new Error();
+ * ```
+ */
+export function neuralLm<F extends Fields>(options: {
+  name: string;
+  title: string;
+  fields: F;
+  network: (vocabulary: number, config: ConfigOf<F>) => LmNetwork<nn.Params>;
+}): ModelSpec<F> {
+  const { name, network } = options;
+  return defineModel({
+    name,
+    title: options.title,
+    kind: "lm",
+    fields: options.fields,
+    train: (context) =>
+      trainLm(
+        name,
+        network(context.vocabulary.words.length, context.config),
+        context as unknown as TrainContext<LmTraining>,
+      ),
+    load: (checkpoint, config, vocabulary) =>
+      loadLm(
+        name,
+        network(vocabulary.words.length, config),
+        checkpoint,
+        config as unknown as LmTraining,
+        vocabulary,
+      ),
+  });
 }

@@ -8,8 +8,8 @@
  */
 import type * as L from "../../mod.ts";
 import { nn } from "../../mod.ts";
-import { bool, defineModel, int, type ModelSpec } from "../spec.ts";
-import { lmFields, type LmNetwork, loadLm, trainLm } from "./language_model.ts";
+import { bool, int, type ModelSpec } from "../spec.ts";
+import { lmFields, type LmNetwork, neuralLm } from "./language_model.ts";
 
 const CELLS = { lstm: nn.lstmCell, gru: nn.gruCell, rnn: nn.rnnCell } as const;
 
@@ -107,15 +107,11 @@ function network(cellName: keyof typeof CELLS, vocabulary: number, config: Recur
 }
 
 function recurrentSpec(cell: keyof typeof CELLS, title: string) {
-  return defineModel({
+  return neuralLm({
     name: cell,
     title,
-    kind: "lm",
     fields: fieldsFor(200),
-    train: (context) =>
-      trainLm(cell, network(cell, context.vocabulary.words.length, context.config), context),
-    load: (checkpoint, config, vocabulary) =>
-      loadLm(cell, network(cell, vocabulary.words.length, config), checkpoint, config, vocabulary),
+    network: (vocabulary, config) => network(cell, vocabulary, config),
   });
 }
 

@@ -4,10 +4,9 @@
  * MLP, each inside a residual connection), a final layer norm and the softmax layer.
  * @module
  */
-import type * as L from "../../mod.ts";
 import { nn } from "../../mod.ts";
-import { defineModel, int } from "../spec.ts";
-import { lmFields, type LmNetwork, loadLm, trainLm } from "./language_model.ts";
+import { int, type ModelSpec } from "../spec.ts";
+import { layerNetwork, lmFields, neuralLm } from "./language_model.ts";
 
 /**
  * The Transformer as a layer, ids [batch, steps] → logits [batch, steps, vocab]; `causal: false` makes its
@@ -60,20 +59,6 @@ export const transformerSizes = {
 
 const fields = { ...transformerSizes, ...lmFields({ lr: 1e-3, batch: 12, epochs: 2 }) } as const;
 
-function network(
-  vocabulary: number,
-  config: { embedding: number; hidden: number; layers: number; heads: number; steps: number },
-) {
-  const layer = transformerLayer(vocabulary, config);
-  return {
-    layout: "chunk",
-    width: config.steps,
-    init: (key, rows) => layer.init(key, [rows, config.steps]).params,
-    forward: (params, inputs, carry) => ({ logits: layer.apply(params, inputs) as L.Tensor, carry }),
-    embedding: (params) => (params as [nn.EmbedParams])[0].table,
-  } satisfies LmNetwork<nn.Params>;
-}
-
 /**
  * The Transformer LM with nanoGPT's CPU sizes: 4 blocks of 4 heads over 128 features, MLP 512, chunks of 64
  * tokens, batches of 12, Adam at 1e-3.
@@ -84,13 +69,10 @@ function network(
  * if (transformer.fields.steps.default !== 64) throw new Error();
  * ```
  */
-export const transformer = defineModel({
+export const transformer: ModelSpec<typeof fields> = neuralLm({
   name: "transformer",
   title: "decoder-only Transformer LM (Vaswani et al., 2017; nanoGPT's shape)",
-  kind: "lm",
   fields,
-  train: (context) =>
-    trainLm("transformer", network(context.vocabulary.words.length, context.config), context),
-  load: (checkpoint, config, vocabulary) =>
-    loadLm("transformer", network(vocabulary.words.length, config), checkpoint, config, vocabulary),
+  network: (vocabulary, config) =>
+    layerNetwork(transformerLayer(vocabulary, config), "chunk", config.steps, true),
 });

@@ -2,10 +2,11 @@
  * Recipes: presets in `models/recipes/NAME.json` that reproduce a paper's result with one command,
  * `deno task train --recipe NAME` (flags given beside it override the recipe). A recipe names its model, its
  * corpus (a path relative to the repository root, or "brown") and config fields, and records the paper's
- * figure and the target; `--recipe` also takes the path of a JSON file of the same shape.
+ * figure and the target; `--recipe` also takes the path of a JSON file of the same shape (its corpus path
+ * then relative to the file's folder).
  * @module
  */
-import { fieldValue, kebab } from "./flags.ts";
+import { fieldValue, kebab, userPath } from "./flags.ts";
 import type { AnySpec } from "./spec.ts";
 
 /**
@@ -70,7 +71,7 @@ export async function loadRecipe(
   registry: ReadonlyMap<string, AnySpec>,
 ): Promise<Recipe> {
   const isPath = nameOrPath.endsWith(".json");
-  const url = isPath ? new URL(nameOrPath, `file://${Deno.cwd()}/`) : new URL(`${nameOrPath}.json`, RECIPES);
+  const url = isPath ? new URL(`file://${userPath(nameOrPath)}`) : new URL(`${nameOrPath}.json`, RECIPES);
   let text: string;
   try {
     text = await Deno.readTextFile(url);
@@ -106,10 +107,12 @@ export async function loadRecipe(
     }
     config[key] = fieldValue(`${where}: ${key} (--${kebab(key)})`, field, value);
   }
+  // A named recipe's corpus is relative to the repository root; a recipe file's, to the file's folder.
+  const base = isPath ? new URL(".", url) : ROOT;
   const corpus = typeof raw.corpus === "string"
     ? raw.corpus === "brown" || raw.corpus.startsWith("/")
       ? raw.corpus
-      : decodeURIComponent(new URL(raw.corpus, ROOT).pathname)
+      : decodeURIComponent(new URL(raw.corpus, base).pathname)
     : undefined;
   return {
     name: isPath ? nameOrPath.split("/").pop()!.slice(0, -5) : nameOrPath,

@@ -35,11 +35,11 @@ export function clock(seconds: number): string {
 export function reportLine(r: Report): string {
   const n = (x: number) => Math.round(x).toLocaleString("en-US");
   const eta = r.progress > 0 ? r.elapsed * (1 - r.progress) / r.progress : NaN;
-  return `step ${n(r.step)}  epoch ${r.epoch}  tokens ${n(r.tokens)}  loss ${r.loss.toFixed(3)}  lr ${
-    r.lr.toPrecision(3)
-  }  ${n(r.tokensPerSecond)} tokens/s  ${(100 * r.progress).toFixed(1)}%  elapsed ${clock(r.elapsed)}  eta ${
-    clock(eta)
-  }`;
+  // Count-based models (the n-gram) have no loss or rate to show.
+  const loss = Number.isNaN(r.loss) ? "" : `  loss ${r.loss.toFixed(3)}  lr ${r.lr.toPrecision(3)}`;
+  return `step ${n(r.step)}  epoch ${r.epoch}  tokens ${n(r.tokens)}${loss}  ${
+    n(r.tokensPerSecond)
+  } tokens/s  ${(100 * r.progress).toFixed(1)}%  elapsed ${clock(r.elapsed)}  eta ${clock(eta)}`;
 }
 
 /**

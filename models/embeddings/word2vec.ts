@@ -137,14 +137,18 @@ export interface Architecture<B> {
   tensors: (batch: B, config: Word2vecConfig) => { tensors: L.Tensor[]; items: number };
 }
 
-/** How many batches one pass makes (a dry run of the reader), for the learning rate's schedule. */
+/**
+ * How many batches one pass makes (a dry run of the reader), for the learning rate's schedule. It draws no
+ * negatives (they do not change where batches end, only the random stream, so the count may differ from
+ * the real pass's by a batch or two, which the schedule's floor absorbs).
+ */
 function countBatches<B>(
   arch: Architecture<B>,
   corpus: EncodedCorpus,
   counts: Int32Array,
   config: Word2vecConfig,
 ) {
-  const reader = arch.reader(corpus, counts, { ...config, epochs: 1 });
+  const reader = arch.reader(corpus, counts, { ...config, epochs: 1, negatives: 0 });
   let batches = 0;
   while (reader.next()) batches++;
   return Math.max(batches, 1);

@@ -253,11 +253,13 @@ export class WindowBatches extends Batches {
   private orderEpoch = -1;
   private order: Int32Array = new Int32Array(0);
 
+  /** Batches of `stream` with these settings. */
   constructor(stream: Int32Array, settings: BatchSettings) {
     super(stream, settings, [settings.rows], Math.ceil(stream.length / settings.rows));
   }
 
-  protected fill(epoch: number, index: number): number {
+  /** Fills batch `index` of epoch `epoch`; returns the real targets. */
+  protected override fill(epoch: number, index: number): number {
     if (this.orderEpoch !== epoch) {
       this.order = new Rng(seedState(this.settings.seed ?? 1, epoch)).shuffle(
         Int32Array.from({ length: this.stream.length }, (_, i) => i),
@@ -287,6 +289,7 @@ export class ChunkBatches extends Batches {
   private orderEpoch = -1;
   private starts: Int32Array = new Int32Array(0);
 
+  /** Batches of `stream` with these settings. */
   constructor(stream: Int32Array, settings: BatchSettings) {
     // One chunk more than the stream needs, for the part before the offset.
     const chunks = Math.ceil(stream.length / settings.width) + 1;
@@ -303,7 +306,8 @@ export class ChunkBatches extends Batches {
     return rng.shuffle(Int32Array.from(starts));
   }
 
-  protected fill(epoch: number, index: number): number {
+  /** Fills batch `index` of epoch `epoch`; returns the real targets. */
+  protected override fill(epoch: number, index: number): number {
     if (this.orderEpoch !== epoch) [this.starts, this.orderEpoch] = [this.startsOf(epoch), epoch];
     const { rows, width } = this.settings;
     const chunkStarts = this.starts.subarray(index * rows, Math.min((index + 1) * rows, this.starts.length));
@@ -337,12 +341,14 @@ export class ChunkBatches extends Batches {
  * ```
  */
 export class RowBatches extends Batches {
+  /** Batches of `stream` with these settings. */
   constructor(stream: Int32Array, settings: BatchSettings) {
     const perRow = Math.ceil(stream.length / settings.rows);
     super(stream, settings, [settings.rows, settings.width], Math.ceil(perRow / settings.width));
   }
 
-  protected fill(_epoch: number, index: number): number {
+  /** Fills batch `index` of epoch `epoch`; returns the real targets. */
+  protected override fill(_epoch: number, index: number): number {
     const { rows, width } = this.settings;
     return fillRowChunks(this.stream, rows, width, index, this.batch.inputs, this.batch.targets);
   }

@@ -110,6 +110,7 @@ export abstract class WindowReader {
   private at: WindowState;
   private readonly rng = new Rng(1);
 
+  /** A reader of `corpus` (word counts `counts`, in id order) with these settings. */
   constructor(
     private readonly corpus: EncodedCorpus,
     counts: Int32Array,
@@ -276,6 +277,7 @@ export interface PairBatch {
 export class PairBatcher extends WindowReader {
   private readonly batch: PairBatch;
 
+  /** Batches of `size` slots over `corpus` (word counts `counts`) with these settings. */
   constructor(corpus: EncodedCorpus, counts: Int32Array, settings: WindowSettings, size: number) {
     if (!(size >= 2 * settings.window)) {
       throw new RangeError(
@@ -364,6 +366,7 @@ export interface WindowBatch {
 export class CbowBatcher extends WindowReader {
   private readonly batch: WindowBatch;
 
+  /** Batches of `size` slots over `corpus` (word counts `counts`) with these settings. */
   constructor(corpus: EncodedCorpus, counts: Int32Array, settings: WindowSettings, size: number) {
     if (!(Number.isInteger(size) && size >= 1)) {
       throw new RangeError(`centres must be a whole number >= 1, got ${size}`);

@@ -37,12 +37,14 @@ export class GramTable {
     this.counts = new Int32Array(Math.max(1, capacity));
   }
 
+  /** A 32-bit hash of the gram at `ids[at, at + length)`. */
   private hash(ids: ArrayLike<number>, at: number): number {
     let h = 0x811c9dc5 ^ this.length;
     for (let i = 0; i < this.length; i++) h = Math.imul(h ^ ids[at + i], 0x01000193) ^ (h >>> 15);
     return Math.imul(h ^ (h >>> 13), 0x5bd1e995) >>> 0;
   }
 
+  /** Whether entry `entry` holds the gram at `ids[at, at + length)`. */
   private same(entry: number, ids: ArrayLike<number>, at: number): boolean {
     const base = entry * this.length;
     for (let i = 0; i < this.length; i++) if (this.keys[base + i] !== ids[at + i]) return false;
@@ -86,6 +88,7 @@ export class GramTable {
     return entry;
   }
 
+  /** Doubles the key and count arrays. */
   private growEntries(): void {
     const keys = new Int32Array(Math.max(this.keys.length * 2, this.length));
     keys.set(this.keys);
@@ -94,6 +97,7 @@ export class GramTable {
     [this.keys, this.counts] = [keys, counts];
   }
 
+  /** Rebuilds the slot array with `slots` slots. */
   private rehash(slots: number): void {
     this.slots = new Int32Array(slots).fill(-1);
     this.mask = slots - 1;

@@ -348,9 +348,12 @@ export async function trainLm<P>(
  * order).
  *
  * @example
- * ```ts ignore
- * import { tokenLogProbs } from "./language_model.ts";
- * const logp = tokenLogProbs(network, params, testStream);
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * import { layerNetwork, tokenLogProbs } from "./language_model.ts";
+ * const network = layerNetwork(nn.serial(nn.embed(5, 4), nn.dense(5)), "chunk", 3, true);
+ * const logp = tokenLogProbs(network, network.init(random.key(0), 2), new Int32Array([1, 2, 3, 4, 0]));
+ * if (logp.length !== 5 || !logp.every((v) => v < 0)) throw new Error(String(logp));
  * ```
  */
 export function tokenLogProbs<P>(
@@ -426,9 +429,13 @@ export function tokenLogProbs<P>(
  * ({@linkcode tokenLogProbs}).
  *
  * @example
- * ```ts ignore
- * import { perplexity } from "./language_model.ts";
- * const ppl = perplexity(network, params, testStream);
+ * ```ts
+ * import { nn, random } from "../../mod.ts";
+ * import { layerNetwork, perplexity } from "./language_model.ts";
+ * const network = layerNetwork(nn.serial(nn.embed(5, 4), nn.dense(5)), "chunk", 2, true);
+ * // An untrained model is about as unsure as a uniform guess among the 5 ids.
+ * const ppl = perplexity(network, network.init(random.key(0), 2), new Int32Array([1, 2, 3, 4, 0]));
+ * if (!(ppl > 2.5 && ppl < 10)) throw new Error(String(ppl));
  * ```
  */
 export function perplexity<P>(network: LmNetwork<P>, params: P, stream: Int32Array): number {

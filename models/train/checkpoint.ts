@@ -83,9 +83,17 @@ export async function saveCheckpoint<P>(path: string, model: string, c: LoopChec
  * have. A corrupt file, another model's or one of other shapes is an error that names the file and the fix.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { tensor } from "../../mod.ts";
  * import { loadCheckpoint } from "./checkpoint.ts";
- * const { params, position } = await loadCheckpoint("runs/bengio-brown/checkpoint.safetensors", "bengio", fresh);
+ * if ((await Deno.permissions.query({ name: "write" })).state === "granted") {
+ *   const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+ *   await Deno.writeTextFile(path, "not a checkpoint");
+ *   let message = "";
+ *   try { await loadCheckpoint(path, "bengio", { w: tensor([1]) }); } catch (e) { message = (e as Error).message; }
+ *   if (!message.includes("--fresh")) throw new Error(message);
+ *   await Deno.remove(path);
+ * }
  * ```
  */
 export async function loadCheckpoint<P>(path: string, model: string, like: P): Promise<LoopCheckpoint<P>> {

@@ -1,8 +1,9 @@
 /**
  * Loom: neural networks as pure functional TypeScript.
  *
- * Tensors and ops run eagerly; `trace` records them as a graph; `grad`, `valueAndGrad` and `vjp` transform
- * graphs into their derivatives; `jit` compiles a graph once per input signature on the current backend.
+ * Tensors and ops run eagerly; `trace` records them as a graph; `grad`, `valueAndGrad`, `vjp` (reverse mode)
+ * and `jvp` (forward mode) transform graphs into their derivatives, `vmap` into their batched form; `jit`
+ * compiles a graph once per input signature on the current backend.
  *
  * @example
  * ```ts
@@ -29,7 +30,15 @@ if ("Deno" in globalThis) await setBackend("cpu");
 registerBackend("webgpu", createWebGpuBackend);
 
 export { getBackend, listBackends, registerBackend, setBackend } from "./dsl/backends.ts";
-export type { Backend, CompileOptions, DeviceBuffer, Executable } from "./dsl/ir/backend.ts";
+export type {
+  Backend,
+  CompileOptions,
+  CompileReport,
+  DeviceBuffer,
+  Executable,
+  KernelCode,
+  KernelReport,
+} from "./dsl/ir/backend.ts";
 export type { DType, HostArray } from "./dsl/ir/dtype.ts";
 export type { Shape } from "./dsl/ir/shape.ts";
 export { broadcastShapes } from "./dsl/ir/shape.ts";
@@ -46,6 +55,7 @@ export { type NestedArray, Tensor, type TensorOrNumber } from "./dsl/tensor.ts";
 export { type Cotangent, SparseRows } from "./dsl/sparse.ts";
 export * from "./dsl/ops.ts";
 export { trace } from "./dsl/trace.ts";
+export { explain } from "./dsl/explain.ts";
 export type { Spec } from "./dsl/trace.ts";
 export {
   type ArgNums,
@@ -57,6 +67,8 @@ export {
   valueAndGrad,
   vjp,
 } from "./dsl/autodiff.ts";
+export { jvp } from "./dsl/jvp.ts";
+export { vmap, type VmapOptions } from "./dsl/vmap.ts";
 export { jit, type JitOptions, type Jitted } from "./dsl/jit.ts";
 export { flatten, leafPaths, type PyTree, type TreeDef, treeMap, unflatten } from "./dsl/pytree.ts";
 export * as random from "./dsl/random.ts";

@@ -110,24 +110,6 @@ export function safeLog(a: Tensor): Tensor {
   return where(positive, bind("log", [where(positive, a, fullLike(a, 1))]), fullLike(a, 0));
 }
 
-/**
- * @internal The derivative of a max reduction spreads evenly over the elements that attain the maximum:
- * `mask / count`, shaped like `x`.
- *
- * @example
- * ```ts
- * import { maxReductionShare } from "./autodiff.ts";
- * import { tensor } from "../mod.ts";
- * const x = tensor([1, 3, 3]);
- * if (maxReductionShare(x, x.max(), [0]).arraySync().toString() !== "0,0.5,0.5") throw new Error();
- * ```
- */
-export function maxReductionShare(x: Tensor, y: Tensor, axes: readonly number[]): Tensor {
-  const mask = bind("cast", [bind("equal", [x, expandReduced(y, x.shape, axes)])], { dtype: x.dtype });
-  const count = bind("reduce_sum", [mask], { axes });
-  return mul(mask, expandReduced(recip(count), x.shape, axes));
-}
-
 const noGrad = () => [null];
 
 const unary = <P extends PrimName>(rule: (g: Tensor, x: Tensor, y: Tensor) => Tensor | null): VjpRule<P> =>
@@ -178,7 +160,12 @@ export const VJP_RULES: { readonly [P in PrimName]: VjpRule<P> } = {
   },
 
   reduce_sum: (g, [x], _y, { axes }) => [expandReduced(g, x.shape, axes)],
-  reduce_max: (g, [x], y, { axes }) => [mul(maxReductionShare(x, y, axes), expandReduced(g, x.shape, axes))],
+  reduce_max: (g, [x], y, { axes }) => {
+    // The cotangent spreads evenly over the maxima: g / count where x attains the maximum, else 0.
+    const mask = bind("cast", [bind("equal", [x, expandReduced(y, x.shape, axes)])], { dtype: x.dtype });
+    const count = bind("reduce_sum", [mask], { axes });
+    return [mul(mask, expandReduced(mul(g, recip(count)), x.shape, axes))];
+  },
 
   reshape: (g, [x]) => [reshape(g, x.shape)],
   transpose: (g, _x, _y, { perm }) => {

@@ -1,5 +1,5 @@
 /**
- * Sparse row gradients: what `grad` returns for a table read through `take`/`gather`.
+ * Sparse row gradients: what `grad(f, { sparse: true })` returns for a table read through `take`/`gather`.
  * @module
  */
 import type { DType, HostArray } from "./ir/dtype.ts";

@@ -1,6 +1,7 @@
 /**
  * The `Tensor` type and the evaluator: every op goes through `bind`, which either records an equation in the
- * innermost active trace (tracing, for `jit`, `grad` and `trace`) or runs it now on the current backend (eager).
+ * innermost active trace (tracing, for `jit`, the transforms and `trace`) or runs it now on the current backend
+ * (eager: the backend compiles the one-equation graph once, and the evaluator caches it).
  * @module
  */
 import { getBackend } from "./backends.ts";

@@ -52,6 +52,70 @@ export interface CompileOptions {
 }
 
 /**
+ * Generated code, as a backend reports it: JavaScript or WGSL source, or a WebAssembly module's bytes (whose
+ * text form a disassembler gives), or `none` with a description where nothing is generated.
+ *
+ * @example
+ * ```ts
+ * import type { KernelCode } from "../../mod.ts";
+ * const code: KernelCode = { language: "wgsl", text: "@compute @workgroup_size(64) fn main() {}" };
+ * if (code.language !== "wgsl") throw new Error();
+ * ```
+ */
+export interface KernelCode {
+  /** The language of `text` (or of `bytes` for WebAssembly). */
+  readonly language: "javascript" | "wasm" | "wgsl" | "none";
+  /** The source, or a description (empty for WebAssembly, whose module is in `bytes`). */
+  readonly text: string;
+  /** A WebAssembly module's bytes. */
+  readonly bytes?: Uint8Array;
+}
+
+/**
+ * One kernel of a compiled graph, as a backend reports it.
+ *
+ * @example
+ * ```ts
+ * import { explain, type KernelReport } from "../../mod.ts";
+ * const [kernel]: readonly KernelReport[] = explain((x) => x.exp().add(1), { shape: [4] }).kernels;
+ * if (kernel.eqns.length !== 3) throw new Error(); // exp, the constant 1 and add fused into one loop
+ * ```
+ */
+export interface KernelReport {
+  /** The kind of kernel: `elementwise`, `reduce`, `matmul`, `scatter`, or `opaque` (a standalone primitive). */
+  readonly kind: string;
+  /** One line: its shape, operands and fused expression. */
+  readonly summary: string;
+  /** Indices into the optimized graph's equations of those this kernel computes. */
+  readonly eqns: readonly number[];
+  /** The variables it reads and writes, named as the optimized graph prints them. */
+  readonly inputs: readonly string[];
+  /** The variable it writes. */
+  readonly output: string;
+  /** What the backend generated for it. */
+  readonly code: KernelCode;
+}
+
+/**
+ * What a backend makes of a graph: the graph after its clean-up passes, and its kernels in execution order.
+ *
+ * @example
+ * ```ts
+ * import { explain } from "../../mod.ts";
+ * const report = explain((x, w) => x.matmul(w).relu().sum(), { shape: [2, 3] }, { shape: [3, 4] });
+ * if (report.kernels.map((k) => k.kind).join() !== "matmul,reduce") throw new Error();
+ * ```
+ */
+export interface CompileReport {
+  /** The backend's name. */
+  readonly backend: string;
+  /** The graph after simplification (what the kernels' `eqns` index). */
+  readonly optimized: Graph;
+  /** The kernels, in execution order. */
+  readonly kernels: readonly KernelReport[];
+}
+
+/**
  * What a backend must do: hold data and compile graphs. Eager ops compile one-equation graphs, cached by
  * the evaluator, so a backend has one lowering path.
  *
@@ -76,4 +140,6 @@ export interface Backend {
    * caller: the backend may write results into its buffer (in-place updates of params and optimizer state).
    */
   compile(graph: Graph, options?: CompileOptions): Executable;
+  /** Reports how it would compile `graph` (kernels and their code), without running anything. */
+  explain?(graph: Graph): CompileReport;
 }

@@ -559,19 +559,6 @@ export type ElementwisePrim = PrimsOfKind<"elementwise">;
 export const PRIM_NAMES: readonly PrimName[] = Object.keys(PRIMITIVES) as PrimName[];
 
 /**
- * Whether `name` names a primitive (for graphs read from JSON or user input).
- *
- * @example
- * ```ts
- * import { isPrimName } from "./primitives.ts";
- * if (!isPrimName("exp") || isPrimName("softmax")) throw new Error();
- * ```
- */
-export function isPrimName(name: string): name is PrimName {
-  return Object.hasOwn(PRIMITIVES, name);
-}
-
-/**
  * The kind of a primitive, at run time.
  *
  * @example

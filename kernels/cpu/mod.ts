@@ -12,11 +12,13 @@
 import {
   type Backend,
   type CompileOptions,
+  type CompileReport,
   type DeviceBuffer,
   type DType,
   type Executable,
   type Graph,
   type HostArray,
+  type KernelCode,
   type Shape,
   showShape,
   sizeOf,
@@ -26,7 +28,8 @@ import {
 import { fuse, type Kernel, type OpaqueKernel, type ScatterKernel } from "../passes/fuse.ts";
 import { BYTES_PER_ELEMENT, byteSize, planMemory } from "../passes/memory.ts";
 import { optimize } from "../passes/simplify.ts";
-import { elementwiseKernel, reduceKernel } from "./codegen.ts";
+import { reportProgram } from "../passes/report.ts";
+import { elementwiseKernel, type GeneratedKernel, reduceKernel } from "./codegen.ts";
 import { viewType } from "./jobs.ts";
 import { CPU_LOWERING, type KernelLowering } from "./lowering.ts";
 import type { CpuRuntime } from "./pool.ts";
@@ -140,6 +143,11 @@ export function createCpuBackend(runtime: CpuRuntime, options: CpuBackendOptions
     compile(graph: Graph, compileOptions: CompileOptions = {}): Executable {
       return compileGraph(graph, { allocate, view, runtime, limits }, compileOptions);
     },
+    explain(graph: Graph): CompileReport {
+      const program = fuse(optimize(graph), { scatterUpdates });
+      const ctx = { allocate, view, runtime, limits };
+      return reportProgram(backend.name, program, (k) => generateKernel(k, ctx).code);
+    },
   };
   return backend;
 }
@@ -235,7 +243,20 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
   };
 }
 
+/**
+ * A kernel's generated code, and how to run it: `step()` registers the code with the runtime (workers
+ * compile it too) and returns the step. `explain` reads `code` alone.
+ */
+interface Generated {
+  readonly code: KernelCode;
+  step(): Step;
+}
+
 function compileKernel(k: Kernel, ctx: Context): Step {
+  return generateKernel(k, ctx).step();
+}
+
+function generateKernel(k: Kernel, ctx: Context): Generated {
   const { runtime, limits } = ctx;
   const views = (inputs: readonly CpuBuffer[], output: CpuBuffer) => [
     ...inputs.map((b, i) => ctx.view(b, k.inputs[i].dtype, sizeOf(k.inputs[i].shape))),
@@ -246,48 +267,63 @@ function compileKernel(k: Kernel, ctx: Context): Step {
       const v = i < inputs.length ? k.inputs[i] : k.output;
       return [b.ptr, sizeOf(v.shape), viewType(v.dtype)];
     });
-  switch (k.kind) {
-    case "elementwise": {
-      const work = sizeOf(k.shape);
-      const vectorized = simdElementwiseModule(k, limits);
-      if (vectorized) {
-        const id = runtime.registerKernel({ wasm: vectorized.bytes });
-        return (inputs, output) =>
-          runtime.runKernel(id, [...inputs.map((b) => b.ptr), output.ptr], vectorized.outer, work);
-      }
-      const generated = elementwiseKernel(k);
-      const id = runtime.registerKernel({ js: generated.source });
-      return (inputs, output) =>
-        runtime.runKernel(id, jsArgs(inputs, output), generated.outer, work * JS_ELEMENT_COST);
-    }
-    case "reduce": {
-      const vectorized = simdReduceModule(k, limits);
-      if (vectorized) {
-        const id = runtime.registerKernel({ wasm: vectorized.bytes });
-        // Without kept outer rows to share out, the whole reduction runs on this thread (work 0).
-        const work = vectorized.splittable ? sizeOf(k.inShape) : 0;
-        return (inputs, output) =>
-          runtime.runKernel(id, [...inputs.map((b) => b.ptr), output.ptr], vectorized.outer, work);
-      }
-      const generated = reduceKernel(k);
+  const pointers = (
+    inputs: readonly CpuBuffer[],
+    output: CpuBuffer,
+  ) => [...inputs.map((b) => b.ptr), output.ptr];
+  /** A WebAssembly kernel over `outer` rows, `work` elements' worth of work across the pool. */
+  const wasm = (bytes: Uint8Array<ArrayBuffer>, outer: number, work: number): Generated => ({
+    code: { language: "wasm", text: "", bytes },
+    step() {
+      const id = runtime.registerKernel({ wasm: bytes });
+      return (inputs, output) => runtime.runKernel(id, pointers(inputs, output), outer, work);
+    },
+  });
+  /** A generated JavaScript kernel (run on this thread alone when its rows cannot be split). */
+  const js = (generated: GeneratedKernel, work: number): Generated => ({
+    code: { language: "javascript", text: generated.source },
+    step() {
       if (!generated.splittable) {
         return (inputs, output) => generated.run(views(inputs, output), 0, generated.outer);
       }
       const id = runtime.registerKernel({ js: generated.source });
-      const work = sizeOf(k.inShape) * JS_ELEMENT_COST;
       return (inputs, output) => runtime.runKernel(id, jsArgs(inputs, output), generated.outer, work);
+    },
+  });
+  switch (k.kind) {
+    case "elementwise": {
+      const vectorized = simdElementwiseModule(k, limits);
+      if (vectorized) return wasm(vectorized.bytes, vectorized.outer, sizeOf(k.shape));
+      return js(elementwiseKernel(k), sizeOf(k.shape) * JS_ELEMENT_COST);
+    }
+    case "reduce": {
+      const vectorized = simdReduceModule(k, limits);
+      // Without kept outer rows to share out, the whole reduction runs on this thread (work 0).
+      if (vectorized) {
+        return wasm(vectorized.bytes, vectorized.outer, vectorized.splittable ? sizeOf(k.inShape) : 0);
+      }
+      return js(reduceKernel(k), sizeOf(k.inShape) * JS_ELEMENT_COST);
     }
     case "matmul": {
       const { batch, m, n, transA, transB } = k;
       const kk = k.k;
-      return (inputs, output) => {
-        runtime.sgemm(inputs[0].ptr, inputs[1].ptr, output.ptr, { batch, m, n, k: kk, transA, transB });
+      return {
+        code: {
+          language: "none",
+          text:
+            `the WebAssembly SIMD sgemm (one module for every product, packed panels, a 5x8 register tile) ` +
+            `with batch=${batch} m=${m} n=${n} k=${kk}${transA ? ", A transposed" : ""}${
+              transB ? ", B transposed" : ""
+            }`,
+        },
+        step: () => (inputs, output) =>
+          runtime.sgemm(inputs[0].ptr, inputs[1].ptr, output.ptr, { batch, m, n, k: kk, transA, transB }),
       };
     }
     case "scatter":
-      return compileScatter(k, runtime, limits);
+      return generateScatter(k, runtime, limits);
     case "opaque":
-      return compileStandalone(k, ctx);
+      return generateStandalone(k, ctx);
   }
 }
 
@@ -304,7 +340,7 @@ function scatterUpdates(k: ScatterKernel): boolean {
   return plainScatter(k) || simdScatterSupported(k);
 }
 
-function compileScatter(k: ScatterKernel, runtime: CpuRuntime, limits: MemoryLimits): Step {
+function generateScatter(k: ScatterKernel, runtime: CpuRuntime, limits: MemoryLimits): Generated {
   const [table, indices] = k.inputs;
   const rows = table.shape[0];
   const width = sizeOf(table.shape.slice(1));
@@ -312,13 +348,29 @@ function compileScatter(k: ScatterKernel, runtime: CpuRuntime, limits: MemoryLim
   const plain = plainScatter(k);
   const updatesInput = k.updates.kind === "load" ? k.updates.input : -1;
   // One module for each way the memory plan may run it; in place, only the touched rows are written.
-  const ids = [false, true].map((inPlace) =>
-    runtime.registerKernel({
-      wasm: plain
-        ? scatterAddRowsModule({ rows, width, count, int: k.output.dtype === "int32", inPlace }, limits)
-        : simdScatterAddModule(k, limits, inPlace)!,
-    })
+  const modules = [false, true].map((inPlace) =>
+    plain
+      ? scatterAddRowsModule({ rows, width, count, int: k.output.dtype === "int32", inPlace }, limits)
+      : simdScatterAddModule(k, limits, inPlace)!
   );
+  return {
+    code: { language: "wasm", text: "", bytes: modules[1] },
+    step: () => scatterStep(k, runtime, modules, plain, updatesInput),
+  };
+}
+
+function scatterStep(
+  k: ScatterKernel,
+  runtime: CpuRuntime,
+  modules: readonly Uint8Array<ArrayBuffer>[],
+  plain: boolean,
+  updatesInput: number,
+): Step {
+  const [table, indices] = k.inputs;
+  const rows = table.shape[0];
+  const width = sizeOf(table.shape.slice(1));
+  const count = sizeOf(indices.shape);
+  const ids = modules.map((wasm) => runtime.registerKernel({ wasm }));
   return (inputs, output, inPlace) => {
     checkIndices(runtime, inputs[1], count, rows);
     const pointers = plain
@@ -331,14 +383,16 @@ function compileScatter(k: ScatterKernel, runtime: CpuRuntime, limits: MemoryLim
 }
 
 /** A primitive that fusion left on its own runs as the standalone kernel its CPU lowering names. */
-function compileStandalone(k: OpaqueKernel, ctx: Context): Step {
+function generateStandalone(k: OpaqueKernel, ctx: Context): Generated {
   const lowering = CPU_LOWERING[k.eqn.prim] as KernelLowering<typeof k.eqn.prim>;
   if (!("kernel" in lowering)) {
     throw new Error(
       `cpu backend: fusion left ${k.eqn.prim} on its own, but its CPU lowering is "${lowering.fused}"`,
     );
   }
-  // The kernel reads the buffers fusion chose (a reshaped operand is read in its source's buffer).
-  const step = lowering.kernel(k.eqn as never, ctx);
-  return step;
+  return {
+    code: { language: "none", text: `${k.eqn.prim}: a standalone kernel (kernels/cpu/standalone.ts)` },
+    // The kernel reads the buffers fusion chose (a reshaped operand is read in its source's buffer).
+    step: () => lowering.kernel(k.eqn as never, ctx),
+  };
 }

@@ -1,9 +1,11 @@
 /**
- * WebAssembly SIMD code generation for fused elementwise kernels of float32 arithmetic (add, mul, max, neg,
- * recip, sqrt, comparisons, where, casts between float32 and bool). Four lanes per instruction; operands read
- * contiguously or broadcast along the innermost axis. Each operation is one IEEE float32 operation, so
- * results are bit-identical to op-by-op float32 evaluation. Kernels with other ops (exp, log, ...), integer
- * data, or strided innermost reads fall back to the JavaScript generator.
+ * WebAssembly SIMD code generation for fused kernels: elementwise chains, sum and max reductions, and
+ * scatter-adds whose updates are computed on the fly. Four lanes per instruction; operands read contiguously
+ * or broadcast along the innermost axis. Each operation is emitted by its primitive's SIMD lowering
+ * (`kernels/cpu/lowering.ts`): one IEEE float32 instruction where one exists, so results are bit-identical to
+ * op-by-op float32 evaluation, and polynomial approximations for exp and tanh (within 1-2 ulp). Kernels with
+ * an operation that has no SIMD lowering (log, sin, pow, ...), or strided innermost reads, fall back to the
+ * JavaScript generator.
  * @module
  */
 import type { Affine, ElementwiseKernel, Expr, ReduceKernel, ScatterKernel } from "../passes/fuse.ts";
@@ -12,29 +14,6 @@ import { collapse, collectAffines } from "./codegen.ts";
 import { copyStripes, SCATTER_STRIPES } from "./rows.ts";
 import { elementwiseLowering } from "./lowering.ts";
 import { Code, type MemoryLimits, ModuleBuilder, OP, SIMD, splatF32, splatI32, ValType } from "./wasm.ts";
-
-/**
- * A compiled SIMD kernel: byte addresses of the inputs then the output; rows `[lo, hi)` of the outer loop.
- *
- * @example
- * ```ts
- * import { trace, tensor } from "../../mod.ts";
- * import { type ElementwiseKernel, fuse } from "../passes/fuse.ts";
- * import { type SimdKernel, simdElementwiseKernel } from "./simd.ts";
- * const memory = new WebAssembly.Memory({ initial: 1 });
- * const k = fuse(trace((x) => x.add(1), tensor([1, 2]))).kernels[0] as ElementwiseKernel;
- * const kernel: SimdKernel = simdElementwiseKernel(k, memory, { initial: 1 })!;
- * if (kernel.outer < 1 || kernel.bytes.length === 0) throw new Error();
- * ```
- */
-export interface SimdKernel {
-  /** Runs rows `[lo, hi)` of the outer loop. */
-  readonly run: (pointers: readonly number[], lo: number, hi: number) => void;
-  /** Extent of the outer loop. */
-  readonly outer: number;
-  /** The module's bytes (workers compile the same kernel). */
-  readonly bytes: Uint8Array<ArrayBuffer>;
-}
 
 /** Whether the SIMD generator handles this kernel. */
 function supported(k: ElementwiseKernel, innerCoeffs: readonly number[]): boolean {
@@ -59,35 +38,6 @@ function supportedExpr(expr: Expr, innerCoeffs: readonly number[]): boolean {
     }
   };
   return ok(expr);
-}
-
-/**
- * Compiles an elementwise kernel to a SIMD module over `memory`, or returns undefined when the kernel needs
- * the JavaScript generator.
- *
- * @example
- * ```ts
- * import { trace, tensor } from "../../mod.ts";
- * import { fuse, type ElementwiseKernel } from "../passes/fuse.ts";
- * import { simdElementwiseKernel } from "./simd.ts";
- * const memory = new WebAssembly.Memory({ initial: 1 });
- * const k = fuse(trace((x) => x.mul(2).add(1), tensor([1, 2, 3, 4, 5]))).kernels[0] as ElementwiseKernel;
- * const kernel = simdElementwiseKernel(k, memory, { initial: 1 })!;
- * new Float32Array(memory.buffer, 0, 5).set([1, 2, 3, 4, 5]);
- * kernel.run([0, 64], 0, kernel.outer);
- * if (new Float32Array(memory.buffer, 64, 5).join() !== "3,5,7,9,11") throw new Error();
- * ```
- */
-export function simdElementwiseKernel(
-  k: ElementwiseKernel,
-  memory: WebAssembly.Memory,
-  limits: MemoryLimits,
-): SimdKernel | undefined {
-  const module = simdElementwiseModule(k, limits);
-  if (!module) return undefined;
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(module.bytes), { env: { memory } });
-  const fn = instance.exports.kernel as (...args: number[]) => void;
-  return { run: (pointers, lo, hi) => fn(lo, hi, ...pointers), outer: module.outer, bytes: module.bytes };
 }
 
 /**
@@ -501,7 +451,7 @@ export function simdScatterAddModule(
  * import { simdScatterSupported } from "./simd.ts";
  * const v = (id: number, shape: number[], dtype: "float32" | "int32") => ({ id, shape, dtype }) as never;
  * const k: ScatterKernel = {
- *   kind: "scatter", shape: [2, 4], rowAxes: 1, output: v(0, [3, 4], "int32"),
+ *   kind: "scatter", shape: [2, 4], rowAxes: 1, output: v(0, [3, 4], "int32"), eqns: [],
  *   inputs: [v(0, [3, 4], "int32"), v(1, [2], "int32"), v(2, [2, 4], "int32")],
  *   updates: { kind: "load", dtype: "int32", input: 2, at: { offset: 0, coeffs: [4, 1] } },
  * };

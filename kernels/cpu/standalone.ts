@@ -81,28 +81,15 @@ export interface KernelContext {
  *
  * @example
  * ```ts
- * import { type StandaloneKernel, viewsOf } from "./standalone.ts";
+ * import type { StandaloneKernel } from "./standalone.ts";
  * const noop: StandaloneKernel<"concat"> = () => () => {};
- * if (typeof viewsOf !== "function" || typeof noop !== "function") throw new Error();
+ * if (typeof noop !== "function") throw new Error();
  * ```
  */
 export type StandaloneKernel<P extends PrimName> = (e: Eqn<P>, ctx: KernelContext) => Step;
 
-/**
- * Views of an equation's input buffers, then of its output buffer.
- *
- * @example
- * ```ts
- * import { viewsOf } from "./standalone.ts";
- * import { makeEqn, Var } from "../../mod.ts";
- * const memory = new WebAssembly.Memory({ initial: 1 });
- * const view = (b: { ptr: number }, _d: string, n: number) => new Float32Array(memory.buffer, b.ptr, n);
- * const [x, y] = [new Var(0, [2], "float32"), new Var(1, [2], "float32")];
- * const views = viewsOf(makeEqn("neg", [x], {}, y), { view } as never, [{ ptr: 0, bytes: 8 }], { ptr: 8, bytes: 8 });
- * if (views.length !== 2 || views[1].length !== 2) throw new Error();
- * ```
- */
-export function viewsOf(
+/** Views of an equation's input buffers, then of its output buffer. */
+function viewsOf(
   e: Eqn,
   ctx: Pick<KernelContext, "view">,
   inputs: readonly CpuBuffer[],

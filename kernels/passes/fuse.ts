@@ -108,6 +108,8 @@ export interface ElementwiseKernel {
   readonly shape: Shape;
   readonly inputs: readonly Var[];
   readonly output: Var;
+  /** The equations of the graph this kernel computes, in graph order (for tools that show the fusion). */
+  readonly eqns: readonly Eqn[];
   readonly expr: Expr;
 }
 
@@ -129,6 +131,8 @@ export interface ReduceKernel {
   readonly axes: readonly number[];
   readonly inputs: readonly Var[];
   readonly output: Var;
+  /** The equations of the graph this kernel computes, in graph order (for tools that show the fusion). */
+  readonly eqns: readonly Eqn[];
   readonly prologue: Expr;
 }
 
@@ -148,6 +152,8 @@ export interface MatmulKernel {
   readonly kind: "matmul";
   readonly inputs: readonly [Var, Var];
   readonly output: Var;
+  /** The equations of the graph this kernel computes, in graph order (for tools that show the fusion). */
+  readonly eqns: readonly Eqn[];
   readonly transA: boolean;
   readonly transB: boolean;
   readonly batch: number;
@@ -180,6 +186,8 @@ export interface ScatterKernel {
   /** `[base, indices, ...]`: the table added into, the row indices, then the buffers `updates` loads. */
   readonly inputs: readonly Var[];
   readonly output: Var;
+  /** The equations of the graph this kernel computes, in graph order (for tools that show the fusion). */
+  readonly eqns: readonly Eqn[];
   /** The updates; its loads name positions in `inputs` (from 2 on). */
   readonly updates: Expr;
 }
@@ -201,6 +209,8 @@ export interface OpaqueKernel {
   /** The buffers it reads, one per input of `eqn`: a reshaped operand is read in its source's buffer. */
   readonly inputs: readonly Var[];
   readonly output: Var;
+  /** The equations of the graph this kernel computes: its one equation. */
+  readonly eqns: readonly Eqn[];
   readonly eqn: Eqn;
 }
 
@@ -396,28 +406,28 @@ export class Program {
   /** One line per kernel, with its expression: what the docs site shows as "the fused graph". */
   toString(): string {
     const names = this.graph.names();
+    return this.kernels.map((k, i) => `k${i} ${this.describe(k, names)}`).join("\n");
+  }
+
+  /** One kernel as a line of `toString` (without its number), naming variables as `names` does. */
+  describe(k: Kernel, names: Map<Var, string> = this.graph.names()): string {
     const name = (v: Var) => names.get(v) ?? `v${v.id}`;
-    const lines = this.kernels.map((k, i) => {
-      const ins = k.inputs.map(name).join(", ");
-      const head = `k${i} ${k.kind}${showShape(k.output.shape)} ${name(k.output)} <- (${ins})`;
-      switch (k.kind) {
-        case "elementwise":
-          return `${head}: ${showExpr(k.expr, k.inputs.map(name))}`;
-        case "reduce":
-          return `${head}: ${k.op}[axes=${JSON.stringify(k.axes)}] ${
-            showExpr(k.prologue, k.inputs.map(name))
-          }`;
-        case "matmul":
-          return `${head}: batch=${k.batch} m=${k.m} n=${k.n} k=${k.k}${k.transA ? " transA" : ""}${
-            k.transB ? " transB" : ""
-          }`;
-        case "scatter":
-          return `${head}: rows += ${showExpr(k.updates, k.inputs.map(name))}`;
-        case "opaque":
-          return `${head}: ${k.eqn.prim}`;
-      }
-    });
-    return lines.join("\n");
+    const ins = k.inputs.map(name).join(", ");
+    const head = `${k.kind}${showShape(k.output.shape)} ${name(k.output)} <- (${ins})`;
+    switch (k.kind) {
+      case "elementwise":
+        return `${head}: ${showExpr(k.expr, k.inputs.map(name))}`;
+      case "reduce":
+        return `${head}: ${k.op}[axes=${JSON.stringify(k.axes)}] ${showExpr(k.prologue, k.inputs.map(name))}`;
+      case "matmul":
+        return `${head}: batch=${k.batch} m=${k.m} n=${k.n} k=${k.k}${k.transA ? " transA" : ""}${
+          k.transB ? " transB" : ""
+        }`;
+      case "scatter":
+        return `${head}: rows += ${showExpr(k.updates, k.inputs.map(name))}`;
+      case "opaque":
+        return `${head}: ${k.eqn.prim}`;
+    }
   }
 }
 
@@ -609,6 +619,9 @@ function buildKernels(
     visit(v);
     return shape;
   };
+  const order = new Map<Eqn, number>(graph.eqns.map((e, i) => [e, i]));
+  const inGraphOrder = (eqns: readonly Eqn[]) =>
+    [...new Set(eqns)].sort((a, b) => order.get(a)! - order.get(b)!);
   const rootMap = (v: Var, shape: Shape) => shape === v.shape ? identityMap(shape) : splitMap(v.shape, shape);
   for (const e of graph.eqns) {
     if (!materialized.has(e.out)) continue;
@@ -619,12 +632,17 @@ function buildKernels(
           ? [p.inputs[0], true]
           : [materialized.has(v) ? v : reshapeSource(v, producer), false];
       };
+      const absorbed = (v: Var): Eqn[] => {
+        const p = producer.get(v);
+        return p && swapsLastTwo(p) && !materialized.has(v) ? [p] : [];
+      };
       const [a, transA] = operand(e.inputs[0]);
       const [b, transB] = operand(e.inputs[1]);
       const s = e.out.shape;
       const r = s.length;
       kernels.push({
         kind: "matmul",
+        eqns: inGraphOrder([e, ...[e.inputs[0], e.inputs[1]].flatMap((v) => absorbed(v))]),
         inputs: [a, b],
         output: e.out,
         transA,
@@ -641,6 +659,7 @@ function buildKernels(
       const prologue = builder.build(e.inputs[0], identityMap(e.inputs[0].shape));
       kernels.push({
         kind: "reduce",
+        eqns: inGraphOrder([...builder.fused, e]),
         op: e.prim === "reduce_sum" ? "sum" : "max",
         inShape: e.inputs[0].shape,
         axes: e.params.axes,
@@ -665,6 +684,7 @@ function buildKernels(
       const updates = builder.build(values, rootMap(values, shape));
       const kernel: ScatterKernel = {
         kind: "scatter",
+        eqns: inGraphOrder([...builder.fused, e]),
         shape,
         rowAxes,
         inputs: builder.inputs,
@@ -679,13 +699,20 @@ function buildKernels(
     }
     if (!fusible(e)) {
       const inputs = e.inputs.map((v) => (materialized.has(v) ? v : reshapeSource(v, producer)));
-      kernels.push({ kind: "opaque", inputs, output: e.out, eqn: e });
+      kernels.push({ kind: "opaque", inputs, output: e.out, eqn: e, eqns: [e] });
       continue;
     }
     const shape = iterationShape(e.out);
     const builder = new ExprBuilder(producer, materialized, shape);
     const expr = builder.buildEqn(e, rootMap(e.out, shape));
-    kernels.push({ kind: "elementwise", shape, inputs: builder.inputs, output: e.out, expr });
+    kernels.push({
+      kind: "elementwise",
+      shape,
+      inputs: builder.inputs,
+      output: e.out,
+      expr,
+      eqns: inGraphOrder([...builder.fused]),
+    });
   }
   return kernels;
 }
@@ -693,6 +720,8 @@ function buildKernels(
 /** Builds the expression of a fused value at an index map, memoizing shared subexpressions. */
 class ExprBuilder {
   private readonly memo = new Map<string, Expr>();
+  /** The equations this builder computed inside the kernel. */
+  readonly fused = new Set<Eqn>();
   /** Loads number the buffers they read from here on: the ones before are the kernel's own operands. */
   private readonly first: number;
 
@@ -730,6 +759,7 @@ class ExprBuilder {
   }
 
   buildEqn(e: Eqn, map: IndexMap): Expr {
+    this.fused.add(e);
     const dtype = e.out.dtype;
     const [x] = e.inputs;
     switch (e.prim) {

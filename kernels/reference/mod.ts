@@ -8,6 +8,7 @@
 import {
   allocHost,
   type Backend,
+  type CompileReport,
   type DeviceBuffer,
   type DType,
   type Eqn,
@@ -307,6 +308,22 @@ export function createReferenceBackend(): Backend {
     fromHost: (data) => data.slice(),
     read: (buffer) => Promise.resolve((buffer as Arr).slice()),
     readSync: (buffer) => (buffer as Arr).slice(),
+    explain(graph: Graph): CompileReport {
+      // The reference interprets every equation of the graph as it is: one "kernel" per equation.
+      const names = graph.names();
+      return {
+        backend: "reference",
+        optimized: graph,
+        kernels: graph.eqns.map((e, i) => ({
+          kind: "interpreted",
+          summary: `${e.prim} ${e.inputs.map((v) => names.get(v)).join(", ")}`,
+          eqns: [i],
+          inputs: e.inputs.map((v) => names.get(v)!),
+          output: names.get(e.out)!,
+          code: { language: "none", text: `REFERENCE_RULES.${e.prim} (kernels/reference/mod.ts)` },
+        })),
+      };
+    },
     compile(graph: Graph): Executable {
       return {
         run(inputs) {

@@ -1,13 +1,13 @@
 /**
- * The WebGPU backend: every primitive as a WGSL compute shader, generated for the equation's shapes and
- * cached by its source. It runs where `navigator.gpu` exists: browsers with WebGPU, and Deno (2.9 has it
+ * The WebGPU backend: graphs compiled to WGSL compute shaders, generated for their shapes and cached by
+ * their source; each primitive's lowering is in `WEBGPU_LOWERING`. It runs where `navigator.gpu` exists: browsers with WebGPU, and Deno (2.9 has it
  * without a flag, older versions with `--unstable-webgpu`; on a machine without a GPU, through a software
  * driver such as Mesa's lavapipe).
  *
  * `jit` compiles a graph with the passes the CPU backend uses (simplification, then fusion): each fused
  * kernel (an elementwise chain with the movement ops inside it, a reduction with the chain feeding it, a
  * matmul reading transposed operands in place, a scatter-add computing its updates) is one shader, and a
- * call submits all of them at once. Eager ops are one shader per primitive. What it is today: correct, not
+ * call submits all of them at once. Eager ops compile one-equation graphs the same way. What it is today: correct, not
  * yet fast: reductions and matmuls are one invocation per output element (no tiling, no shared memory), no
  * buffer reuse between calls, and reads are asynchronous only (`await t.data()`, no `dataSync()`). Tensors
  * are 32-bit words on the device: float32 and int32 as their bits, bool as 0/1.
@@ -22,6 +22,7 @@
 import {
   allocHost,
   type Backend,
+  type CompileReport,
   type DeviceBuffer,
   type DType,
   type ElementwisePrim,
@@ -47,6 +48,7 @@ import {
   type ReduceKernel,
   type ScatterKernel,
 } from "../passes/fuse.ts";
+import { reportProgram } from "../passes/report.ts";
 import { optimize } from "../passes/simplify.ts";
 
 /** Invocations per workgroup; a dispatch spreads its workgroups over x and y (at most 65,535 each). */
@@ -766,6 +768,15 @@ export async function createWebGpuBackend(): Promise<Backend> {
       if (dtype === "bool") host.set(bits);
       else host.set(dtype === "float32" ? new Float32Array(bits.buffer) : new Int32Array(bits.buffer));
       return host;
+    },
+    explain(graph: Graph): CompileReport {
+      const program = fuse(optimize(graph));
+      // Shader sources do not depend on the buffers bound to them.
+      const unbound = new WebGpuBuffer(undefined as unknown as GPUBuffer, 0);
+      return reportProgram("webgpu", program, (k) => ({
+        language: "wgsl",
+        text: kernelDispatches(k, k.inputs.map(() => unbound), unbound).map((d) => d.source).join("\n\n"),
+      }));
     },
     compile(graph: Graph): Executable {
       const simplified = optimize(graph);

@@ -4,7 +4,18 @@
  * then confirm the run-time side and the wording of the compile errors.
  */
 import assert from "node:assert/strict";
-import { concat, nn, random, type Tensor, zeros } from "../../mod.ts";
+import {
+  concat,
+  grad,
+  type Graph,
+  type jit,
+  nn,
+  random,
+  type SparseRows,
+  type Tensor,
+  vmap,
+  zeros,
+} from "../../mod.ts";
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
 function expectType<_ extends true>(): void {}
@@ -45,6 +56,41 @@ expectType<Equal<ReturnType<typeof merged.apply>, Tensor>>();
 const runtimeWidth: number = 64;
 const widened = nn.serial(nn.embed(100, runtimeWidth), nn.residual(nn.dense(32)));
 expectType<Equal<nn.OutOf<typeof widened>, 32>>();
+
+// Params are typed: serial gives a tuple of its layers' params, repeat an array, residual passes f's through.
+const lm = nn.serial(
+  nn.embed(100, 16),
+  nn.repeat(2, () => nn.residual(nn.serial(nn.layerNorm(), nn.attend({ heads: 2 })))),
+  nn.recur(nn.gruCell(16)),
+  nn.dense(100),
+);
+expectType<
+  Equal<
+    nn.ParamsOf<typeof lm>,
+    [nn.EmbedParams, [nn.LayerNormParams, nn.AttendParams][], nn.CellParams, nn.DenseParams]
+  >
+>();
+expectType<Equal<nn.ParamsOf<typeof nn.relu>, never>>(); // a function, not a layer
+expectType<Equal<nn.ParamsOf<ReturnType<typeof nn.relu>>, nn.NoParams>>();
+
+// Gradients are typed from the function and argnums: the params' structure, tensors at the leaves.
+type LmParams = nn.ParamsOf<typeof lm>;
+const lmLoss = (p: LmParams, ids: Tensor, _labels: Tensor) => (lm.apply(p, ids) as Tensor).mean();
+expectType<Equal<ReturnType<ReturnType<typeof grad<typeof lmLoss>>>[0], nn.EmbedParams>>();
+expectType<Equal<ReturnType<ReturnType<typeof grad<typeof lmLoss>>>[3]["w"], Tensor>>();
+const both = grad((a: Tensor, b: { w: Tensor }) => a.sum().add(b.w.sum()), { argnums: [1, 0] });
+expectType<Equal<ReturnType<typeof both>, [{ w: Tensor }, Tensor]>>();
+const sparse = grad((t: Tensor) => t.sum(), { sparse: true });
+expectType<Equal<ReturnType<typeof sparse>, Tensor | SparseRows>>();
+// vmap and jit keep the function's signature.
+const mapped = vmap((x: Tensor, n: number) => x.mul(n), { inAxes: [0, null] });
+expectType<Equal<Parameters<typeof mapped>, [x: Tensor, n: number]>>();
+expectType<
+  Equal<
+    ReturnType<typeof jit<typeof lmLoss>>,
+    typeof lmLoss & { readonly cacheSize: number; graphFor(...args: Parameters<typeof lmLoss>): Graph }
+  >
+>();
 
 /** Compositions that must not compile; never called, only type-checked. */
 export function rejectedByDenoCheck(): unknown[] {

@@ -136,3 +136,21 @@ gpuTest(
     }
   },
 );
+
+gpuTest("jvp, vmap and per-example gradients (jit(vmap(grad))) match the reference", async () => {
+  const make = () => [
+    randomTensor(rng(1), [4, 3]),
+    randomTensor(rng(2), [5, 4]),
+    L.tensor([0, 2, 1, 1, 0], { dtype: "int32" }),
+    randomTensor(rng(3), [4, 3]),
+  ];
+  const loss = (w: Tensor, x: Tensor, label: Tensor) =>
+    L.loss.crossEntropy(x.reshape([1, 4]).matmul(w), label.reshape([1]));
+  const f = (w: Tensor, xs: Tensor, labels: Tensor, v: Tensor) => [
+    L.jit(L.vmap(L.grad(loss), { inAxes: [null, 0, 0] }))(w, xs, labels),
+    L.jvp((u: Tensor) => xs.matmul(u).tanh(), [w], [v])[1],
+    L.vmap((x: Tensor) => x.softmax().max())(xs),
+  ];
+  const { expected, actual } = await onBoth(f, make);
+  expected.forEach((e, i) => assertClose(actual[i], e, { rtol: 1e-4, atol: 1e-5, message: `output ${i}` }));
+});

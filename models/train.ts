@@ -192,7 +192,11 @@ async function finalEvaluation(
   if (trained.vectors) {
     const { table, dim } = trained.vectors();
     const vectors: WordVectors = { words: vocabulary.words, table, dim };
-    if (writable(vocabulary.words)) {
+    if (!writable(vocabulary.words)) {
+      print(
+        "vectors.txt not written: a token holds whitespace (a space or newline character), which the text format cannot hold",
+      );
+    } else {
       await p.dir.writeText("vectors.txt", formatVectors(vectors));
       print(
         `vectors: ${p.dir.file("vectors.txt")} (${

@@ -131,6 +131,7 @@ export function fillChunks(
   for (let row = 0; row < starts.length; row++) {
     for (let t = 0; t < width; t++) {
       const at = starts[row] + t;
+      if (at < 0) continue; // a chunk that starts before the stream (a shifted grid's first)
       if (at >= stream.length) break;
       targets[row * width + t] = stream[at];
       inputs[row * width + t] = at > 0 ? stream[at - 1] : 0;
@@ -311,21 +312,7 @@ export class ChunkBatches extends Batches {
     if (this.orderEpoch !== epoch) [this.starts, this.orderEpoch] = [this.startsOf(epoch), epoch];
     const { rows, width } = this.settings;
     const chunkStarts = this.starts.subarray(index * rows, Math.min((index + 1) * rows, this.starts.length));
-    const { inputs, targets } = this.batch;
-    inputs.fill(0);
-    targets.fill(-1);
-    let real = 0;
-    for (let row = 0; row < chunkStarts.length; row++) {
-      for (let t = 0; t < width; t++) {
-        const at = chunkStarts[row] + t;
-        if (at < 0) continue;
-        if (at >= this.stream.length) break;
-        targets[row * width + t] = this.stream[at];
-        inputs[row * width + t] = at > 0 ? this.stream[at - 1] : 0;
-        real++;
-      }
-    }
-    return real;
+    return fillChunks(this.stream, chunkStarts, width, this.batch.inputs, this.batch.targets);
   }
 }
 

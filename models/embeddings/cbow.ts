@@ -9,6 +9,7 @@ import { CbowBatcher, type WindowBatch } from "../data/windows.ts";
 import { defineModel } from "../spec.ts";
 import {
   type Architecture,
+  idTensor,
   loadWord2vec,
   negativeSamplingLoss,
   type Tables,
@@ -47,15 +48,13 @@ export function cbowLoss(
   return negativeSamplingLoss(p.output, h, centre, negatives, real);
 }
 
-const ids = (data: Int32Array, shape: number[]) => L.tensor(data, { shape, dtype: "int32" });
-
 const architecture: Architecture<WindowBatch> = {
   name: "cbow",
   loss: (p, ...b) => cbowLoss(p, b[0], b[1], b[2], b[3]),
   reader: (corpus, counts, config) => new CbowBatcher(corpus, counts, config, config.batch),
   tensors: (b, config) => {
     const [B, C, K] = [config.batch, 2 * config.window, config.negatives];
-    const tensors = [ids(b.centre, [B]), ids(b.context, [B, C]), ids(b.negatives, [B, K])];
+    const tensors = [idTensor(b.centre, [B]), idTensor(b.context, [B, C]), idTensor(b.negatives, [B, K])];
     return { tensors: [...tensors, L.tensor(b.mask, { shape: [B, C] })], items: b.windows };
   },
 };

@@ -9,6 +9,7 @@ import { type PairBatch, PairBatcher } from "../data/windows.ts";
 import { defineModel } from "../spec.ts";
 import {
   type Architecture,
+  idTensor,
   loadWord2vec,
   negativeSamplingLoss,
   type Tables,
@@ -41,15 +42,17 @@ export function skipGramLoss(
   return negativeSamplingLoss(p.output, L.take(p.input, centre), context, negatives, mask);
 }
 
-const ids = (data: Int32Array, shape: number[]) => L.tensor(data, { shape, dtype: "int32" });
-
 const architecture: Architecture<PairBatch> = {
   name: "skipgram",
   loss: (p, ...b) => skipGramLoss(p, b[0], b[1], b[2], b[3]),
   reader: (corpus, counts, config) => new PairBatcher(corpus, counts, config, config.batch),
   tensors: (b, config) => {
     const P = b.centre.length;
-    const tensors = [ids(b.centre, [P]), ids(b.context, [P]), ids(b.negatives, [P, config.negatives])];
+    const tensors = [
+      idTensor(b.centre, [P]),
+      idTensor(b.context, [P]),
+      idTensor(b.negatives, [P, config.negatives]),
+    ];
     return { tensors: [...tensors, L.tensor(b.mask)], items: b.pairs };
   },
 };

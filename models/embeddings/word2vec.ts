@@ -114,6 +114,19 @@ export function word2vecFields(defaults: { lr: number; batch: number }) {
 export type Word2vecConfig = WindowSettings & { dim: number; lr: number; batch: number };
 
 /**
+ * An int32 tensor of a batcher's ids (the batcher reuses the array, the tensor copies it).
+ *
+ * @example
+ * ```ts
+ * import { idTensor } from "./word2vec.ts";
+ * if (idTensor(new Int32Array([1, 2, 3, 4]), [2, 2]).dtype !== "int32") throw new Error();
+ * ```
+ */
+export function idTensor(data: Int32Array, shape: number[]): L.Tensor {
+  return L.tensor(data, { shape, dtype: "int32" });
+}
+
+/**
  * How one architecture trains: its loss over the tables and a batch's tensors, the reader that makes its
  * batches (pairs or windows) and how a batch becomes tensors.
  *

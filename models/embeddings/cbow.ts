@@ -6,15 +6,14 @@
  */
 import * as L from "../../mod.ts";
 import { CbowBatcher, type WindowBatch } from "../data/windows.ts";
-import { defineModel } from "../spec.ts";
+import type { ModelSpec } from "../spec.ts";
 import {
   type Architecture,
   idTensor,
-  loadWord2vec,
   negativeSamplingLoss,
   type Tables,
-  trainWord2vec,
-  word2vecFields,
+  type word2vecFields,
+  word2vecModel,
 } from "./word2vec.ts";
 
 /**
@@ -69,11 +68,8 @@ const architecture: Architecture<WindowBatch> = {
  * if (cbow.fields.lr.default !== 0.05) throw new Error();
  * ```
  */
-export const cbow = defineModel({
-  name: "cbow",
-  title: "word2vec CBOW with negative sampling (Mikolov et al., 2013)",
-  kind: "embedding",
-  fields: word2vecFields({ lr: 0.05, batch: 256 }),
-  train: (context) => trainWord2vec(architecture, context),
-  load: (checkpoint, config, vocabulary) => loadWord2vec("cbow", checkpoint, config, vocabulary),
-});
+export const cbow: ModelSpec<ReturnType<typeof word2vecFields>> = word2vecModel(
+  architecture,
+  "word2vec CBOW with negative sampling (Mikolov et al., 2013)",
+  { lr: 0.05, batch: 256 },
+);

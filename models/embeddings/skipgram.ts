@@ -6,15 +6,14 @@
  */
 import * as L from "../../mod.ts";
 import { type PairBatch, PairBatcher } from "../data/windows.ts";
-import { defineModel } from "../spec.ts";
+import type { ModelSpec } from "../spec.ts";
 import {
   type Architecture,
   idTensor,
-  loadWord2vec,
   negativeSamplingLoss,
   type Tables,
-  trainWord2vec,
-  word2vecFields,
+  type word2vecFields,
+  word2vecModel,
 } from "./word2vec.ts";
 
 /**
@@ -67,11 +66,8 @@ const architecture: Architecture<PairBatch> = {
  * if (skipgram.fields.lr.default !== 0.025 || skipgram.kind !== "embedding") throw new Error();
  * ```
  */
-export const skipgram = defineModel({
-  name: "skipgram",
-  title: "word2vec skip-gram with negative sampling (Mikolov et al., 2013)",
-  kind: "embedding",
-  fields: word2vecFields({ lr: 0.025, batch: 1536 }),
-  train: (context) => trainWord2vec(architecture, context),
-  load: (checkpoint, config, vocabulary) => loadWord2vec("skipgram", checkpoint, config, vocabulary),
-});
+export const skipgram: ModelSpec<ReturnType<typeof word2vecFields>> = word2vecModel(
+  architecture,
+  "word2vec skip-gram with negative sampling (Mikolov et al., 2013)",
+  { lr: 0.025, batch: 1536 },
+);

@@ -11,7 +11,7 @@ import type { WindowReader, WindowSettings, WindowState } from "../data/windows.
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import type { TrainContext, TrainOutcome } from "../train/context.ts";
 import { type Batch, type Batcher, trainLoop } from "../train/loop.ts";
-import { dataFields, int, num, type Trained } from "../spec.ts";
+import { dataFields, defineModel, int, type ModelSpec, num, type Trained } from "../spec.ts";
 
 /**
  * The two tables: `input` (the embeddings) and `output` (the vectors words are predicted with).
@@ -236,4 +236,36 @@ export async function loadWord2vec(
   const like = initTables(vocabulary.words.length, config.dim, L.random.key(0));
   const { params } = await loadCheckpoint(checkpoint, model, like);
   return { vectors: () => ({ table: params.input.dataSync() as Float32Array, dim: config.dim }) };
+}
+
+/**
+ * A word2vec model's spec from its architecture: word2vec.c's settings as fields (with its rate and batch),
+ * trained by {@linkcode trainWord2vec}, its input table as the word vectors.
+ *
+ * @example
+ * ```ts
+ * import { PairBatcher } from "../data/windows.ts";
+ * import { idTensor, word2vecModel } from "./word2vec.ts";
+ * import { skipGramLoss } from "./skipgram.ts";
+ * const spec = word2vecModel({
+ *   name: "sg", loss: (p, ...b) => skipGramLoss(p, b[0], b[1], b[2], b[3]),
+ *   reader: (corpus, counts, config) => new PairBatcher(corpus, counts, config, config.batch),
+ *   tensors: (b) => ({ tensors: [idTensor(b.centre, [b.centre.length])], items: b.pairs }),
+ * }, "a skip-gram", { lr: 0.025, batch: 64 });
+ * if (spec.fields.batch.default !== 64 || spec.kind !== "embedding") throw new Error();
+ * ```
+ */
+export function word2vecModel<B>(
+  arch: Architecture<B>,
+  title: string,
+  defaults: { lr: number; batch: number },
+): ModelSpec<ReturnType<typeof word2vecFields>> {
+  return defineModel({
+    name: arch.name,
+    title,
+    kind: "embedding",
+    fields: word2vecFields(defaults),
+    train: (context) => trainWord2vec(arch, context),
+    load: (checkpoint, config, vocabulary) => loadWord2vec(arch.name, checkpoint, config, vocabulary),
+  });
 }

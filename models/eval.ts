@@ -20,6 +20,7 @@ import { analogies, parseAnalogies } from "./eval/analogy.ts";
 import { neighbours } from "./eval/neighbours.ts";
 import { parseScoredPairs, wordSimilarity } from "./eval/similarity.ts";
 import { parseVectors, type WordVectors } from "./eval/vectors.ts";
+import { bestMixture, mixedPerplexity } from "./eval/perplexity.ts";
 import { parseFlags, single, userPath } from "./flags.ts";
 
 const KNOWN = new Set([
@@ -45,49 +46,6 @@ async function readInput(path: string, what: string): Promise<string> {
     if (e instanceof Deno.errors.NotFound) throw new Error(`${what} file ${path} not found; check the path`);
     throw new Error(`${what} file ${path} cannot be read (${(e as Error).message.split("\n")[0]})`);
   }
-}
-
-/**
- * The mixture weight λ (of the first model) in [0, 1] that gives the lowest perplexity of
- * `λ·p₁ + (1 − λ)·p₂` over token log-probabilities, by a grid of 0.01, and that perplexity.
- *
- * @example
- * ```ts
- * import { bestMixture, mixedPerplexity } from "./eval.ts";
- * const a = Float64Array.from([0.5, 0.1], Math.log);
- * const b = Float64Array.from([0.1, 0.5], Math.log);
- * const { lambda } = bestMixture(a, b);
- * if (Math.abs(lambda - 0.5) > 1e-9 || Math.abs(mixedPerplexity(a, b, 0.5) - 1 / 0.3) > 1e-9) throw new Error();
- * ```
- */
-export function bestMixture(
-  first: Float64Array,
-  second: Float64Array,
-): { lambda: number; perplexity: number } {
-  let best = { lambda: 1, perplexity: Infinity };
-  for (let i = 0; i <= 100; i++) {
-    const ppl = mixedPerplexity(first, second, i / 100);
-    if (ppl < best.perplexity) best = { lambda: i / 100, perplexity: ppl };
-  }
-  return best;
-}
-
-/**
- * Perplexity of the mixture `λ·p₁ + (1 − λ)·p₂` from two models' token log-probabilities.
- *
- * @example
- * ```ts
- * import { mixedPerplexity } from "./eval.ts";
- * const a = Float64Array.from([0.5], Math.log);
- * if (Math.abs(mixedPerplexity(a, a, 0.3) - 2) > 1e-9) throw new Error();
- * ```
- */
-export function mixedPerplexity(first: Float64Array, second: Float64Array, lambda: number): number {
-  let sum = 0;
-  for (let i = 0; i < first.length; i++) {
-    sum += Math.log(lambda * Math.exp(first[i]) + (1 - lambda) * Math.exp(second[i]));
-  }
-  return Math.exp(-sum / first.length);
 }
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -20,6 +20,7 @@ import {
   WindowBatches,
 } from "../data/lm_batches.ts";
 import { encodeStream, type Vocabulary } from "../data/vocabulary.ts";
+import { perplexityOf } from "../eval/perplexity.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import type { TrainContext, TrainOutcome } from "../train/context.ts";
 import { type Batch, type Batcher, trainLoop } from "../train/loop.ts";
@@ -439,11 +440,7 @@ export function tokenLogProbs<P>(
  * ```
  */
 export function perplexity<P>(network: LmNetwork<P>, params: P, stream: Int32Array): number {
-  if (stream.length === 0) return NaN;
-  const logp = tokenLogProbs(network, params, stream);
-  let sum = 0;
-  for (const v of logp) sum += v;
-  return Math.exp(-sum / stream.length);
+  return stream.length === 0 ? NaN : perplexityOf(tokenLogProbs(network, params, stream));
 }
 
 /**

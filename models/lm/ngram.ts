@@ -11,6 +11,7 @@
  */
 import * as L from "../../mod.ts";
 import { encodeStream, type Vocabulary } from "../data/vocabulary.ts";
+import { perplexityOf } from "../eval/perplexity.ts";
 import type { TrainOutcome } from "../train/context.ts";
 import { dataFields, defineModel, int, type Trained } from "../spec.ts";
 import { GramTable } from "./gram_table.ts";
@@ -170,9 +171,7 @@ export class NgramModel {
    * negative log-probability of every token, the end-of-sentence tokens included.
    */
   perplexity(stream: Int32Array): number {
-    let sum = 0;
-    for (const v of this.tokenLogProbs(stream)) sum += v;
-    return Math.exp(-sum / stream.length);
+    return perplexityOf(this.tokenLogProbs(stream));
   }
 
   /** The natural log-probability of every token of a stream (read as {@linkcode NgramModel.perplexity} does). */

@@ -11,7 +11,7 @@ import { neighbours } from "../../models/eval/neighbours.ts";
 import { drawToken, sampleTokens } from "../../models/eval/sample.ts";
 import { parseScoredPairs, spearman, wordSimilarity } from "../../models/eval/similarity.ts";
 import { formatVectors, parseVectors } from "../../models/eval/vectors.ts";
-import { bestMixture, mixedPerplexity } from "../../models/eval.ts";
+import { bestMixture, mixedPerplexity } from "../../models/eval/perplexity.ts";
 
 // Axes: royal, male, female, fruit, city. Capitals near their countries (their own axis pairs).
 const HAND_MADE = `8 6

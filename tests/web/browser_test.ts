@@ -312,14 +312,48 @@ browserTest("the playground runs an example and the dashboard shows a run as it 
 
     await page.goto(`${site.base}/runs/`);
     await islandsReady(page);
-    // A run directory written while the page watches.
+    // A run that `deno task train` makes while the page watches (a few steps of skip-gram on a small text).
     const run = `${site.runs}/skipgram-test`;
-    await writeRun(run, [4.1, 3.2]);
+    const corpus = await Deno.makeTempFile({ suffix: ".txt" });
+    const words = "the cat dog sat on a mat ran to big small red king queen ate fish".split(" ");
+    await Deno.writeTextFile(
+      corpus,
+      Array.from(
+        { length: 300 },
+        (_, i) => words.map((_, j) => words[(i * 7 + j * 5) % words.length]).join(" "),
+      )
+        .join("\n") + "\n",
+    );
+    const trained = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "task",
+        "train",
+        "--model",
+        "skipgram",
+        "--corpus",
+        corpus,
+        "--run",
+        run,
+        "--min-count",
+        "1",
+        "--epochs",
+        "2",
+      ],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    await Deno.remove(corpus);
+    if (!trained.success) {
+      throw new Error(`deno task train failed: ${new TextDecoder().decode(trained.stderr)}`);
+    }
     await page.waitForSelector("[data-runs='skipgram-test']", { timeout: 10000 });
     await page.waitForSelector("[data-island=Runs] svg", { timeout: 10000 });
+    const reports = (await Deno.readTextFile(`${run}/metrics.jsonl`)).trim().split("\n").length;
+    await page.waitForSelector(`[data-island=Runs] [data-reports='${reports}']`, { timeout: 10000 });
     // New reports arrive live.
-    await Deno.writeTextFile(`${run}/metrics.jsonl`, '{"step":3,"loss":2.5}\n', { append: true });
-    await page.waitForSelector("[data-island=Runs] [data-reports='3']", { timeout: 10000 });
+    await Deno.writeTextFile(`${run}/metrics.jsonl`, '{"step":999,"loss":2.5}\n', { append: true });
+    await page.waitForSelector(`[data-island=Runs] [data-reports='${reports + 1}']`, { timeout: 10000 });
     assertNoProblems(page);
   });
 });

@@ -213,16 +213,20 @@ async function finalEvaluation(
       const questions = await readOptional(new URL("questions-words.txt", SHARED_DATA));
       if (wordsim !== undefined) {
         const s = wordSimilarity(vectors, parseScoredPairs(wordsim, "wordsim353.tsv"));
-        print(`WordSim-353: Spearman ρ ${s.spearman.toFixed(3)} over ${s.covered} of ${s.pairs} pairs`);
+        // With fewer than two pairs in the vocabulary there is no rank correlation to report.
+        const rho = Number.isFinite(s.spearman) ? s.spearman.toFixed(3) : "n/a";
+        print(`WordSim-353: Spearman ρ ${rho} over ${s.covered} of ${s.pairs} pairs`);
         scores.wordsim353_spearman = s.spearman;
         scores.wordsim353_coverage = s.coverage;
       }
       if (questions !== undefined) {
         const a = analogies(vectors, parseAnalogies(questions, "questions-words.txt"));
+        const percent = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "n/a");
         print(
-          `Google analogies: 3CosAdd ${(100 * a.total.add).toFixed(1)}%, 3CosMul ${
-            (100 * a.total.mul).toFixed(1)
-          }% of ${a.total.asked} asked (coverage ${(100 * a.total.coverage).toFixed(1)}%)`,
+          `Google analogies: 3CosAdd ${percent(a.total.add)}, 3CosMul ${
+            percent(a.total.mul)
+          } of ${a.total.asked} ` +
+            `asked (coverage ${(100 * a.total.coverage).toFixed(1)}%)`,
         );
         scores.analogy_3cosadd = a.total.add;
         scores.analogy_3cosmul = a.total.mul;

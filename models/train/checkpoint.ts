@@ -113,8 +113,16 @@ export async function loadCheckpoint<P>(path: string, model: string, like: P): P
   if (!t.params || !t.optimizerState || metadata.position === undefined) {
     throw new Error(`checkpoint ${path} lacks params, optimizer state or position; ${fix}`);
   }
-  const want = L.flatten(like).leaves.map((x) => x.shape.join("x")).join(",");
-  const got = L.flatten(t.params).leaves.map((x) => x.shape.join("x")).join(",");
+  const expected = L.flatten(like);
+  const found = L.flatten(t.params);
+  const want = expected.leaves.map((x) => x.shape.join("x")).join(",");
+  const got = found.leaves.map((x) => x.shape.join("x")).join(",");
+  if (expected.def.key !== found.def.key) {
+    throw new Error(
+      `checkpoint ${path} holds params laid out differently from this model's (saved by another version of ` +
+        `Loom?); ${fix}`,
+    );
+  }
   if (want !== got) {
     throw new Error(`checkpoint ${path} holds params of other shapes than this config's; ${fix}`);
   }

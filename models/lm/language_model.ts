@@ -16,6 +16,7 @@ import {
   type IdBatch,
   type IdBatcher,
   type IdBatchState,
+  RandomChunkBatches,
   RowBatches,
   WindowBatches,
 } from "../data/lm_batches.ts";
@@ -100,6 +101,12 @@ export function lmFields(defaults: { lr: number; batch: number; epochs: number }
     decayAfter: int(1, "the first epoch whose end decays the rate"),
     clip: num(0, "clip the gradients' global norm to this (0: no clipping)"),
     batch: int(defaults.batch, "examples per batch (windows, or chunks)"),
+    sampling: choice(
+      "shuffle",
+      ["shuffle", "random"],
+      "chunked LMs: every chunk once an epoch in a shuffled order, or chunks that start anywhere, drawn " +
+        "afresh for every batch (nanoGPT)",
+    ),
     epochs: int(defaults.epochs, "passes over the training text"),
     iterations: int(0, "stop after this many steps (0: after the epochs)", 0),
     seed: int(1, "seed of the initial params and of the order of examples", 0),
@@ -130,6 +137,7 @@ export type LmTraining = {
   decayAfter: number;
   clip: number;
   batch: number;
+  sampling: "shuffle" | "random";
   epochs: number;
   iterations: number;
   seed: number;
@@ -159,14 +167,19 @@ export function lmLoss(logits: L.Tensor, labels: L.Tensor, loss: "cross-entropy"
   return perPosition.mul(weights).sum().div(weights.sum().maximum(1));
 }
 
-/** The batcher of a layout. */
+/** The batcher of a layout (chunks in a shuffled order, or drawn at random). */
 function batcherFor(
   layout: LmNetwork<unknown>["layout"],
+  sampling: LmTraining["sampling"],
   stream: Int32Array,
   settings: ConstructorParameters<typeof RowBatches>[1],
 ): IdBatcher {
   if (layout === "window") return new WindowBatches(stream, settings);
-  if (layout === "chunk") return new ChunkBatches(stream, settings);
+  if (layout === "chunk") {
+    return sampling === "random"
+      ? new RandomChunkBatches(stream, settings)
+      : new ChunkBatches(stream, settings);
+  }
   return new RowBatches(stream, settings);
 }
 
@@ -328,7 +341,7 @@ export async function trainLm<P>(
   const [train, valid] = [context.corpus.train, context.corpus.valid].map((part) =>
     encodeStream(part, vocabulary, config.sentenceEnds)
   );
-  const ids = batcherFor(network.layout, train, {
+  const ids = batcherFor(network.layout, config.sampling, train, {
     width: network.width,
     rows: config.batch,
     epochs: config.epochs,

@@ -264,12 +264,16 @@ interface Hyper {
   t: Tensor;
 }
 
-/** New value of one parameter and its slots, from its gradient (all of the same shape). */
+/**
+ * New value of one parameter and its slots, from its gradient (all of the same shape: the touched rows only,
+ * for sparse gradients); `whole` is the whole parameter, for rules that look at its shape.
+ */
 type Rule = (
   param: Tensor,
   grad: Tensor,
   slots: Tensor[],
   hyper: Hyper,
+  whole: Tensor,
 ) => { param: Tensor; slots: Tensor[] };
 
 /** Sets rows `indices` of `table` to `rows` (first occurrences only), leaving the other rows untouched. */
@@ -284,7 +288,7 @@ function applyRule(
   slots: Tensor[],
   hyper: Hyper,
 ): { param: Tensor; slots: Tensor[] } {
-  if (grad instanceof Tensor) return rule(param, grad, slots, hyper);
+  if (grad instanceof Tensor) return rule(param, grad, slots, hyper, param);
   if (grad instanceof SparseRows) {
     // Only for `p - lr·g` (see makeOptimizer's `linear`): each occurrence's -lr·g is added to its row in
     // turn, as word2vec does, with no pass that sums repeated rows first.
@@ -292,7 +296,7 @@ function applyRule(
   }
   const oldParam = ops.take(param, grad.indices);
   const oldSlots = slots.map((s) => ops.take(s, grad.indices));
-  const out = rule(oldParam, grad.summed, oldSlots, hyper);
+  const out = rule(oldParam, grad.summed, oldSlots, hyper, param);
   return {
     param: writeRows(param, grad, out.param, oldParam),
     slots: slots.map((s, k) => writeRows(s, grad, out.slots[k], oldSlots[k])),
@@ -439,18 +443,18 @@ export interface AdamOptions extends CommonOptions {
   eps?: number;
 }
 
-function adamRule(options: AdamOptions, weightDecay: number): Rule {
+function adamRule(options: AdamOptions, weightDecay: number, decays: (param: Tensor) => boolean): Rule {
   const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = options;
   for (const [name, b] of [["beta1", beta1], ["beta2", beta2]] as const) {
     if (!(b >= 0 && b < 1)) throw new RangeError(`optim.adam: ${name} must be in [0, 1), got ${b}`);
   }
-  return (p, g, [m, v], { lr, t }) => {
+  return (p, g, [m, v], { lr, t }, whole) => {
     const mu = m.mul(beta1).add(g.mul(1 - beta1));
     const nu = v.mul(beta2).add(g.square().mul(1 - beta2));
     const muHat = mu.div(ops.sub(1, ops.pow(beta1, t)));
     const nuHat = nu.div(ops.sub(1, ops.pow(beta2, t)));
     // AdamW decays the weights directly (decoupled from the gradient), before the Adam step, as PyTorch.
-    const decayed = weightDecay === 0 ? p : p.sub(p.mul(lr).mul(weightDecay));
+    const decayed = weightDecay === 0 || !decays(whole) ? p : p.sub(p.mul(lr).mul(weightDecay));
     return { param: decayed.sub(muHat.div(nuHat.sqrt().add(eps)).mul(lr)), slots: [mu, nu] };
   };
 }
@@ -471,7 +475,7 @@ function adamRule(options: AdamOptions, weightDecay: number): Rule {
  * ```
  */
 export function adam(options: AdamOptions): Optimizer {
-  return makeOptimizer(["mu", "nu"], options, adamRule(options, 0));
+  return makeOptimizer(["mu", "nu"], options, adamRule(options, 0, () => false));
 }
 
 /**
@@ -487,11 +491,16 @@ export function adam(options: AdamOptions): Optimizer {
 export interface AdamWOptions extends AdamOptions {
   /** Decoupled weight decay λ (default 0.01, as PyTorch): `p -= lr·λ·p` each step. */
   weightDecay?: number;
+  /**
+   * Which params decay, asked of each param (default: all). nanoGPT decays only the matrices and embedding
+   * tables, not biases and layer-norm gains: `(p) => p.rank >= 2`.
+   */
+  mask?: (param: Tensor) => boolean;
 }
 
 /**
  * AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay, `p -= lr·λ·p` before the Adam step,
- * as PyTorch's `AdamW`. State `{ step, lr, mu, nu }`; sparse gradients decay only the touched rows.
+ * as PyTorch's `AdamW`, on every param or on those `mask` picks. State `{ step, lr, mu, nu }`; sparse gradients decay only the touched rows.
  *
  * @example
  * ```ts
@@ -500,10 +509,15 @@ export interface AdamWOptions extends AdamOptions {
  * const params = { w: tensor([1]) };
  * const { params: next } = opt.update({ w: tensor([0]) }, opt.init(params), params);
  * if (Math.abs(next.w.item() - 0.95) > 1e-6) throw new Error();
+ * // Decay the matrices only, as nanoGPT: the vector b keeps its value.
+ * const matrices = optim.adamw({ lr: 0.1, weightDecay: 0.5, mask: (p) => p.rank >= 2 });
+ * const two = { w: tensor([[1]]), b: tensor([1]) };
+ * const after = matrices.update({ w: tensor([[0]]), b: tensor([0]) }, matrices.init(two), two).params;
+ * if (Math.abs(after.w.item() - 0.95) > 1e-6 || after.b.item() !== 1) throw new Error();
  * ```
  */
 export function adamw(options: AdamWOptions): Optimizer {
   const { weightDecay = 0.01 } = options;
   if (!(weightDecay >= 0)) throw new RangeError(`optim.adamw: weightDecay must be >= 0, got ${weightDecay}`);
-  return makeOptimizer(["mu", "nu"], options, adamRule(options, weightDecay));
+  return makeOptimizer(["mu", "nu"], options, adamRule(options, weightDecay, options.mask ?? (() => true)));
 }

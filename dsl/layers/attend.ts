@@ -7,7 +7,7 @@ import * as random from "../random.ts";
 import type { Tensor } from "../tensor.ts";
 import { affine, type DenseParams } from "./dense.ts";
 import { dropoutTensor } from "./dropout.ts";
-import { glorotUniform } from "./init.ts";
+import { glorotUniform, type Initializer } from "./init.ts";
 import { defineLayer, expectShape, expectTensor, LayerError, showDims } from "./layer.ts";
 import type { Layer, Same } from "./types.ts";
 
@@ -17,7 +17,7 @@ import type { Layer, Same } from "./types.ts";
  * @example
  * ```ts
  * import { nn } from "../../mod.ts";
- * const options: nn.AttendOptions = { heads: 4, causal: true, dropout: 0.1 };
+ * const options: nn.AttendOptions = { heads: 4, causal: true, dropout: 0.1, bias: false, init: nn.normal(0.02) };
  * nn.attend(options);
  * ```
  */
@@ -28,10 +28,17 @@ export interface AttendOptions {
   causal?: boolean;
   /** Dropout rate on the attention weights while training (default 0). */
   dropout?: number;
+  /** Biases in the four projections (default true). */
+  bias?: boolean;
+  /** How the query, key and value weights start (default Glorot-uniform). */
+  init?: Initializer;
+  /** How the output projection's weight starts (default: as `init`). */
+  outputInit?: Initializer;
 }
 
 /**
- * Params of `attend`: four projections, each `{ w: [features, features], b: [features] }`.
+ * Params of `attend`: four projections, each `{ w: [features, features], b: [features] }` (no `b` with
+ * `bias: false`).
  *
  * @example
  * ```ts
@@ -61,7 +68,7 @@ const MASKED = -1e9;
  * `softmax(q kᵀ / sqrt(d) + mask) v`, the heads are concatenated (head-major, as in PyTorch) and projected by
  * `output`. `causal` masks later positions; `ctx.mask` (bool `[batch, time]`, false at padding) masks padded
  * keys. Params: `{ query, key, value, output }`, each `{ w: [features, features], b: [features] }`, with `w`
- * Glorot-uniform and `b` zero.
+ * Glorot-uniform (or as `init` and `outputInit` say) and `b` zero (absent with `bias: false`).
  *
  * @example
  * ```ts
@@ -73,7 +80,8 @@ const MASKED = -1e9;
  * ```
  */
 export function attend(options: AttendOptions): Layer<number, Same, AttendParams> {
-  const { heads, causal = false, dropout = 0 } = options;
+  const { heads, causal = false, dropout = 0, bias = true, init = glorotUniform } = options;
+  const outputInit = options.outputInit ?? init;
   if (!Number.isInteger(heads) || heads < 1) {
     throw new LayerError("attend", `heads must be a positive integer, got ${heads}`);
   }
@@ -92,12 +100,13 @@ export function attend(options: AttendOptions): Layer<number, Same, AttendParams
         );
       }
       const keys = random.split(key, 4);
-      const projection = (k: Tensor): DenseParams => ({ w: glorotUniform(k, [d, d]), b: ops.zeros([d]) });
+      const projection = (k: Tensor, start: Initializer): DenseParams =>
+        bias ? { w: start(k, [d, d]), b: ops.zeros([d]) } : { w: start(k, [d, d]) };
       const params: AttendParams = {
-        query: projection(keys[0]),
-        key: projection(keys[1]),
-        value: projection(keys[2]),
-        output: projection(keys[3]),
+        query: projection(keys[0], init),
+        key: projection(keys[1], init),
+        value: projection(keys[2], init),
+        output: projection(keys[3], outputInit),
       };
       return { params, outputShape: shape };
     },

@@ -5,7 +5,7 @@
 import * as ops from "../ops.ts";
 import type { Tensor } from "../tensor.ts";
 import { activationFn, type ActivationName } from "./activation.ts";
-import { glorotUniform, heNormal } from "./init.ts";
+import { glorotUniform, heNormal, type Initializer } from "./init.ts";
 import { defineLayer, expectShape, expectTensor, LayerError } from "./layer.ts";
 import type { Layer } from "./types.ts";
 
@@ -15,7 +15,7 @@ import type { Layer } from "./types.ts";
  * @example
  * ```ts
  * import { nn, random } from "../../mod.ts";
- * const options: nn.DenseOptions = { bias: false, activation: "relu" };
+ * const options: nn.DenseOptions = { bias: false, activation: "relu", init: nn.normal(0.02) };
  * const { params } = nn.dense(3, options).init(random.key(0), [1, 2]);
  * if ("b" in params) throw new Error("no bias");
  * ```
@@ -25,6 +25,8 @@ export interface DenseOptions {
   bias?: boolean;
   /** Applied to the output: a name or a function (default none). */
   activation?: ActivationName | ((x: Tensor) => Tensor);
+  /** How `w` starts (default Glorot-uniform, He-normal for relu and gelu); `nn.normal(0.02)` for GPT-2's. */
+  init?: Initializer;
 }
 
 /**
@@ -63,8 +65,8 @@ export function affine(x: Tensor, w: Tensor, b?: Tensor): Tensor {
 
 /**
  * A fully connected layer: `y = activation(x · w + b)` on the last axis, with params `{ w: [in, units],
- * b: [units] }`. `w` starts Glorot-uniform (He-normal when the activation is relu or gelu, as in He et al.),
- * `b` at zero.
+ * b: [units] }`. `w` starts Glorot-uniform (He-normal when the activation is relu or gelu, as in He et al.)
+ * unless `init` says otherwise, `b` at zero.
  *
  * @example
  * ```ts
@@ -87,7 +89,7 @@ export function dense<U extends number>(units: U, options: DenseOptions = {}): L
     init(key, inputShape) {
       const shape = expectShape("dense", inputShape, ["...", "features"]);
       const inDim = shape[shape.length - 1];
-      const w = (relu ? heNormal : glorotUniform)(key, [inDim, units]);
+      const w = (options.init ?? (relu ? heNormal : glorotUniform))(key, [inDim, units]);
       const params: DenseParams = bias ? { w, b: ops.zeros([units]) } : { w };
       return { params, outputShape: [...shape.slice(0, -1), units] };
     },

@@ -4,7 +4,7 @@
  */
 import * as ops from "../ops.ts";
 import type { Tensor } from "../tensor.ts";
-import { normal } from "./init.ts";
+import { type Initializer, normal } from "./init.ts";
 import { defineLayer, expectShape, expectTensor, LayerError } from "./layer.ts";
 import type { Ids, Layer } from "./types.ts";
 
@@ -25,7 +25,7 @@ export type EmbedParams = {
 
 /**
  * Looks up int32 token ids `[...]` in a table `[vocab, dim]`, giving `[..., dim]`. The table starts `N(0, 1)`
- * (as PyTorch's `nn.Embedding`). Its gradient is sparse (`SparseRows`: only the rows looked up), which the
+ * (as PyTorch's `nn.Embedding`) unless `options.init` says otherwise (GPT-2: `nn.normal(0.02)`). Its gradient is sparse (`SparseRows`: only the rows looked up), which the
  * optimizers use to update only those rows. An id outside `[0, vocab)` is an error.
  *
  * @example
@@ -35,9 +35,15 @@ export type EmbedParams = {
  * const { params, outputShape } = layer.init(random.key(0), [2, 3]);
  * const y = layer.apply(params, tensor([[1, 2, 3], [4, 5, 6]], { dtype: "int32" }));
  * if (outputShape.join() !== "2,3,4" || y.shape.join() !== "2,3,4") throw new Error();
+ * const small = nn.embed(10, 4, { init: nn.normal(0.02) }).init(random.key(0), [2, 3]).params;
+ * if (!(small.table.abs().max().item() < 0.2)) throw new Error();
  * ```
  */
-export function embed<V extends number, D extends number>(vocab: V, dim: D): Layer<Ids, D, EmbedParams> {
+export function embed<V extends number, D extends number>(
+  vocab: V,
+  dim: D,
+  options: { init?: Initializer } = {},
+): Layer<Ids, D, EmbedParams> {
   for (const [what, n] of [["vocab", vocab], ["dim", dim]] as const) {
     if (!Number.isInteger(n) || n < 1) {
       throw new LayerError("embed", `${what} must be a positive integer, got ${n}`);
@@ -47,7 +53,10 @@ export function embed<V extends number, D extends number>(vocab: V, dim: D): Lay
     name: "embed",
     init(key, inputShape) {
       const shape = expectShape("embed", inputShape, ["..."]);
-      return { params: { table: normal(1)(key, [vocab, dim]) }, outputShape: [...shape, dim] };
+      return {
+        params: { table: (options.init ?? normal(1))(key, [vocab, dim]) },
+        outputShape: [...shape, dim],
+      };
     },
     apply(params, x) {
       const { table } = params;

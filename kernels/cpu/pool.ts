@@ -10,7 +10,7 @@
  */
 
 import { Allocator } from "./allocator.ts";
-import { Control, type WorkerInit } from "./control.ts";
+import { CLOSED, closeJob, Control, openJob, type WorkerInit } from "./control.ts";
 import { compileKernel, type KernelRunner, KernelType, runChunks } from "./jobs.ts";
 import {
   buildSgemmModule,
@@ -348,6 +348,7 @@ export class CpuRuntime {
       }
     }
     const runtime = new CpuRuntime(memory, module, relaxed, scratch, heapBase, workers);
+    Atomics.store(runtime.control, Control.members, CLOSED); // no job open until one is posted
     const started = Date.now();
     while (failure === undefined && Atomics.load(runtime.control, Control.ready) < workers.length) {
       if (Date.now() - started > STARTUP_TIMEOUT_MS) failure = new Error("workers did not start in time");
@@ -427,9 +428,8 @@ export class CpuRuntime {
     Atomics.store(control, Control.error, 0);
     Atomics.store(control, Control.nextUnit, 0);
     Atomics.store(control, Control.packedCount, 0);
-    Atomics.store(control, Control.pending, job.threads - 1);
-    Atomics.add(control, Control.generation, 1);
-    Atomics.notify(control, Control.generation);
+    Atomics.store(control, Control.kind, 0);
+    openJob(control);
     let failure: unknown;
     try {
       runUnits(job, this.shared);
@@ -437,12 +437,10 @@ export class CpuRuntime {
       failure = error;
       Atomics.add(control, Control.packedCount, 1 << 20); // release workers waiting for packed B
     }
-    // Workers usually finish about when we do: poll a little before sleeping. Even after a
-    // failure we wait, so that no worker still writes when the caller moves on.
-    for (let spin = 0; spin < WORKER_SPIN && Atomics.load(control, Control.pending) !== 0; spin++);
-    for (let pending; (pending = Atomics.load(control, Control.pending)) !== 0;) {
-      Atomics.wait(control, Control.pending, pending);
-    }
+    // Wait for the workers that joined (they usually finish about when we do), not for those that
+    // have not woken. Even after a failure we wait, so that no worker still writes when the
+    // caller moves on.
+    closeJob(control, WORKER_SPIN);
     if (failure !== undefined) throw failure;
     if (Atomics.load(control, Control.error)) throw new Error("sgemm: a worker failed (see the console)");
   }
@@ -490,20 +488,14 @@ export class CpuRuntime {
     Atomics.store(control, Control.kind, 1);
     Atomics.store(control, Control.error, 0);
     Atomics.store(control, Control.nextUnit, 0);
-    Atomics.store(control, Control.pending, this.workers.length);
-    Atomics.add(control, Control.generation, 1);
-    Atomics.notify(control, Control.generation);
+    openJob(control);
     let failure: unknown;
     try {
       runChunks(kernel.run, outer, chunk, args, this.shared.next);
     } catch (error) {
       failure = error;
     }
-    for (let spin = 0; spin < WORKER_SPIN && Atomics.load(control, Control.pending) !== 0; spin++);
-    for (let pending; (pending = Atomics.load(control, Control.pending)) !== 0;) {
-      Atomics.wait(control, Control.pending, pending);
-    }
-    Atomics.store(control, Control.kind, 0);
+    closeJob(control, WORKER_SPIN);
     if (failure !== undefined) throw failure;
     if (Atomics.load(control, Control.error)) throw new Error("runKernel: a worker failed (see the console)");
   }

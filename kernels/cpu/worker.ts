@@ -1,9 +1,9 @@
 /**
  * Entry point of a {@linkcode CpuRuntime} worker. It instantiates the sgemm module over the
  * runtime's shared memory, then sleeps in `Atomics.wait` on the job counter of the control
- * block; for each new job it takes units from the shared unit counter until none are left and
- * counts itself done. No messages are exchanged after start-up, so a job costs two atomic
- * wake-ups and nothing else.
+ * block; for each new job it joins the job (unless its caller has already closed it, having done
+ * every unit alone), takes units from the shared unit counter until none are left, and leaves. No
+ * messages are exchanged after start-up, so a job costs two atomic wake-ups and nothing else.
  *
  * Started by `pool.ts` only; not meant to be imported.
  * @module
@@ -11,7 +11,7 @@
 
 import type { GemmFunction, PackFunction } from "./matmul.ts";
 import { readJob, runUnits, type ThreadContext } from "./partition.ts";
-import { Control, type WorkerInit } from "./control.ts";
+import { Control, joinJob, leaveJob, type WorkerInit } from "./control.ts";
 import { compileKernel, type KernelRunner, runChunks } from "./jobs.ts";
 
 /** The start-up data, or null when this module was imported rather than started as a worker. */
@@ -54,23 +54,27 @@ function serve(init: WorkerInit): void {
     if (generation === seen) continue;
     seen = generation;
     if (Atomics.load(control, Control.quit)) return;
+    // A job its caller has finished alone (this thread woke late: the machine ran something else)
+    // is closed, and skipped. One joined is the one posted now, whichever generation woke us.
+    if (!joinJob(control)) continue;
     if (Atomics.load(control, Control.kind) === 1) {
       runKernelJob(control, init.memory, kernels);
-      if (Atomics.sub(control, Control.pending, 1) === 1) Atomics.notify(control, Control.pending);
+      leaveJob(control);
       continue;
     }
     const job = readJob(control, Control.job);
-    // Small jobs use fewer threads than the pool has; only those threads count as pending.
-    if (init.thread >= job.threads) continue;
-    try {
-      runUnits(job, context);
-    } catch (error) {
-      Atomics.store(control, Control.error, 1);
-      // Release threads waiting for B to be packed: the caller throws once all are done.
-      Atomics.add(control, Control.packedCount, 1 << 20);
-      console.error(`loom cpu worker ${init.thread}:`, error);
+    // Small jobs use fewer threads than the pool has.
+    if (init.thread < job.threads) {
+      try {
+        runUnits(job, context);
+      } catch (error) {
+        Atomics.store(control, Control.error, 1);
+        // Release threads waiting for B to be packed: the caller throws once all are done.
+        Atomics.add(control, Control.packedCount, 1 << 20);
+        console.error(`loom cpu worker ${init.thread}:`, error);
+      }
     }
-    if (Atomics.sub(control, Control.pending, 1) === 1) Atomics.notify(control, Control.pending);
+    leaveJob(control);
   }
 }
 

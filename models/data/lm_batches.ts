@@ -317,6 +317,44 @@ export class ChunkBatches extends Batches {
 }
 
 /**
+ * nanoGPT's batches: every batch `rows` chunks of `width` tokens that start anywhere in the stream, drawn
+ * independently (with replacement) from a generator seeded by the batch's number, so a resumed run draws the
+ * same; an epoch is as many batches as {@linkcode ChunkBatches} makes. Every target has its `width - 1`
+ * tokens of context within the chunk, as in nanoGPT's `get_batch`, whose `x = data[i:i+width]`,
+ * `y = data[i+1:i+1+width]`.
+ *
+ * @example
+ * ```ts
+ * import { RandomChunkBatches } from "./lm_batches.ts";
+ * const stream = Int32Array.from({ length: 100 }, (_, i) => i);
+ * const batches = new RandomChunkBatches(stream, { width: 4, rows: 3, epochs: 1, seed: 1 });
+ * const b = batches.next()!;
+ * // Each row: four consecutive tokens as targets, each one's input the token before it.
+ * if (b.real !== 12 || b.targets[1] !== b.targets[0] + 1 || b.inputs[1] !== b.targets[0]) throw new Error();
+ * ```
+ */
+export class RandomChunkBatches extends Batches {
+  private readonly starts: Int32Array;
+
+  /** Batches of `stream` with these settings. */
+  constructor(stream: Int32Array, settings: BatchSettings) {
+    const chunks = Math.ceil(stream.length / settings.width) + 1;
+    super(stream, settings, [settings.rows, settings.width], Math.ceil(chunks / settings.rows));
+    this.starts = new Int32Array(settings.rows);
+  }
+
+  /** Fills batch `index` of epoch `epoch`; returns the real targets. */
+  protected override fill(epoch: number, index: number): number {
+    const { rows, width, seed = 1 } = this.settings;
+    const rng = new Rng(seedState(seed, epoch, index));
+    // Targets start at 1 or later (the first input is the token before them), and the chunk fits.
+    const room = Math.max(this.stream.length - width, 1);
+    for (let r = 0; r < rows; r++) this.starts[r] = 1 + rng.below(room);
+    return fillChunks(this.stream, this.starts, width, this.batch.inputs, this.batch.targets);
+  }
+}
+
+/**
  * The stream cut into `rows` rows read in order, one chunk of `width` tokens of every row a batch (see
  * {@linkcode fillRowChunks}).
  *

@@ -16,6 +16,7 @@ import {
   type IdBatch,
   type IdBatcher,
   type IdBatchState,
+  RandomChunkBatches,
   RowBatches,
   WindowBatches,
 } from "../data/lm_batches.ts";
@@ -83,13 +84,14 @@ export function lmFields(defaults: { lr: number; batch: number; epochs: number }
       ["cross-entropy", "mse"],
       "training loss: cross-entropy, or squared error of the distribution",
     ),
-    optimizer: choice("adam", ["adam", "sgd"], "optimizer"),
+    optimizer: choice("adam", ["adam", "adamw", "sgd"], "optimizer"),
     beta2: num(0.999, "Adam's second-moment decay"),
+    weightDecay: num(0.1, "adamw: decoupled weight decay of the matrices and tables (not biases and gains)"),
     lr: num(defaults.lr, "learning rate"),
     schedule: choice(
       "step",
       ["step", "cosine"],
-      "rate schedule: step (lrDecay per epoch) or cosine (to lr/10 over the run)",
+      "rate schedule: step (lrDecay per epoch) or cosine (to lr/10 over the run after the warm-up)",
     ),
     warmup: int(0, "steps of linear warm-up to lr", 0),
     lrDecay: num(
@@ -99,6 +101,12 @@ export function lmFields(defaults: { lr: number; batch: number; epochs: number }
     decayAfter: int(1, "the first epoch whose end decays the rate"),
     clip: num(0, "clip the gradients' global norm to this (0: no clipping)"),
     batch: int(defaults.batch, "examples per batch (windows, or chunks)"),
+    sampling: choice(
+      "shuffle",
+      ["shuffle", "random"],
+      "chunked LMs: every chunk once an epoch in a shuffled order, or chunks that start anywhere, drawn " +
+        "afresh for every batch (nanoGPT)",
+    ),
     epochs: int(defaults.epochs, "passes over the training text"),
     iterations: int(0, "stop after this many steps (0: after the epochs)", 0),
     seed: int(1, "seed of the initial params and of the order of examples", 0),
@@ -119,8 +127,9 @@ export function lmFields(defaults: { lr: number; batch: number; epochs: number }
 export type LmTraining = {
   loss: "cross-entropy" | "mse";
   sentenceEnds: boolean;
-  optimizer: "adam" | "sgd";
+  optimizer: "adam" | "adamw" | "sgd";
   beta2: number;
+  weightDecay: number;
   schedule: "step" | "cosine";
   warmup: number;
   lr: number;
@@ -128,6 +137,7 @@ export type LmTraining = {
   decayAfter: number;
   clip: number;
   batch: number;
+  sampling: "shuffle" | "random";
   epochs: number;
   iterations: number;
   seed: number;
@@ -157,14 +167,19 @@ export function lmLoss(logits: L.Tensor, labels: L.Tensor, loss: "cross-entropy"
   return perPosition.mul(weights).sum().div(weights.sum().maximum(1));
 }
 
-/** The batcher of a layout. */
+/** The batcher of a layout (chunks in a shuffled order, or drawn at random). */
 function batcherFor(
   layout: LmNetwork<unknown>["layout"],
+  sampling: LmTraining["sampling"],
   stream: Int32Array,
   settings: ConstructorParameters<typeof RowBatches>[1],
 ): IdBatcher {
   if (layout === "window") return new WindowBatches(stream, settings);
-  if (layout === "chunk") return new ChunkBatches(stream, settings);
+  if (layout === "chunk") {
+    return sampling === "random"
+      ? new RandomChunkBatches(stream, settings)
+      : new ChunkBatches(stream, settings);
+  }
   return new RowBatches(stream, settings);
 }
 
@@ -248,13 +263,25 @@ export function loopBatcher(
 }
 
 /**
- * The optimizer a config asks for (Adam or SGD), with its rate's epoch decay and gradient clipping.
+ * The optimizer a config asks for (Adam, AdamW or SGD), with its rate's schedule and gradient clipping.
+ * AdamW decays the params of 2 or more dimensions (matrices, embedding tables) and not the biases and gains,
+ * as nanoGPT. The cosine schedule starts after the warm-up and reaches lr/10 at the end of the run, as
+ * nanoGPT's.
  *
  * @example
  * ```ts
+ * import { tensor } from "../../mod.ts";
  * import { optimizerFor } from "./language_model.ts";
- * const opt = optimizerFor({ optimizer: "sgd", beta2: 0.999, schedule: "step", warmup: 0, lr: 1, lrDecay: 0.5, decayAfter: 4, epochs: 13, iterations: 0, clip: 5 }, 100);
+ * const opt = optimizerFor({ optimizer: "sgd", beta2: 0.999, weightDecay: 0, schedule: "step", warmup: 0, lr: 1, lrDecay: 0.5, decayAfter: 4, epochs: 13, iterations: 0, clip: 5 }, 100);
  * if (typeof opt.update !== "function") throw new Error();
+ * // AdamW with warm-up and cosine: lr/10 after the 20 steps; the vector b does not decay.
+ * const adamw = optimizerFor({ optimizer: "adamw", beta2: 0.99, weightDecay: 0.1, schedule: "cosine", warmup: 5, lr: 1, lrDecay: 1, decayAfter: 1, epochs: 1, iterations: 0, clip: 0 }, 20);
+ * let params = { w: tensor([[1]]), b: tensor([1]) };
+ * let state = adamw.init(params);
+ * for (let i = 0; i < 20; i++) {
+ *   ({ params, state } = adamw.update({ w: tensor([[0]]), b: tensor([0]) }, state, params));
+ * }
+ * if (Math.abs(state.lr.item() - 0.1) > 1e-6 || params.b.item() !== 1 || !(params.w.item() < 1)) throw new Error();
  * ```
  */
 export function optimizerFor(
@@ -262,6 +289,7 @@ export function optimizerFor(
     LmTraining,
     | "optimizer"
     | "beta2"
+    | "weightDecay"
     | "schedule"
     | "warmup"
     | "lr"
@@ -277,11 +305,22 @@ export function optimizerFor(
     ? Math.min(config.iterations, batchesPerEpoch * config.epochs)
     : batchesPerEpoch * config.epochs;
   const main = config.schedule === "cosine"
-    ? L.optim.cosineDecay({ from: config.lr, to: config.lr / 10, steps: total })
+    ? L.optim.cosineDecay({
+      from: config.lr,
+      to: config.lr / 10,
+      steps: Math.max(total - config.warmup, 1),
+    })
     : epochDecay(config, batchesPerEpoch);
   const lr = config.warmup > 0 ? L.optim.warmup({ steps: config.warmup, then: main }) : main;
   const common = { lr, ...(config.clip > 0 ? { clipGlobalNorm: config.clip } : {}) };
-  return config.optimizer === "sgd" ? L.optim.sgd(common) : L.optim.adam({ ...common, beta2: config.beta2 });
+  if (config.optimizer === "sgd") return L.optim.sgd(common);
+  if (config.optimizer === "adam") return L.optim.adam({ ...common, beta2: config.beta2 });
+  return L.optim.adamw({
+    ...common,
+    beta2: config.beta2,
+    weightDecay: config.weightDecay,
+    mask: (param) => param.rank >= 2,
+  });
 }
 
 /**
@@ -302,7 +341,7 @@ export async function trainLm<P>(
   const [train, valid] = [context.corpus.train, context.corpus.valid].map((part) =>
     encodeStream(part, vocabulary, config.sentenceEnds)
   );
-  const ids = batcherFor(network.layout, train, {
+  const ids = batcherFor(network.layout, config.sampling, train, {
     width: network.width,
     rows: config.batch,
     epochs: config.epochs,

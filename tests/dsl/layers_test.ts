@@ -252,7 +252,7 @@ Deno.test("layerNorm normalises the last axis with eps 1e-5 and biased variance,
   const { params } = nn.layerNorm().init(random.key(0), [2, 3]);
   assert.deepEqual(Object.keys(params as object), ["gain", "bias"]);
   assert.deepEqual((params as nn.LayerNormParams).gain.arraySync(), [1, 1, 1]);
-  assert.deepEqual((params as nn.LayerNormParams).bias.arraySync(), [0, 0, 0]);
+  assert.deepEqual((params as nn.LayerNormParams).bias?.arraySync(), [0, 0, 0]);
 });
 
 Deno.test("activation layers apply relu, tanh, gelu and sigmoid elementwise", () => {

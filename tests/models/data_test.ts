@@ -13,7 +13,7 @@ import {
   splitSizes,
   tokenize,
 } from "../../models/data/corpus.ts";
-import { ChunkBatches, RowBatches, WindowBatches } from "../../models/data/lm_batches.ts";
+import { ChunkBatches, RandomChunkBatches, RowBatches, WindowBatches } from "../../models/data/lm_batches.ts";
 import { maskTokens } from "../../models/data/masking.ts";
 import { Rng } from "../../models/data/random.ts";
 import { buildVocabulary, encode, encodeStream, lmVocabulary, UNK } from "../../models/data/vocabulary.ts";
@@ -189,6 +189,50 @@ Deno.test("windows: pairs and windows lie in one sentence; a restored batcher ma
       }
     }),
     { numRuns: 80, seed: 4 },
+  );
+});
+
+Deno.test("random chunks (nanoGPT): each row is a run of the stream with its context, drawn again alike on resume (fast-check)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 2, max: 120 }),
+      fc.integer({ min: 1, max: 8 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.integer({ min: 0, max: 1000 }),
+      (length, width, rows, seed) => {
+        // Distinct values, so a target names its position in the stream.
+        const stream = Int32Array.from({ length }, (_, i) => 100 + i);
+        const settings = { width, rows, epochs: 2, seed };
+        const batches = new RandomChunkBatches(stream, settings);
+        const seen: string[] = [];
+        const states: (typeof batches.state)[] = [];
+        for (let b = batches.next(); b; b = batches.next()) {
+          states.push(batches.state);
+          seen.push(`${b.inputs.join()}|${b.targets.join()}`);
+          for (let r = 0; r < rows; r++) {
+            const start: number = b.targets[r * width] - 100;
+            assert.ok(start >= 1, "the first target has a token before it");
+            for (let t = 0; t < width; t++) {
+              const target: number = b.targets[r * width + t];
+              if (target < 0) {
+                assert.ok(start + t >= length, "only targets past the stream's end are missing");
+                continue;
+              }
+              assert.equal(target, stream[start + t]);
+              assert.equal(b.inputs[r * width + t], stream[start + t - 1]);
+            }
+          }
+        }
+        assert.equal(seen.length, 2 * batches.batchesPerEpoch);
+        // A batcher put at a saved state draws what the uninterrupted one drew next.
+        const middle = Math.floor(seen.length / 2);
+        const resumed = new RandomChunkBatches(stream, settings);
+        resumed.state = states[middle - 1];
+        const b = resumed.next()!;
+        assert.equal(`${b.inputs.join()}|${b.targets.join()}`, seen[middle]);
+      },
+    ),
+    { numRuns: 80, seed: 5 },
   );
 });
 

@@ -136,8 +136,11 @@ function offsetExpr(names: readonly string[], strides: readonly number[], base =
 
 /** Helper functions a body may call. */
 const HELPERS = `
-fn nan_f32() -> f32 { return bitcast<f32>(0x7fc00000u); }
-fn inf_f32() -> f32 { return bitcast<f32>(0x7f800000u); }
+// A float from its bits, through a function parameter: Chromium's WGSL compiler folds a bitcast of a constant
+// and rejects the shader when the value is NaN or infinite ("value nan cannot be represented as 'f32'").
+fn f32_bits(bits: u32) -> f32 { return bitcast<f32>(bits); }
+fn nan_f32() -> f32 { return f32_bits(0x7fc00000u); }
+fn inf_f32() -> f32 { return f32_bits(0x7f800000u); }
 fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn is_finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
 // float32 to int32 as the reference casts: truncate, wrap modulo 2^32, non-finite to 0.
@@ -410,11 +413,15 @@ function indicesOf(flat: string, shape: Shape, prefix: string): { code: string; 
   return { code: [code, ...casts].filter(Boolean).join("\n  "), names: signed };
 }
 
-/** A WGSL literal of `value` stored as `dtype` (float32 through its bits, so NaN, ±Infinity and -0 survive). */
+/**
+ * A WGSL literal of `value` stored as `dtype` (float32 through its bits, so NaN, ±Infinity and -0 survive;
+ * non-finite ones through `f32_bits`, which Chromium does not fold).
+ */
 function literal(value: number, dtype: DType): string {
   if (dtype === "bool") return value !== 0 ? "true" : "false";
   const bits = u32Literal(wordOf(value, dtype));
-  return dtype === "float32" ? `bitcast<f32>(${bits})` : `bitcast<i32>(${bits})`;
+  if (dtype !== "float32") return `bitcast<i32>(${bits})`;
+  return Number.isFinite(Math.fround(value)) ? `bitcast<f32>(${bits})` : `f32_bits(${bits})`;
 }
 
 /** Emits a fused expression as WGSL `let`s, one per node, shared nodes once. */
@@ -506,7 +513,7 @@ function reduceDispatch(k: ReduceKernel, inputs: readonly WebGpuBuffer[], out: W
   const float = dtype === "float32";
   const init = k.op === "sum"
     ? (float ? "0.0" : "0i")
-    : (float ? "bitcast<f32>(0xff800000u)" : "bitcast<i32>(0x80000000u)");
+    : (float ? "f32_bits(0xff800000u)" : "bitcast<i32>(0x80000000u)");
   const step = k.op === "sum"
     ? `acc = acc + ${value};`
     : float

@@ -154,3 +154,97 @@ gpuTest("jvp, vmap and per-example gradients (jit(vmap(grad))) match the referen
   const { expected, actual } = await onBoth(f, make);
   expected.forEach((e, i) => assertClose(actual[i], e, { rtol: 1e-4, atol: 1e-5, message: `output ${i}` }));
 });
+
+/** Sizes that hit every edge of the tiles: one, odd, prime, a tile, a tile plus one, several tiles plus one. */
+const EDGES = [1, 3, 17, 64, 65, 257];
+
+gpuTest("tiled matmuls match the reference at every tile edge, transposed and batched", async () => {
+  const cases: [number, number, number, boolean, boolean, number][] = [];
+  for (const [i, m] of EDGES.entries()) {
+    const n = EDGES[(i + 2) % EDGES.length];
+    const k = EDGES[(i + 4) % EDGES.length];
+    cases.push([m, n, k, i % 2 === 0, i % 3 === 0, 1]);
+    cases.push([k, m, n, false, true, 1]);
+  }
+  cases.push([64, 64, 64, true, true, 3], [17, 65, 64, false, false, 2], [65, 64, 257, true, false, 2]);
+  cases.push([64, 64, 2048, false, false, 1], [3, 257, 1024, false, true, 1]); // split-K
+  for (const [c, [m, n, k, ta, tb, batch]] of cases.entries()) {
+    const make = () => [
+      randomTensor(rng(c), batch > 1 ? [batch, ...(ta ? [k, m] : [m, k])] : ta ? [k, m] : [m, k]),
+      randomTensor(rng(c + 100), batch > 1 ? [batch, ...(tb ? [n, k] : [k, n])] : tb ? [n, k] : [k, n]),
+    ];
+    const swap = (t: Tensor, yes: boolean) =>
+      yes ? t.transpose(t.shape.map((_, a) => (a < t.rank - 2 ? a : 2 * t.rank - 3 - a))) : t;
+    const f = L.jit((a: Tensor, b: Tensor) => swap(a, ta).matmul(swap(b, tb)));
+    const { expected, actual } = await onBoth(f, make);
+    compare(expected, actual, 1e-4, 1e-4 * Math.sqrt(k), `matmul ${batch}x${m}x${n}x${k} ta=${ta} tb=${tb}`);
+  }
+});
+
+gpuTest("matmul epilogues (bias, activation, residual) match the reference", async () => {
+  for (const [m, n, k] of [[17, 65, 64], [65, 3, 257], [64, 64, 64]]) {
+    const make = () => [
+      randomTensor(rng(m), [m, k]),
+      randomTensor(rng(n), [k, n]),
+      randomTensor(rng(k), [n]),
+      randomTensor(rng(m + n), [m, n]),
+    ];
+    const f = L.jit((x: Tensor, w: Tensor, b: Tensor, r: Tensor) => [
+      x.matmul(w).add(b).relu(),
+      L.gelu(x.matmul(w).add(b)).add(r),
+      x.matmul(w).tanh(),
+    ]);
+    const { expected, actual } = await onBoth(f, make);
+    compare(expected, actual, 1e-4, 1e-3, `epilogues ${m}x${n}x${k}`);
+  }
+});
+
+gpuTest("tree reductions over every axis match the reference", async () => {
+  for (const shape of [[65, 257], [3, 17, 64], [257, 3], [1, 1024]]) {
+    const make = () => [randomTensor(rng(shape[0]), shape)];
+    for (let axis = 0; axis < shape.length; axis++) {
+      const f = L.jit((
+        x: Tensor,
+      ) => [x.sum(axis), x.max(axis), x.exp().sum(axis), x.sum([0, shape.length - 1])]);
+      const { expected, actual } = await onBoth(f, make);
+      compare(expected, actual, 1e-4, 1e-4, `reductions of [${shape}] over ${axis}`);
+    }
+  }
+});
+
+gpuTest("row kernels (softmax, logSoftmax, layerNorm, cross-entropy) and their gradients match", async () => {
+  const { nn } = L;
+  const norm = nn.layerNorm();
+  for (const [rows, cols] of [[1, 3], [17, 64], [65, 17], [3, 257], [4, 1024]]) {
+    const params = norm.init(L.random.key(1), [rows, cols]).params;
+    const make = () => [
+      randomTensor(rng(rows), [rows, cols], { lo: -4, hi: 4 }),
+      L.tensor(Int32Array.from({ length: rows }, (_, i) => (i * 7) % cols), { dtype: "int32" }),
+    ];
+    const f = L.jit((x: Tensor, y: Tensor) => [
+      L.softmax(x),
+      L.logSoftmax(x),
+      norm.apply(params, x),
+      L.loss.crossEntropy(x, y),
+      L.grad((z: Tensor) => L.loss.crossEntropy(z, y))(x),
+      L.grad((z: Tensor) => norm.apply(params, z).square().sum())(x),
+    ]);
+    const { expected, actual } = await onBoth(f, make);
+    compare(expected, actual, 1e-4, 1e-5, `rows ${rows}x${cols}`);
+  }
+});
+
+gpuTest("scatter-adds of repeated rows match the reference, in place when donated", async () => {
+  for (const [vocab, dim, count] of [[17, 3, 65], [257, 64, 17], [5, 65, 257]]) {
+    const make = () => [
+      randomTensor(rng(vocab), [vocab, dim]),
+      randomTensor(rng(dim), [count, dim]),
+      L.tensor(Int32Array.from({ length: count }, (_, i) => (i * 5) % vocab), { dtype: "int32" }),
+    ];
+    const f = (t: Tensor, u: Tensor, ids: Tensor) => new L.SparseRows(ids, u.mul(-0.5), t.shape).addTo(t);
+    for (const g of [L.jit(f), L.jit(f, { donate: [0] })]) {
+      const { expected, actual } = await onBoth(g, make);
+      compare(expected, actual, 1e-5, 1e-5, `scatter ${vocab}x${dim}, ${count} rows`);
+    }
+  }
+});

@@ -88,7 +88,7 @@ export interface RowKernel {
 export function rowDispatches(k: RowKernel, inputs: readonly WebGpuBuffer[], out: WebGpuBuffer): Dispatch[] {
   const { rows, cols, members } = k;
   if (rows === 0) return [];
-  const threads = cols >= 512 ? 128 : 64;
+  const threads = 64;
   // Per-element members are recomputed where they are read: substitute their bodies.
   const resolved: Expr[] = [];
   const resolve = (e: Expr): Expr =>
@@ -109,13 +109,22 @@ export function rowDispatches(k: RowKernel, inputs: readonly WebGpuBuffer[], out
     if (m.reduce) {
       const { init, type, step } = reduction(m.reduce, m.kernel.output.dtype);
       types.add(type);
+      // A float max strides with the device's max and notes NaNs aside (cheaper than an IEEE maximum per
+      // element); the tree then combines IEEE maxima, so NaN still wins. Signed zeros are the device's.
+      const fastMax = m.reduce === "max" && type === "f32";
       lines.push(`${index.code}
   var acc${j} = ${init};
+  ${fastMax ? `var nan${j} = false;` : ""}
   for (var c = lane; c < ${u32Literal(cols)}; c += ${threads}u) {
     let c${j} = i32(c);
     ${code}
-    ${step(`acc${j}`, value)}
+    ${
+        fastMax
+          ? `acc${j} = max(acc${j}, ${value}); nan${j} = nan${j} || is_nan(${value});`
+          : step(`acc${j}`, value)
+      }
   }
+  ${fastMax ? `if (nan${j}) { acc${j} = nan_f32(); }` : ""}
   partial_${type}[lane] = acc${j};
   workgroupBarrier();
 ${treeSteps(threads, 1, step, `partial_${type}`)}

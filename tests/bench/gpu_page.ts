@@ -1,0 +1,37 @@
+/**
+ * The browser page of `deno task bench:webgpu`: TF.js with its WebGPU backend and Loom's WebGPU backend in
+ * one page, on the same adapter, running the WebGPU workloads; the results go to the runner through the
+ * function it exposes (`benchDone`). Bundled for the browser by the runner.
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-webgpu";
+import * as L from "../../mod.ts";
+import { gpuRows } from "./gpu_workloads.ts";
+import type { Tf } from "./tfjs.ts";
+
+const report = (globalThis as unknown as { benchDone: (json: string) => Promise<void> }).benchDone;
+const params = new URLSearchParams(location.search);
+
+try {
+  const adapter = await navigator.gpu.requestAdapter();
+  const info = adapter?.info;
+  const name = info
+    ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ")
+    : "";
+  tf.enableProdMode();
+  if (!(await tf.setBackend("webgpu"))) throw new Error("TF.js: the webgpu backend did not initialise");
+  await tf.ready();
+  await L.setBackend("webgpu");
+  const rows = await gpuRows({
+    tf: tf as unknown as Tf,
+    quick: params.has("quick"),
+    only: params.get("only")?.split(","),
+    log: (m) => console.log(`[bench] ${m}`),
+  });
+  await report(
+    JSON.stringify({ adapter: name || "(the adapter gives no name)", userAgent: navigator.userAgent, rows }),
+  );
+} catch (e) {
+  await report(JSON.stringify({ error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) }));
+}

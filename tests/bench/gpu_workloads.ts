@@ -1,0 +1,285 @@
+/**
+ * The WebGPU workloads: Loom's WebGPU backend beside TF.js's WebGPU backend (`@tensorflow/tfjs-backend-webgpu`)
+ * on the same adapter in the same process (a browser page), or Loom alone (Deno). Each contender's timed call
+ * runs the work and waits for it: Loom's result and TF.js's are each read back one element (a slice), so the
+ * device has finished; training steps read their loss. Runs in a browser as well as in Deno: no Deno API.
+ * @module
+ */
+import * as L from "../../mod.ts";
+import { type Contender, measure, randomFloats, type Timing } from "./harness.ts";
+import { mlpTraining, tfMlp } from "./mlp.ts";
+import { LSTM_VOCAB, lstmTraining, tfLstmModel } from "./lstm.ts";
+import { tfAttend, tfLayerNorm, tfTransformer, transformerTraining } from "./transformer.ts";
+import type { LoomTraining } from "./loom.ts";
+import type { Tf, TfForward, TfTensor } from "./tfjs.ts";
+
+/** One measured row: Loom's time, TF.js's (if it ran), and what to say about them. */
+export interface GpuRow {
+  /** The workload. */
+  label: string;
+  /** Loom's median, ms. */
+  loom?: Timing;
+  /** TF.js's median, ms. */
+  tfjs?: Timing;
+  /** Floating-point operations of one call (for GFLOP/s), if counted. */
+  flops?: number;
+  /** Remarks: agreement of results, first losses. */
+  notes: string[];
+}
+
+/** What the workloads need: TF.js with its WebGPU backend active, or null for Loom alone. */
+export interface GpuBenchOptions {
+  /** TF.js (tfjs-core's API with gradients), or null. */
+  tf: Tf | null;
+  /** Fewer sizes and repetitions. */
+  quick: boolean;
+  /** Progress lines. */
+  log: (message: string) => void;
+  /** Only these workloads (sgemm, softmax, layernorm, attention, mlp, lstm, transformer), if given. */
+  only?: readonly string[];
+}
+
+/**
+ * Times a call that resolves once its work is done. Its first call is fair (`firstCallIsFair`): the callers
+ * have compiled and run it once before.
+ */
+function timed(name: string, run: () => Promise<unknown>): Contender {
+  return {
+    name,
+    firstCallIsFair: true,
+    run: () => {},
+    timed: async () => {
+      const start = performance.now();
+      await run();
+      return performance.now() - start;
+    },
+  };
+}
+
+/** Waits for a Loom result: reads one element of it. */
+const loomDone = (y: L.Tensor) => y.reshape([-1]).slice([0], [1]).data();
+
+/** Waits for a TF.js result: reads one element of it, then frees it. */
+async function tfDone(tf: Tf, y: TfTensor): Promise<void> {
+  const first = tf.slice(tf.reshape(y, [-1]), [0], [1]);
+  await first.data();
+  tf.dispose([first, y]);
+}
+
+async function maxDifference(a: L.Tensor, tf: Tf, b: TfTensor): Promise<number> {
+  const [x, y] = [await a.data(), await b.data()];
+  let worst = 0;
+  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+  tf.dispose(b);
+  return worst;
+}
+
+/** A row comparing one Loom function with one TF.js function on the same host inputs. */
+async function kernelRow(
+  label: string,
+  shapes: number[][],
+  loomFn: (...xs: L.Tensor[]) => L.Tensor,
+  tfFn: ((tf: Tf, ...xs: TfTensor[]) => TfTensor) | null,
+  options: GpuBenchOptions,
+  flops?: number,
+): Promise<GpuRow> {
+  options.log(label);
+  const hosts = shapes.map((s, i) => randomFloats(s.reduce((a, b) => a * b, 1), 11 + i));
+  const xs = hosts.map((h, i) => L.tensor(h, { shape: shapes[i] }));
+  const f = L.jit(loomFn);
+  await loomDone(f(...xs)); // compiles
+  const contenders = [timed("loom", () => loomDone(f(...xs)))];
+  const notes: string[] = [];
+  const { tf } = options;
+  if (tf && tfFn) {
+    const ts = hosts.map((h, i) => tf.tensor(h, shapes[i]));
+    const difference = await maxDifference(f(...xs), tf, tfFn(tf, ...ts));
+    notes.push(`max |Loom - TF.js| ${difference.toExponential(1)}`);
+    await tfDone(tf, tfFn(tf, ...ts)); // compiles
+    contenders.push(timed("tfjs", () => tfDone(tf, tfFn(tf, ...ts))));
+  }
+  const t = await measure(contenders, {
+    maxReps: options.quick ? 3 : 15,
+    budgetMs: options.quick ? 1000 : 4000,
+  });
+  return { label, loom: t.get("loom"), tfjs: t.get("tfjs"), flops, notes };
+}
+
+/** Host copies of a params tree (read asynchronously, as WebGPU reads). */
+async function hostTree(tree: unknown): Promise<unknown> {
+  if (tree instanceof L.Tensor) return { data: await tree.data(), shape: [...tree.shape] };
+  if (Array.isArray(tree)) return Promise.all(tree.map(hostTree));
+  if (tree !== null && typeof tree === "object") {
+    const entries = await Promise.all(Object.entries(tree).map(async ([k, v]) => [k, await hostTree(v)]));
+    return Object.fromEntries(entries);
+  }
+  return tree;
+}
+
+function tfVariables(tf: Tf, tree: any, into: any[]): any {
+  if (tree && typeof tree === "object" && "data" in tree && ArrayBuffer.isView(tree.data)) {
+    const v = tf.variable(tf.tensor(tree.data, tree.shape));
+    into.push(v);
+    return v;
+  }
+  if (Array.isArray(tree)) return tree.map((t) => tfVariables(tf, t, into));
+  if (tree && typeof tree === "object") {
+    return Object.fromEntries(Object.entries(tree).map(([k, t]) => [k, tfVariables(tf, t, into)]));
+  }
+  return tree;
+}
+
+/**
+ * A training-step row: forward, backward and Adam on both sides from the same initial weights and batch
+ * (Loom: one `jit` with params and state donated; TF.js: `optimizer.minimize`), each step's loss read back.
+ */
+export async function trainingRow(
+  label: string,
+  spec: LoomTraining,
+  forward: TfForward,
+  classes: number,
+  options: GpuBenchOptions,
+): Promise<GpuRow> {
+  options.log(label);
+  const { model, x, y } = spec;
+  let params = model.init(L.random.key(0), spec.inputShape).params;
+  const host = await hostTree(params);
+  const opt = L.optim.adam({ lr: spec.lr, eps: 1e-8 });
+  const lossFn = (p: L.nn.Params, x: L.Tensor, y: L.Tensor) =>
+    L.loss.crossEntropy(model.apply(p, x) as L.Tensor, y);
+  const step = L.jit((p: L.nn.Params, s: L.optim.OptimizerState, x: L.Tensor, y: L.Tensor) => {
+    const [loss, g] = L.valueAndGrad(lossFn, { sparse: true })(p, x, y);
+    const u = opt.update(g, s, p);
+    return [loss, u.params, u.state] as const;
+  }, { donate: [0, 1] });
+  let state = opt.init(params);
+  const losses: Record<string, number[]> = { loom: [], tfjs: [] };
+  const contenders = [timed("loom", async () => {
+    let loss: L.Tensor;
+    [loss, params, state] = step(params, state, x, y);
+    losses.loom.push((await loss.data())[0]);
+  })];
+  const { tf } = options;
+  if (tf) {
+    const variables: any[] = [];
+    const p = tfVariables(tf, host, variables);
+    const tx = tf.tensor(await x.data(), [...x.shape], x.dtype === "int32" ? "int32" : "float32");
+    const targets = tf.oneHot(tf.tensor(await y.data(), [y.size], "int32"), classes);
+    const optimizer = tf.train.adam(spec.lr, 0.9, 0.999, 1e-8);
+    contenders.push(timed("tfjs", async () => {
+      const cost = optimizer.minimize(
+        () => tf.losses.softmaxCrossEntropy(targets, tf.reshape(forward(tf, p, tx), [-1, classes])) as any,
+        true,
+        variables,
+      )!;
+      losses.tfjs.push((await cost.data())[0]);
+      cost.dispose();
+    }));
+  }
+  for (const c of contenders) await c.timed!(); // compiles, and gives the first losses
+  const t = await measure(contenders, {
+    maxReps: options.quick ? 2 : 10,
+    budgetMs: options.quick ? 2000 : 10000,
+  });
+  const first = Object.entries(losses).filter(([, l]) => l.length).map(([k, l]) => `${k} ${l[0].toFixed(4)}`);
+  return { label, loom: t.get("loom"), tfjs: t.get("tfjs"), notes: [`step-1 loss ${first.join(", ")}`] };
+}
+
+/** Every WebGPU workload, in table order. */
+export async function gpuRows(options: GpuBenchOptions): Promise<GpuRow[]> {
+  const want = (name: string) => !options.only || options.only.includes(name);
+  const rows: GpuRow[] = [];
+  if (want("sgemm")) {
+    for (const n of options.quick ? [256, 1024] : [256, 512, 1024, 2048]) {
+      rows.push(
+        await kernelRow(
+          `sgemm ${n}`,
+          [[n, n], [n, n]],
+          (a, b) => a.matmul(b),
+          (tf, a, b) => tf.matMul(a, b),
+          options,
+          2 * n ** 3,
+        ),
+      );
+    }
+  }
+  if (want("softmax")) {
+    rows.push(
+      await kernelRow(
+        "softmax 4096×1024",
+        [[4096, 1024]],
+        (x) => L.softmax(x),
+        (tf, x) => tf.softmax(x),
+        options,
+      ),
+    );
+  }
+  if (want("layernorm")) {
+    const norm = L.nn.layerNorm();
+    const p = norm.init(L.random.key(0), [4096, 1024]).params;
+    rows.push(
+      await kernelRow(
+        "layerNorm 4096×1024",
+        [[4096, 1024]],
+        (x) => norm.apply(p, x),
+        (tf, x) => tfLayerNorm(tf, { gain: tf.ones([1024]), bias: tf.zeros([1024]) }, x),
+        options,
+      ),
+    );
+  }
+  if (want("attention")) {
+    const [batch, time, dim, heads] = [8, 256, 256, 4];
+    const attend = L.nn.attend({ heads, causal: true });
+    const params = attend.init(L.random.key(1), [batch, time, dim]).params;
+    const host = await hostTree(params) as Record<
+      string,
+      Record<string, { data: Float32Array; shape: number[] }>
+    >;
+    const allowed = new Uint8Array(time * time).map((_, i) => Number(i % time <= Math.floor(i / time)));
+    rows.push(
+      await kernelRow(
+        `attention block (batch ${batch}, ${heads} heads, ${time} steps, ${dim} dims, causal)`,
+        [[batch, time, dim]],
+        (x) => attend.apply(params, x) as L.Tensor,
+        (tf, x) => {
+          const p = Object.fromEntries(
+            Object.entries(host).map(([k, v]) => [k, {
+              w: tf.tensor(v.w.data, v.w.shape),
+              b: tf.tensor(v.b.data, v.b.shape),
+            }]),
+          );
+          return tfAttend(tf, p, x, tf.tensor(allowed, [1, 1, time, time], "bool"), heads);
+        },
+        options,
+      ),
+    );
+  }
+  if (want("mlp")) {
+    rows.push(
+      await trainingRow("train step: MLP 784-512-512-10, batch 128", mlpTraining(), tfMlp, 10, options),
+    );
+  }
+  if (want("lstm") && !options.quick) {
+    rows.push(
+      await trainingRow(
+        "train step: LSTM LM (2×200, vocab 10k, batch 20, 35 steps)",
+        lstmTraining(),
+        tfLstmModel,
+        LSTM_VOCAB,
+        options,
+      ),
+    );
+  }
+  if (want("transformer")) {
+    rows.push(
+      await trainingRow(
+        "train step: transformer (4 layers, 4 heads, 128 dims, block 64, batch 12)",
+        transformerTraining(),
+        tfTransformer,
+        65,
+        options,
+      ),
+    );
+  }
+  return rows;
+}

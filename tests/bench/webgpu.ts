@@ -1,0 +1,170 @@
+/**
+ * `deno task bench:webgpu`: Loom's WebGPU backend beside TF.js's (`@tensorflow/tfjs-backend-webgpu` 4.22) on
+ * the same adapter in one headless Chromium page (TF.js's WebGPU backend does not start under Deno's
+ * WebGPU: tensorflow/tfjs#8518), then Loom alone in Deno (its own WebGPU, and its CPU backend for the
+ * transformer step). Prints a markdown table and writes it to `tests/bench/webgpu_results.md`.
+ *
+ * Flags: `--quick` (a smoke run), `--only=sgemm,softmax,...`, `--no-deno` (the browser page only),
+ * `--chromium=PATH` (default /usr/bin/chromium). `LOOM_CHROMIUM_FLAGS` adds Chromium flags (for a real GPU:
+ * `--enable-features=Vulkan --use-vulkan=native --ignore-gpu-blocklist`, see gpu.sh).
+ * @module
+ */
+import { chromium } from "playwright-core";
+import type { GpuRow } from "./gpu_workloads.ts";
+import type { Timing } from "./harness.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+const args = Deno.args;
+const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
+const quick = args.includes("--quick");
+const only = flag("only");
+const executablePath = flag("chromium") ?? "/usr/bin/chromium";
+
+/** What the page reports. */
+interface PageReport {
+  adapter?: string;
+  userAgent?: string;
+  rows?: GpuRow[];
+  error?: string;
+}
+
+async function bundlePage(dir: string): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--platform",
+      "browser",
+      "--format",
+      "esm",
+      "-o",
+      `${dir}/page.js`,
+      "tests/bench/gpu_page.ts",
+    ],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`deno bundle failed:\n${new TextDecoder().decode(out.stderr)}`);
+}
+
+/** Runs the page in headless Chromium and returns its report. */
+async function inChromium(): Promise<PageReport> {
+  const dir = await Deno.makeTempDir();
+  await bundlePage(dir);
+  await Deno.writeTextFile(
+    `${dir}/index.html`,
+    `<!doctype html><meta charset="utf-8"><title>Loom WebGPU bench</title><script type="module" src="page.js"></script>`,
+  );
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (request) => {
+    const path = new URL(request.url).pathname;
+    const file = path === "/" ? "index.html" : path.slice(1);
+    if (file !== "index.html" && file !== "page.js") return new Response("not found", { status: 404 });
+    const type = file.endsWith(".js") ? "text/javascript" : "text/html";
+    return new Response(await Deno.readFile(`${dir}/${file}`), { headers: { "content-type": type } });
+  });
+  const profile = await Deno.makeTempDir();
+  const extra = (Deno.env.get("LOOM_CHROMIUM_FLAGS") ?? "").split(/\s+/).filter(Boolean);
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--enable-unsafe-webgpu",
+      ...extra,
+    ],
+  });
+  try {
+    const page = await browser.newPage();
+    const done = new Promise<PageReport>((resolve) => {
+      page.exposeFunction("benchDone", (json: string) => resolve(JSON.parse(json)));
+      page.on("crash", () => resolve({ error: "the page crashed" }));
+      browser.on("close", () => resolve({ error: "Chromium closed" }));
+    });
+    page.on("console", (m) => console.error(`[chromium] ${m.text()}`));
+    page.on("pageerror", (e) => console.error(`[chromium] page error: ${e.message}`));
+    const query = [quick ? "quick" : "", only ? `only=${only}` : ""].filter(Boolean).join("&");
+    await page.goto(`http://127.0.0.1:${server.addr.port}/${query ? `?${query}` : ""}`);
+    return await done;
+  } finally {
+    await browser.close();
+    await server.shutdown();
+    await Deno.remove(profile, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Runs Loom alone in a Deno child process (its WebGPU, and its CPU backend for the transformer step). */
+async function inDeno(): Promise<PageReport & { cpuTransformer?: Timing }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--unstable-webgpu",
+      "--allow-read",
+      "--allow-env",
+      "--v8-flags=--max-old-space-size=8192",
+      "tests/bench/gpu_deno.ts",
+      ...(quick ? ["--quick"] : []),
+      ...(only ? [`--only=${only}`] : []),
+    ],
+    cwd: root,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) return { error: `the Deno run failed (exit ${out.code})` };
+  return JSON.parse(text);
+}
+
+const ms = (
+  t?: Timing,
+) => (t ? (t.ms >= 100 ? t.ms.toPrecision(3) : t.ms.toFixed(t.ms >= 10 ? 1 : 2)) : "n/a");
+const cell = (t?: Timing, flops?: number) =>
+  t ? `${ms(t)} ms${flops ? ` · ${(flops / t.ms / 1e6).toFixed(1)} GFLOP/s` : ""}` : "n/a";
+const speedup = (
+  loom?: Timing,
+  other?: Timing,
+) => (loom && other ? `${(other.ms / loom.ms).toFixed(2)}x` : "n/a");
+
+const browser = await inChromium().catch((e: Error) => ({ error: e.message }) as PageReport);
+const deno = args.includes("--no-deno") ? undefined : await inDeno();
+const lines: string[] = [];
+lines.push(
+  `Chromium (${browser.userAgent?.match(/Chrome\/[\d.]+/)?.[0] ?? "?"}), adapter: ${
+    browser.adapter ?? "none"
+  }`,
+);
+if (deno) lines.push(`Deno ${Deno.version.deno} (--unstable-webgpu), adapter: ${deno.adapter ?? "none"}`);
+lines.push("");
+lines.push(
+  "| workload | Loom webgpu (Chromium) | TF.js webgpu (Chromium) | Loom speedup (TF.js time / Loom time) | Loom webgpu (Deno) | notes |",
+);
+lines.push("| --- | ---: | ---: | ---: | ---: | --- |");
+const denoRows = new Map((deno?.rows ?? []).map((r) => [r.label, r]));
+for (const r of browser.rows ?? []) {
+  const d = denoRows.get(r.label);
+  lines.push(
+    `| ${r.label} | ${cell(r.loom, r.flops)} | ${cell(r.tfjs, r.flops)} | ${speedup(r.loom, r.tfjs)} | ${
+      cell(d?.loom, r.flops)
+    } | ${r.notes.join("; ")} |`,
+  );
+}
+if (deno?.cpuTransformer) {
+  const gpu = denoRows.get([...denoRows.keys()].find((k) => k.startsWith("train step: transformer")) ?? "");
+  lines.push("");
+  lines.push(
+    `Transformer training step in Deno: Loom cpu ${cell(deno.cpuTransformer)}, Loom webgpu ${
+      cell(gpu?.loom)
+    } ` +
+      `(webgpu / cpu time: ${gpu?.loom ? (gpu.loom.ms / deno.cpuTransformer.ms).toFixed(2) : "n/a"}).`,
+  );
+}
+if (browser.error) lines.push(`\nChromium run failed: ${browser.error}`);
+if (deno?.error) lines.push(`\nDeno run failed: ${deno.error}`);
+const table = lines.join("\n");
+console.log(table);
+if (!quick && !only) await Deno.writeTextFile(`${root}tests/bench/webgpu_results.md`, `${table}\n`);

@@ -120,7 +120,7 @@ export function rowDispatches(k: RowKernel, inputs: readonly WebGpuBuffer[], out
     ${code}
     ${
         fastMax
-          ? `acc${j} = max(acc${j}, ${value}); nan${j} = nan${j} || is_nan(${value});`
+          ? `acc${j} = max(acc${j}, ${value}); nan${j} = nan${j} | is_nan(${value});`
           : step(`acc${j}`, value)
       }
   }

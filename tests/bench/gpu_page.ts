@@ -10,7 +10,10 @@ import * as L from "../../mod.ts";
 import { gpuRows } from "./gpu_workloads.ts";
 import type { Tf } from "./tfjs.ts";
 
-const report = (globalThis as unknown as { benchDone: (json: string) => Promise<void> }).benchDone;
+const { benchDone: report, benchRow } = globalThis as unknown as {
+  benchDone: (json: string) => Promise<void>;
+  benchRow: (json: string) => Promise<void>;
+};
 const params = new URLSearchParams(location.search);
 
 try {
@@ -19,6 +22,7 @@ try {
   const name = info
     ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ")
     : "";
+  console.log(`[adapter] ${name || "(the adapter gives no name)"} | ${navigator.userAgent}`);
   tf.enableProdMode();
   if (!(await tf.setBackend("webgpu"))) throw new Error("TF.js: the webgpu backend did not initialise");
   await tf.ready();
@@ -28,6 +32,7 @@ try {
     quick: params.has("quick"),
     only: params.get("only")?.split(","),
     log: (m) => console.log(`[bench] ${m}`),
+    onRow: (row) => benchRow(JSON.stringify(row)),
   });
   await report(
     JSON.stringify({ adapter: name || "(the adapter gives no name)", userAgent: navigator.userAgent, rows }),

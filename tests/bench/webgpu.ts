@@ -5,6 +5,8 @@
  * transformer step). Prints a markdown table and writes it to `tests/bench/webgpu_results.md`.
  *
  * Flags: `--quick` (a smoke run), `--only=sgemm,softmax,...`, `--no-deno` (the browser page only),
+ * `--budget=SECONDS` and `--deno-budget=SECONDS` (the page's and the Deno run's time, default 3000 and 1500;
+ * past it, the rows measured so far),
  * `--chromium=PATH` (default /usr/bin/chromium). `LOOM_CHROMIUM_FLAGS` adds Chromium flags (for a real GPU:
  * `--enable-features=Vulkan --use-vulkan=native --ignore-gpu-blocklist`, see gpu.sh).
  * @module
@@ -80,16 +82,29 @@ async function inChromium(): Promise<PageReport> {
   });
   try {
     const page = await browser.newPage();
-    const done = new Promise<PageReport>((resolve) => {
-      page.exposeFunction("benchDone", (json: string) => resolve(JSON.parse(json)));
-      page.on("crash", () => resolve({ error: "the page crashed" }));
-      browser.on("close", () => resolve({ error: "Chromium closed" }));
+    let finish: (report: PageReport) => void = () => {};
+    const done = new Promise<PageReport>((resolve) => (finish = resolve));
+    const rows: GpuRow[] = [];
+    await page.exposeFunction("benchRow", (json: string) => rows.push(JSON.parse(json)));
+    await page.exposeFunction("benchDone", (json: string) => finish(JSON.parse(json)));
+    // Past the time budget, the rows measured so far.
+    const budget = Number(flag("budget") ?? 3000);
+    const timer = setTimeout(() => finish({ rows, error: `stopped after ${budget} s` }), budget * 1000);
+    page.on("crash", () => finish({ error: "the page crashed" }));
+    browser.on("close", () => finish({ error: "Chromium closed" }));
+    let adapterName: string | undefined;
+    let userAgent: string | undefined;
+    page.on("console", (m) => {
+      const text = m.text();
+      if (text.startsWith("[adapter] ")) [adapterName, userAgent] = text.slice(10).split(" | ");
+      console.error(`[chromium] ${text}`);
     });
-    page.on("console", (m) => console.error(`[chromium] ${m.text()}`));
     page.on("pageerror", (e) => console.error(`[chromium] page error: ${e.message}`));
     const query = [quick ? "quick" : "", only ? `only=${only}` : ""].filter(Boolean).join("&");
     await page.goto(`http://127.0.0.1:${server.addr.port}/${query ? `?${query}` : ""}`);
-    return await done;
+    const report = await done;
+    clearTimeout(timer);
+    return { adapter: adapterName, userAgent, ...report, rows: report.rows ?? rows };
   } finally {
     await browser.close();
     await server.shutdown();
@@ -98,9 +113,12 @@ async function inChromium(): Promise<PageReport> {
   }
 }
 
-/** Runs Loom alone in a Deno child process (its WebGPU, and its CPU backend for the transformer step). */
-async function inDeno(): Promise<PageReport & { cpuTransformer?: Timing }> {
-  const out = await new Deno.Command(Deno.execPath(), {
+/**
+ * Runs Loom alone in a Deno child process (its WebGPU, and its CPU backend for the transformer step); past
+ * `budget` seconds, the results it has printed so far.
+ */
+async function inDeno(budget: number): Promise<PageReport & { cpuTransformer?: Timing }> {
+  const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--unstable-webgpu",
@@ -114,10 +132,20 @@ async function inDeno(): Promise<PageReport & { cpuTransformer?: Timing }> {
     cwd: root,
     stdout: "piped",
     stderr: "inherit",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  if (!out.success) return { error: `the Deno run failed (exit ${out.code})` };
-  return JSON.parse(text);
+  }).spawn();
+  const timer = setTimeout(() => child.kill(), budget * 1000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const report: PageReport & { cpuTransformer?: Timing } = { rows: [] };
+  for (const line of new TextDecoder().decode(out.stdout).split("\n").filter(Boolean)) {
+    const item = JSON.parse(line);
+    if (item.row) report.rows!.push(item.row);
+    else Object.assign(report, item);
+  }
+  if (!out.success) {
+    report.error = `the Deno run stopped (exit ${out.code}${out.signal ? `, ${out.signal}` : ""})`;
+  }
+  return report;
 }
 
 const ms = (
@@ -131,7 +159,7 @@ const speedup = (
 ) => (loom && other ? `${(other.ms / loom.ms).toFixed(2)}x` : "n/a");
 
 const browser = await inChromium().catch((e: Error) => ({ error: e.message }) as PageReport);
-const deno = args.includes("--no-deno") ? undefined : await inDeno();
+const deno = args.includes("--no-deno") ? undefined : await inDeno(Number(flag("deno-budget") ?? 1500));
 const lines: string[] = [];
 lines.push(
   `Chromium (${browser.userAgent?.match(/Chrome\/[\d.]+/)?.[0] ?? "?"}), adapter: ${

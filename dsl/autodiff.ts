@@ -59,8 +59,18 @@ function sumToShape(g: Tensor, shape: Shape): Tensor {
   return reshape(axes.length ? bind("reduce_sum", [g], { axes }) : g, shape);
 }
 
-/** A reduced tensor with the reduced axes back as size 1, broadcast to `shape`. */
-function expandReduced(g: Tensor, shape: Shape, axes: readonly number[]): Tensor {
+/**
+ * @internal A reduced tensor with the reduced axes back as size 1, broadcast to `shape`.
+ *
+ * @example
+ * ```ts
+ * import { expandReduced } from "./autodiff.ts";
+ * import { tensor } from "../mod.ts";
+ * const y = expandReduced(tensor([1, 2]), [2, 3], [1]);
+ * if (JSON.stringify(y.arraySync()) !== "[[1,1,1],[2,2,2]]") throw new Error();
+ * ```
+ */
+export function expandReduced(g: Tensor, shape: Shape, axes: readonly number[]): Tensor {
   const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const r = reshape(g, kept);
   return shapesEqual(kept, shape) ? r : bind("broadcast", [r], { shape: [...shape] });
@@ -98,24 +108,6 @@ export function maxShare(a: Tensor, b: Tensor): Tensor {
 export function safeLog(a: Tensor): Tensor {
   const positive = bind("less", [fullLike(a, 0), a]);
   return where(positive, bind("log", [where(positive, a, fullLike(a, 1))]), fullLike(a, 0));
-}
-
-/**
- * @internal The derivative of a max reduction spreads evenly over the elements that attain the maximum:
- * `mask / count`, shaped like `x`.
- *
- * @example
- * ```ts
- * import { maxReductionShare } from "./autodiff.ts";
- * import { tensor } from "../mod.ts";
- * const x = tensor([1, 3, 3]);
- * if (maxReductionShare(x, x.max(), [0]).arraySync().toString() !== "0,0.5,0.5") throw new Error();
- * ```
- */
-export function maxReductionShare(x: Tensor, y: Tensor, axes: readonly number[]): Tensor {
-  const mask = bind("cast", [bind("equal", [x, expandReduced(y, x.shape, axes)])], { dtype: x.dtype });
-  const count = bind("reduce_sum", [mask], { axes });
-  return mul(mask, expandReduced(recip(count), x.shape, axes));
 }
 
 const noGrad = () => [null];
@@ -168,7 +160,12 @@ export const VJP_RULES: { readonly [P in PrimName]: VjpRule<P> } = {
   },
 
   reduce_sum: (g, [x], _y, { axes }) => [expandReduced(g, x.shape, axes)],
-  reduce_max: (g, [x], y, { axes }) => [mul(maxReductionShare(x, y, axes), expandReduced(g, x.shape, axes))],
+  reduce_max: (g, [x], y, { axes }) => {
+    // The cotangent spreads evenly over the maxima: g / count where x attains the maximum, else 0.
+    const mask = bind("cast", [bind("equal", [x, expandReduced(y, x.shape, axes)])], { dtype: x.dtype });
+    const count = bind("reduce_sum", [mask], { axes });
+    return [mul(mask, expandReduced(mul(g, recip(count)), x.shape, axes))];
+  },
 
   reshape: (g, [x]) => [reshape(g, x.shape)],
   transpose: (g, _x, _y, { perm }) => {

@@ -7,7 +7,7 @@
  * `grad` gives Hessian-vector products, `jit(jvp(...))` compiles, and `grad`/`vmap` of `jvp` work.
  * @module
  */
-import { maxReductionShare, maxShare, safeLog } from "./autodiff.ts";
+import { expandReduced, maxShare, safeLog } from "./autodiff.ts";
 import type { Graph, Var } from "./ir/graph.ts";
 import type { PrimName, PrimParams } from "./ir/primitives.ts";
 import { shapesEqual, showShape } from "./ir/shape.ts";
@@ -42,6 +42,16 @@ const neg = (a: Tensor) => bind("neg", [a]);
 const recip = (a: Tensor) => bind("recip", [a]);
 const full = (like: Tensor, value: number) =>
   bind("full", [], { shape: [...like.shape], value, dtype: like.dtype });
+
+/**
+ * The share of a max reduction's derivative each element gets: spread evenly over the elements that attain
+ * the maximum (`mask / count`), as the VJP rule spreads the cotangent.
+ */
+function maxReductionShare(x: Tensor, y: Tensor, axes: readonly number[]): Tensor {
+  const mask = bind("cast", [bind("equal", [x, expandReduced(y, x.shape, axes)])], { dtype: x.dtype });
+  const count = bind("reduce_sum", [mask], { axes });
+  return mul(mask, expandReduced(recip(count), x.shape, axes));
+}
 
 /** Sums tangent terms, skipping zero (null) ones. */
 function sum(...terms: (Tensor | null)[]): Tensor | null {

@@ -28,9 +28,10 @@ import { type Code, SIMD, splatF32, splatI32 } from "./wasm.ts";
  * @example
  * ```ts
  * import type { SimdEmit } from "./lowering.ts";
+ * import { SIMD } from "./wasm.ts";
  * const negate = (em: SimdEmit) => {
  *   em.operand(0);
- *   em.code.simd(0xe1); // f32x4.neg
+ *   em.code.simd(SIMD.f32x4Neg);
  * };
  * if (typeof negate !== "function") throw new Error();
  * ```

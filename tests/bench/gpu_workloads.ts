@@ -10,7 +10,7 @@ import { type Contender, measure, randomFloats, type Timing } from "./harness.ts
 import { mlpTraining, tfMlp } from "./mlp.ts";
 import { LSTM_VOCAB, lstmTraining, tfLstmModel } from "./lstm.ts";
 import { tfAttend, tfLayerNorm, tfTransformer, transformerTraining } from "./transformer.ts";
-import type { LoomTraining } from "./loom.ts";
+import { loomStep, type LoomTraining } from "./loom.ts";
 import type { Tf, TfForward, TfTensor } from "./tfjs.ts";
 
 /** One measured row: Loom's time, TF.js's (if it ran), and what to say about them. */
@@ -146,14 +146,7 @@ export async function trainingRow(
   const { model, x, y } = spec;
   let params = model.init(L.random.key(0), spec.inputShape).params;
   const host = await hostTree(params);
-  const opt = L.optim.adam({ lr: spec.lr, eps: 1e-8 });
-  const lossFn = (p: L.nn.Params, x: L.Tensor, y: L.Tensor) =>
-    L.loss.crossEntropy(model.apply(p, x) as L.Tensor, y);
-  const step = L.jit((p: L.nn.Params, s: L.optim.OptimizerState, x: L.Tensor, y: L.Tensor) => {
-    const [loss, g] = L.valueAndGrad(lossFn, { sparse: true })(p, x, y);
-    const u = opt.update(g, s, p);
-    return [loss, u.params, u.state] as const;
-  }, { donate: [0, 1] });
+  const { step, opt } = loomStep(spec);
   let state = opt.init(params);
   const losses: Record<string, number[]> = { loom: [], tfjs: [] };
   const contenders = [timed("loom", async () => {

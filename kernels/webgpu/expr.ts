@@ -131,3 +131,46 @@ export function mapLoads(e: Expr, f: (l: Extract<Expr, { kind: "load" }>) => Exp
   };
   return walk(e);
 }
+
+/**
+ * Whether `a` and `b` compute the same value: the same tree of loads (input and affine form), constants
+ * (`Object.is`, so NaN equals NaN and -0 differs from 0), iotas, operations (primitive and params) and pads.
+ *
+ * @example
+ * ```ts
+ * import { sameExpr } from "./expr.ts";
+ * const x = { kind: "load", dtype: "float32", input: 0, at: { offset: 0, coeffs: [1] } } as const;
+ * const twice = { kind: "op", dtype: "float32", prim: "add", args: [x, x], params: {} } as const;
+ * if (!sameExpr(twice, { ...twice, args: [{ ...x }, x] }) || sameExpr(x, { ...x, input: 1 })) throw new Error();
+ * ```
+ */
+export function sameExpr(a: Expr, b: Expr): boolean {
+  if (a === b) return true;
+  if (a.kind !== b.kind || a.dtype !== b.dtype) return false;
+  const sameAffine = (p: Affine, q: Affine) =>
+    p.offset === q.offset && p.coeffs.length === q.coeffs.length &&
+    p.coeffs.every((c, d) => c === q.coeffs[d]);
+  switch (a.kind) {
+    case "const":
+      return Object.is(a.value, (b as typeof a).value);
+    case "load": {
+      const l = b as typeof a;
+      return a.input === l.input && sameAffine(a.at, l.at);
+    }
+    case "iota":
+      return sameAffine(a.at, (b as typeof a).at);
+    case "op": {
+      const o = b as typeof a;
+      return a.prim === o.prim && JSON.stringify(a.params) === JSON.stringify(o.params) &&
+        a.args.length === o.args.length && a.args.every((x, i) => sameExpr(x, o.args[i]));
+    }
+    case "pad": {
+      const p = b as typeof a;
+      return Object.is(a.value, p.value) && a.guards.length === p.guards.length &&
+        a.guards.every((g, i) => g.size === p.guards[i].size && sameAffine(g.at, p.guards[i].at)) &&
+        sameExpr(a.inside, p.inside);
+    }
+    case "acc":
+      return true;
+  }
+}

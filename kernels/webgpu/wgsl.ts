@@ -249,22 +249,29 @@ fn pow_f32(x: f32, y: f32) -> f32 {
 `;
 
 /**
- * The binding declarations of a shader, then the helpers: `out` (read-write; `atomic` for atomic access),
- * then `in0..` (arrays of words, or of 4-word vectors for the inputs listed in `vectors`).
+ * The binding declarations of a shader, then the helpers: `out` (read-write; `atomic` for atomic access, 4-word
+ * vectors for `vectorOut`), then `in0..` (arrays of words, or of 4-word vectors for the inputs listed in
+ * `vectors`).
  *
  * @example
  * ```ts
  * import { bindings } from "./wgsl.ts";
  * if (!bindings(1).includes("var<storage, read> in0: array<u32>;")) throw new Error();
  * if (!bindings(1, { vectors: [0] }).includes("in0: array<vec4<u32>>;")) throw new Error();
+ * if (!bindings(0, { vectorOut: true }).includes("out: array<vec4<u32>>;")) throw new Error();
  * ```
  */
 export function bindings(
   inputs: number,
-  options: { readonly atomic?: boolean; readonly vectors?: readonly number[] } = {},
+  options: {
+    readonly atomic?: boolean;
+    readonly vectors?: readonly number[];
+    readonly vectorOut?: boolean;
+  } = {},
 ): string {
+  const outType = options.atomic ? "atomic<u32>" : options.vectorOut ? "vec4<u32>" : "u32";
   return [
-    `@group(0) @binding(0) var<storage, read_write> out: array<${options.atomic ? "atomic<u32>" : "u32"}>;`,
+    `@group(0) @binding(0) var<storage, read_write> out: array<${outType}>;`,
     ...Array.from({ length: inputs }, (_, k) => {
       const type = options.vectors?.includes(k) ? "vec4<u32>" : "u32";
       return `@group(0) @binding(${k + 1}) var<storage, read> in${k}: array<${type}>;`;

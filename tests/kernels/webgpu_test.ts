@@ -215,7 +215,8 @@ gpuTest("tree reductions over every axis match the reference", async () => {
 gpuTest("row kernels (softmax, logSoftmax, layerNorm, cross-entropy) and their gradients match", async () => {
   const { nn } = L;
   const norm = nn.layerNorm();
-  for (const [rows, cols] of [[1, 3], [17, 64], [65, 17], [3, 257], [4, 1024]]) {
+  // 4100 columns hold too many words for registers: passes read global memory again.
+  for (const [rows, cols] of [[1, 3], [17, 64], [65, 17], [3, 257], [4, 1024], [2, 2049], [2, 4100]]) {
     const params = norm.init(L.random.key(1), [rows, cols]).params;
     const make = () => [
       randomTensor(rng(rows), [rows, cols], { lo: -4, hi: 4 }),
@@ -232,6 +233,60 @@ gpuTest("row kernels (softmax, logSoftmax, layerNorm, cross-entropy) and their g
     const { expected, actual } = await onBoth(f, make);
     compare(expected, actual, 1e-4, 1e-5, `rows ${rows}x${cols}`);
   }
+});
+
+gpuTest(
+  "row kernels: softmax and layerNorm read their input once, in one stage for their statistics",
+  async () => {
+    const norm = L.nn.layerNorm();
+    const params = norm.init(L.random.key(1), [4, 1024]).params;
+    const wgsl = (f: (x: Tensor) => Tensor) =>
+      onWebGpu(() => L.explain(f, { shape: [4, 1024] }).kernels.map((k) => k.code.text).join("\n"));
+    for (
+      const [label, f, merge] of [
+        ["softmax", (x: Tensor) => L.softmax(x), "online_merge("],
+        ["logSoftmax", (x: Tensor) => L.logSoftmax(x), "online_merge("],
+        ["layerNorm", (x: Tensor) => norm.apply(params, x), "welford_merge("],
+      ] as const
+    ) {
+      const source = await wgsl(f);
+      assert.equal(source.match(/workgroupBarrier/g)?.length, 2, `${label}: one stage, two barriers`);
+      assert.ok(source.includes(merge), `${label}: ${merge}`);
+      // 32 invocations, each with 8 vectors of the row, loaded once.
+      assert.equal(source.match(/in0\[/g)?.length, 8, `${label}: loads of the input`);
+    }
+  },
+);
+
+gpuTest("row kernels: masked rows, shifted rows and non-finite values as on the reference", async () => {
+  const [rows, cols] = [6, 300];
+  const norm = L.nn.layerNorm();
+  const params = norm.init(L.random.key(2), [rows, cols]).params;
+  const make = () => {
+    const x = randomTensor(rng(5), [rows, cols], { lo: -3, hi: 3 });
+    // Row r masks its columns from 50 r on (row 0 entirely), as causal attention does.
+    const masked = Uint8Array.from(
+      { length: rows * cols },
+      (_, i) => Number(i % cols >= 50 * Math.floor(i / cols)),
+    );
+    return [x, L.tensor(masked, { shape: [rows, cols], dtype: "bool" })];
+  };
+  const f = L.jit((x: Tensor, keep: Tensor) => {
+    const scores = L.where(keep, x, -Infinity);
+    return [
+      L.softmax(scores),
+      L.logSoftmax(scores.slice([1, 0], [rows - 1, cols])),
+      // A mean of 1e4 and a spread of 3: E[x²] - E[x]² would lose every digit in float32.
+      norm.apply(params, x.add(1e4)),
+      L.softmax(L.where(keep, x, NaN)),
+    ];
+  });
+  const { expected, actual } = await onBoth(f, make);
+  // Row 0 is all -∞: NaN on both (0/0), like the rows holding NaN.
+  compare([0, 1, 3].map((i) => expected[i]), [0, 1, 3].map((i) => actual[i]), 1e-4, 1e-5, "masked rows");
+  // Both sides centre on Σx / C with Σx rounded to float32 (3e6, whose ulp is 0.25) and a mean of 1e4 (ulp
+  // 1e-3): up to 1e-3 apart over σ = 1.7. The naive E[x²] - E[x]² would be off by the whole variance.
+  compare([expected[2]], [actual[2]], 1e-4, 2e-3, "shifted rows");
 });
 
 gpuTest("scatter-adds of repeated rows match the reference, in place when donated", async () => {

@@ -174,3 +174,20 @@ export function sameExpr(a: Expr, b: Expr): boolean {
       return true;
   }
 }
+
+/**
+ * The loads of `e`, in order (a node shared by several parents once per parent).
+ *
+ * @example
+ * ```ts
+ * import { loadsOf } from "./expr.ts";
+ * const x = { kind: "load", dtype: "float32", input: 1, at: { offset: 0, coeffs: [1] } } as const;
+ * if (loadsOf({ kind: "op", dtype: "float32", prim: "neg", args: [x], params: {} })[0] !== x) throw new Error();
+ * ```
+ */
+export function loadsOf(e: Expr, out: LoadExpr[] = []): LoadExpr[] {
+  if (e.kind === "load") out.push(e);
+  else if (e.kind === "op") e.args.forEach((a) => loadsOf(a, out));
+  else if (e.kind === "pad") loadsOf(e.inside, out);
+  return out;
+}

@@ -8,8 +8,9 @@
 import { type Graph, type Shape, sizeOf, stridesOf, type Var } from "../../dsl/ir/mod.ts";
 import type { Affine, Expr, Kernel, Program } from "../passes/fuse.ts";
 import { elementwiseDispatches } from "./elementwise.ts";
-import { mapLoads } from "./expr.ts";
+import { loadsOf, mapLoads } from "./expr.ts";
 import { WEBGPU_LOWERING, type WgslKernel } from "./lowering.ts";
+import { attentionDispatches, type AttentionKernel, attentionKernel } from "./attention.ts";
 import { type GpuMatmulKernel, matmulDispatches } from "./matmul.ts";
 import { reduceDispatches } from "./reduce.ts";
 import { rowDispatches, type RowKernel, type RowMember } from "./rows.ts";
@@ -17,7 +18,8 @@ import { scatterDispatches } from "./scatter.ts";
 import type { Dispatch, KernelContext, WebGpuBuffer } from "./wgsl.ts";
 
 /**
- * A kernel of the WebGPU backend: one of the fusion pass's, a matmul with an epilogue, or a row kernel.
+ * A kernel of the WebGPU backend: one of the fusion pass's, a matmul with an epilogue, a row kernel, or a
+ * fused attention.
  *
  * @example
  * ```ts
@@ -26,7 +28,7 @@ import type { Dispatch, KernelContext, WebGpuBuffer } from "./wgsl.ts";
  * if (kinds([]) !== "") throw new Error();
  * ```
  */
-export type GpuKernel = Exclude<Kernel, { kind: "matmul" }> | GpuMatmulKernel | RowKernel;
+export type GpuKernel = Exclude<Kernel, { kind: "matmul" }> | GpuMatmulKernel | RowKernel | AttentionKernel;
 
 /**
  * A program of WebGPU kernels, with the shared program it was made from.
@@ -47,14 +49,6 @@ export interface GpuProgram {
   readonly kernels: readonly GpuKernel[];
   /** The kernel that computes a shared kernel's output: itself, a merged one, or none (merged away). */
   kernelOf(k: Kernel): GpuKernel | undefined;
-}
-
-/** The loads of `e`. */
-function loadsOf(e: Expr, out: Extract<Expr, { kind: "load" }>[] = []): Extract<Expr, { kind: "load" }>[] {
-  if (e.kind === "load") out.push(e);
-  else if (e.kind === "op") e.args.forEach((a) => loadsOf(a, out));
-  else if (e.kind === "pad") loadsOf(e.inside, out);
-  return out;
 }
 
 /** Does `at` read, over iteration space `shape`, the element being computed (row-major, same size)? */
@@ -225,8 +219,36 @@ function epilogues(kernels: readonly GpuKernel[], graph: Graph): GpuKernel[] {
 }
 
 /**
- * The WebGPU program of a fused program: row kernels and matmul epilogues merged (unless `merge` is false,
- * for devices whose binding limit the merged kernels would pass).
+ * Merges each run of scores matmul, softmax row kernel and values matmul that read each other's results only
+ * (and are no graph outputs) into one attention kernel (`attention.ts`), at the values matmul's place.
+ */
+function attentions(kernels: readonly GpuKernel[], graph: Graph): GpuKernel[] {
+  const readers = new Map<Var, GpuKernel[]>();
+  for (const k of kernels) for (const v of new Set(k.inputs)) readers.set(v, [...(readers.get(v) ?? []), k]);
+  const outputs = new Set(graph.outputs);
+  const only = (v: Var) => {
+    const users = readers.get(v) ?? [];
+    return users.length === 1 && !outputs.has(v) ? users[0] : undefined;
+  };
+  const merged = new Map<GpuKernel, GpuKernel | null>();
+  for (const scores of kernels) {
+    if (scores.kind !== "matmul") continue;
+    const weights = only(scores.output);
+    const values = weights?.kind === "rows" ? only(weights.output) : undefined;
+    if (weights?.kind !== "rows" || values?.kind !== "matmul") continue;
+    const fused = attentionKernel(scores, weights, values);
+    if (!fused) continue;
+    merged.set(scores, null).set(weights, null).set(values, fused);
+  }
+  return kernels.flatMap((k) => {
+    const t = merged.get(k);
+    return t === undefined ? [k] : t === null ? [] : [t];
+  });
+}
+
+/**
+ * The WebGPU program of a fused program: row kernels, matmul epilogues and attentions merged (unless `merge`
+ * is false, for devices whose binding limit the merged kernels would pass).
  *
  * @example
  * ```ts
@@ -241,7 +263,9 @@ function epilogues(kernels: readonly GpuKernel[], graph: Graph): GpuKernel[] {
  */
 export function gpuProgram(fused: Program, options: { merge?: boolean } = {}): GpuProgram {
   const shared = fused.kernels as readonly GpuKernel[];
-  const kernels = options.merge === false ? shared : epilogues(rowGroups(shared, fused.graph), fused.graph);
+  const kernels = options.merge === false
+    ? shared
+    : attentions(epilogues(rowGroups(shared, fused.graph), fused.graph), fused.graph);
   const byOutput = new Map<Var, GpuKernel>(kernels.map((k) => [k.output, k]));
   return {
     simplified: fused.graph,
@@ -284,6 +308,8 @@ export function kernelDispatches(
       return scatterDispatches(k, inputs, out, inPlace);
     case "rows":
       return rowDispatches(k, inputs, out);
+    case "attention":
+      return attentionDispatches(k, inputs, out);
     case "opaque": {
       const lowering = WEBGPU_LOWERING[k.eqn.prim] as WgslKernel<typeof k.eqn.prim>;
       if (!("kernel" in lowering)) {

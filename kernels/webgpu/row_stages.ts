@@ -61,8 +61,20 @@ type OpNode = Extract<Expr, { kind: "op" }>;
 const op = (e: Expr, prim: string, arity: number): OpNode | undefined =>
   e.kind === "op" && e.prim === prim && e.args.length === arity ? e : undefined;
 
-/** `X - Y` written as `X + -Y` (either order): X and Y, or undefined. */
-function difference(e: Expr): { x: Expr; y: Expr } | undefined {
+/**
+ * `X - Y` written as `X + -Y` (either order): X and Y, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { difference } from "./row_stages.ts";
+ * import type { Expr } from "../passes/fuse.ts";
+ * const x: Expr = { kind: "const", dtype: "float32", value: 2 };
+ * const y: Expr = { kind: "const", dtype: "float32", value: 1 };
+ * const e: Expr = { kind: "op", dtype: "float32", prim: "add", params: {}, args: [{ kind: "op", dtype: "float32", prim: "neg", params: {}, args: [y] }, x] };
+ * if (difference(e)?.x !== x || difference(e)?.y !== y) throw new Error();
+ * ```
+ */
+export function difference(e: Expr): { x: Expr; y: Expr } | undefined {
   const sum = op(e, "add", 2);
   if (!sum) return undefined;
   const [p, q] = sum.args;
@@ -72,8 +84,18 @@ function difference(e: Expr): { x: Expr; y: Expr } | undefined {
   return negP ? { x: q, y: negP.args[0] } : undefined;
 }
 
-/** Does `e` read nothing but per-row members (and constants)? */
-function perRowOnly(e: Expr, isPerRow: (member: number) => boolean): boolean {
+/**
+ * Does `e` read nothing but per-row members (loads of negative inputs `-1 - j` with `isPerRow(j)`) and
+ * constants?
+ *
+ * @example
+ * ```ts
+ * import { perRowOnly } from "./row_stages.ts";
+ * const v: Parameters<typeof perRowOnly>[0] = { kind: "load", dtype: "float32", input: -1, at: { offset: 0, coeffs: [1] } };
+ * if (!perRowOnly(v, (j) => j === 0) || perRowOnly({ ...v, input: 0 }, () => true)) throw new Error();
+ * ```
+ */
+export function perRowOnly(e: Expr, isPerRow: (member: number) => boolean): boolean {
   switch (e.kind) {
     case "const":
       return true;

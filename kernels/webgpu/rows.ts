@@ -16,7 +16,7 @@
 import { type Shape, sizeOf, stridesOf, type Var } from "../../dsl/ir/mod.ts";
 import type { Eqn } from "../../dsl/ir/mod.ts";
 import type { Affine, Expr } from "../passes/fuse.ts";
-import { emitExpr, mapLoads } from "./expr.ts";
+import { emitExpr, loadsOf, mapLoads } from "./expr.ts";
 import { type RowStage, rowStages, STAGE_HELPERS, stageCode } from "./row_stages.ts";
 import { bindings, type Dispatch, indicesOf, spread, u32Literal, type WebGpuBuffer, word } from "./wgsl.ts";
 
@@ -138,8 +138,16 @@ function typed(raw: string, dtype: LoadExpr["dtype"]): string {
   return `(${raw} != 0u)`;
 }
 
-/** Does `at`, over the per-element space `shape`, read the element being computed (row-major)? */
-function lockstep(at: Affine, shape: Shape): boolean {
+/**
+ * Does `at`, over the per-element space `shape`, read the element being computed (row-major)?
+ *
+ * @example
+ * ```ts
+ * import { lockstep } from "./rows.ts";
+ * if (!lockstep({ offset: 0, coeffs: [3, 1] }, [2, 3]) || lockstep({ offset: 0, coeffs: [0, 1] }, [2, 3])) throw new Error();
+ * ```
+ */
+export function lockstep(at: Affine, shape: Shape): boolean {
   const strides = stridesOf(shape);
   return at.offset === 0 && at.coeffs.every((c, d) => c === strides[d] || shape[d] === 1);
 }
@@ -153,12 +161,28 @@ function byColumn(at: Affine, shape: Shape): boolean {
   return at.offset % 4 === 0 && at.coeffs.every((c, d) => (d === last ? c === 1 : c === 0 || shape[d] === 1));
 }
 
-/** The loads of `e`. */
-function loadsOf(e: Expr, out: LoadExpr[] = []): LoadExpr[] {
-  if (e.kind === "load") out.push(e);
-  else if (e.kind === "op") e.args.forEach((a) => loadsOf(a, out));
-  else if (e.kind === "pad") loadsOf(e.inside, out);
-  return out;
+/**
+ * The members' bodies with the per-element members they read substituted (per-element members are
+ * recomputed where they are read); loads of per-row members stay.
+ *
+ * @example
+ * ```ts
+ * import { tensor, trace } from "../../mod.ts";
+ * import { optimize } from "../passes/simplify.ts";
+ * import { fuse } from "../passes/fuse.ts";
+ * import { gpuProgram } from "./fusion.ts";
+ * import { resolveMembers, type RowKernel } from "./rows.ts";
+ * const k = gpuProgram(fuse(optimize(trace((x) => x.softmax(), tensor([[1, 2, 3]]))))).kernels[0] as RowKernel;
+ * const last = resolveMembers(k.members).at(-1)!;
+ * if (last.kind !== "op" || last.prim !== "mul") throw new Error(); // exp(x - max) · (1 / sum)
+ * ```
+ */
+export function resolveMembers(members: readonly RowMember[]): Expr[] {
+  const resolved: Expr[] = [];
+  const resolve = (e: Expr): Expr =>
+    mapLoads(e, (l) => (l.input < 0 && !members[-1 - l.input].perRow ? resolved[-1 - l.input] : l));
+  members.forEach((m) => resolved.push(resolve(m.expr)));
+  return resolved;
 }
 
 /**
@@ -183,10 +207,7 @@ export function rowDispatches(k: RowKernel, inputs: readonly WebGpuBuffer[], out
   if (rows === 0) return [];
   const { vector, width, units, threads, perThread } = rowLayout(cols);
   // Per-element members are recomputed where they are read: substitute their bodies.
-  const resolved: Expr[] = [];
-  const resolve = (e: Expr): Expr =>
-    mapLoads(e, (l) => (l.input < 0 && !members[-1 - l.input].perRow ? resolved[-1 - l.input] : l));
-  members.forEach((m) => resolved.push(resolve(m.expr)));
+  const resolved = resolveMembers(members);
   const lastIndex = members.length - 1;
   const last = members[lastIndex];
   const perElement = (j: number) => sizeOf(members[j].shape) !== rows;

@@ -289,6 +289,44 @@ gpuTest("row kernels: masked rows, shifted rows and non-finite values as on the 
   compare([expected[2]], [actual[2]], 1e-4, 2e-3, "shifted rows");
 });
 
+gpuTest("attention: scores, mask, softmax and weighted sum in one kernel match the reference", async () => {
+  // Queries and keys at block edges (3, 17, 33, 65), head widths 4 to 64, causal and not, several heads.
+  for (
+    const [batch, time, dim, heads, causal] of [
+      [1, 3, 8, 2, true],
+      [2, 17, 16, 4, true],
+      [1, 33, 64, 1, false],
+      [3, 65, 128, 2, true],
+    ] as const
+  ) {
+    const attend = L.nn.attend({ heads, causal });
+    const params = attend.init(L.random.key(3), [batch, time, dim]).params;
+    const f = (x: Tensor) => attend.apply(params, x) as Tensor;
+    const code = await onWebGpu(() =>
+      L.explain(f, { shape: [batch, time, dim] }).kernels.map((k) => k.code.text)
+    );
+    // The scores and the softmax are computed inside the values' kernel: no row kernel is left.
+    assert.equal(code.filter((t) => t.includes("fn score(")).length, 1, code.join("\n\n"));
+    assert.ok(!code.some((t) => t.includes("online_merge(st")), "no row kernel");
+    const { expected, actual } = await onBoth(L.jit(f), () => [randomTensor(rng(time), [batch, time, dim])]);
+    compare(
+      expected,
+      actual,
+      1e-4,
+      1e-5,
+      `attention ${batch}x${time}x${dim}, ${heads} heads, causal ${causal}`,
+    );
+  }
+  // Where the weights are read elsewhere (the gradient), the scores stay a matmul and a row kernel.
+  const attend = L.nn.attend({ heads: 2, causal: true });
+  const params = attend.init(L.random.key(4), [2, 17, 16]).params;
+  const g = L.jit((x: Tensor) =>
+    L.grad((z: Tensor) => (attend.apply(params, z) as Tensor).square().sum())(x)
+  );
+  const { expected, actual } = await onBoth(g, () => [randomTensor(rng(9), [2, 17, 16])]);
+  compare(expected, actual, 1e-4, 1e-4, "attention gradient");
+});
+
 gpuTest("scatter-adds of repeated rows match the reference, in place when donated", async () => {
   for (const [vocab, dim, count] of [[17, 3, 65], [257, 64, 17], [5, 65, 257]]) {
     const make = () => [

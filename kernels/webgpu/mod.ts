@@ -168,25 +168,57 @@ export function webGpuBackend(device: GPUDevice): Backend {
     return pipeline;
   };
 
-  /** Records every dispatch in one command encoder, in one compute pass, and submits it. */
-  const submit = (dispatches: readonly Dispatch[]) => {
+  /** The pipelines of a compiled graph's dispatches, by the inputs a call binds to their outputs (if any). */
+  const dispatchPipelines = new WeakMap<Dispatch, Map<string, GPUComputePipeline>>();
+  /** The bind groups a compiled graph's dispatches used last, by the ids of their buffers. */
+  const bindGroups = new WeakMap<Dispatch, { ids: string; group: GPUBindGroup }[]>();
+  const bufferIds = new WeakMap<GPUBuffer, number>();
+  let buffersSeen = 0;
+  const bufferId = (buffer: GPUBuffer) => {
+    let id = bufferIds.get(buffer);
+    if (id === undefined) bufferIds.set(buffer, id = buffersSeen++);
+    return id;
+  };
+
+  /**
+   * Records every dispatch in one command encoder, in one compute pass, and submits it: each dispatch of a
+   * compiled graph (`template`, whose source and workgroups it takes) with the buffers of this call.
+   */
+  const submit = (
+    dispatches: readonly { template: Dispatch; out: WebGpuBuffer; inputs: WebGpuBuffer[] }[],
+  ) => {
     if (dispatches.length === 0) return;
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     for (const d of dispatches) {
       const self = d.inputs.flatMap((b, j) => (b.buffer === d.out.buffer ? [j] : []));
-      const source = self.length ? aliased(d.source, self) : d.source;
       const bound = [0, ...d.inputs.flatMap((_, j) => (self.includes(j) ? [] : [j + 1]))];
       const buffers = [d.out, ...d.inputs];
-      pass.setPipeline(pipelineFor(source, bound));
-      pass.setBindGroup(
-        0,
-        device.createBindGroup({
+      let pipelines = dispatchPipelines.get(d.template);
+      if (!pipelines) dispatchPipelines.set(d.template, pipelines = new Map());
+      const key = self.join();
+      let pipeline = pipelines.get(key);
+      if (!pipeline) {
+        const source = self.length ? aliased(d.template.source, self) : d.template.source;
+        pipelines.set(key, pipeline = pipelineFor(source, bound));
+      }
+      pass.setPipeline(pipeline);
+      // A call of a compiled graph mostly binds the buffers of the call before it (pooled, donated): the
+      // last few bind groups of each dispatch are kept.
+      const ids = bound.map((binding) => bufferId(buffers[binding].buffer)).join();
+      let groups = bindGroups.get(d.template);
+      if (!groups) bindGroups.set(d.template, groups = []);
+      let group = groups.find((g) => g.ids === ids)?.group;
+      if (!group) {
+        group = device.createBindGroup({
           layout: layoutFor(bound),
           entries: bound.map((binding) => ({ binding, resource: { buffer: buffers[binding].buffer } })),
-        }),
-      );
-      pass.dispatchWorkgroups(...d.groups);
+        });
+        groups.unshift({ ids, group });
+        groups.length = Math.min(groups.length, 4);
+      }
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(...d.template.groups);
     }
     pass.end();
     device.queue.submit([encoder.finish()]);
@@ -278,6 +310,21 @@ export function webGpuBackend(device: GPUDevice): Backend {
       const origin = new Map<Var, string>(simplified.eqns.map((e) => [e.out, e.prim]));
       const what = (v: Var) => () => `${v.dtype}[${v.shape.join(", ")}], the result of ${origin.get(v)}`;
       for (const k of kernels) checkSize(sizeOf(k.output.shape), what(k.output));
+      // Each kernel's dispatches, made once (shader sources do not depend on buffers): with placeholders for
+      // its inputs, its output and its scratch buffers, which each call replaces with its own.
+      const placeholder = (words: number) => new WebGpuBuffer(undefined as unknown as GPUBuffer, words);
+      const templates = kernels.map((k) => {
+        const inputs = k.inputs.map(() => placeholder(0));
+        const out = placeholder(0);
+        const scratch: WebGpuBuffer[] = [];
+        const ctx: KernelContext = { scratch: (words) => scratch[scratch.push(placeholder(words)) - 1] };
+        return {
+          inputs,
+          out,
+          scratch,
+          dispatches: kernelDispatches(k, inputs, out, ctx, plan.inPlace.has(k)),
+        };
+      });
       return {
         run(inputs) {
           const env = new Map<Var, WebGpuBuffer>();
@@ -290,19 +337,27 @@ export function webGpuBackend(device: GPUDevice): Backend {
             return new WebGpuBuffer(buffer, words);
           };
           const slots: (WebGpuBuffer | undefined)[] = slotWords.map(() => undefined);
-          const ctx: KernelContext = { scratch: borrow };
-          const dispatches: Dispatch[] = [];
-          for (const k of kernels) {
+          const dispatches: Parameters<typeof submit>[0][number][] = [];
+          kernels.forEach((k, i) => {
             const where = plan.storage.get(k.output);
             const out = where === undefined
               ? escaping(sizeOf(k.output.shape), what(k.output))
               : "input" in where
               ? env.get(where.input)!
               : (slots[where.slot] ??= borrow(slotWords[where.slot]));
-            const ins = k.inputs.map((v) => env.get(v)!);
-            dispatches.push(...kernelDispatches(k, ins, out, ctx, plan.inPlace.has(k)));
+            const template = templates[i];
+            const actual = new Map<WebGpuBuffer, WebGpuBuffer>([[template.out, out]]);
+            template.inputs.forEach((p, j) => actual.set(p, env.get(k.inputs[j])!));
+            for (const p of template.scratch) actual.set(p, borrow(p.words));
+            for (const d of template.dispatches) {
+              dispatches.push({
+                template: d,
+                out: actual.get(d.out)!,
+                inputs: d.inputs.map((b) => actual.get(b)!),
+              });
+            }
             env.set(k.output, out);
-          }
+          });
           submit(dispatches);
           for (const b of borrowed) pool.release(b);
           return simplified.outputs.map((v) => {

@@ -7,12 +7,14 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-webgpu";
 import * as L from "../../mod.ts";
-import { gpuRows } from "./gpu_workloads.ts";
+import { gpuRows, type Loom } from "./gpu_workloads.ts";
 import type { Tf } from "./tfjs.ts";
 
-const { benchDone: report, benchRow } = globalThis as unknown as {
+const { benchDone: report, benchRow, LoomBefore } = globalThis as unknown as {
   benchDone: (json: string) => Promise<void>;
   benchRow: (json: string) => Promise<void>;
+  /** Loom at another revision, where the runner bundled one (`--before`). */
+  LoomBefore?: Loom;
 };
 const params = new URLSearchParams(location.search);
 
@@ -27,7 +29,9 @@ try {
   if (!(await tf.setBackend("webgpu"))) throw new Error("TF.js: the webgpu backend did not initialise");
   await tf.ready();
   await L.setBackend("webgpu");
+  await LoomBefore?.setBackend("webgpu");
   const rows = await gpuRows({
+    before: LoomBefore,
     tf: tf as unknown as Tf,
     quick: params.has("quick"),
     only: params.get("only")?.split(","),

@@ -13,6 +13,9 @@ import { tfAttend, tfLayerNorm, tfTransformer, transformerTraining } from "./tra
 import { loomStep, type LoomTraining } from "./loom.ts";
 import type { Tf, TfForward, TfTensor } from "./tfjs.ts";
 
+/** The Loom library (mod.ts): this tree's, or another revision's for a before/after column. */
+export type Loom = typeof L;
+
 /** One measured row: Loom's time, TF.js's (if it ran), and what to say about them. */
 export interface GpuRow {
   /** The workload. */
@@ -21,6 +24,8 @@ export interface GpuRow {
   loom?: Timing;
   /** TF.js's median, ms. */
   tfjs?: Timing;
+  /** The median of Loom at the revision given as `before`, ms (kernel rows only). */
+  before?: Timing;
   /** Floating-point operations of one call (for GFLOP/s), if counted. */
   flops?: number;
   /** Remarks: agreement of results, first losses. */
@@ -39,6 +44,8 @@ export interface GpuBenchOptions {
   only?: readonly string[];
   /** Called with each row as soon as it is measured. */
   onRow?: (row: GpuRow) => void | Promise<void>;
+  /** Loom at another revision (its WebGPU backend selected), timed beside this one in the kernel rows. */
+  before?: Loom;
 }
 
 /**
@@ -58,12 +65,15 @@ function timed(name: string, run: () => Promise<unknown>): Contender {
   };
 }
 
-/** Waits for a Loom result: reads one element of it. */
-const loomDone = (y: L.Tensor) => y.reshape([-1]).slice([0], [1]).data();
+/**
+ * Waits for a Loom result: reads its first element (a slice of one element, not a reshape: a reshape on the
+ * device is a copy of the whole result).
+ */
+const loomDone = (y: L.Tensor) => y.slice(y.shape.map(() => 0), y.shape.map(() => 1)).data();
 
-/** Waits for a TF.js result: reads one element of it, then frees it. */
+/** Waits for a TF.js result: reads its first element, then frees it. */
 async function tfDone(tf: Tf, y: TfTensor): Promise<void> {
-  const first = tf.slice(tf.reshape(y, [-1]), [0], [1]);
+  const first = tf.slice(y, y.shape.map(() => 0), y.shape.map(() => 1));
   await first.data();
   tf.dispose([first, y]);
 }
@@ -76,23 +86,31 @@ async function maxDifference(a: L.Tensor, tf: Tf, b: TfTensor): Promise<number> 
   return worst;
 }
 
-/** A row comparing one Loom function with one TF.js function on the same host inputs. */
+/**
+ * A row comparing one Loom function (made for a Loom library: this tree's, and another revision's where
+ * `options.before` is given) with one TF.js function on the same host inputs.
+ */
 async function kernelRow(
   label: string,
   shapes: number[][],
-  loomFn: (...xs: L.Tensor[]) => L.Tensor,
+  loomFn: (loom: Loom) => (...xs: L.Tensor[]) => L.Tensor,
   tfFn: ((tf: Tf, ...xs: TfTensor[]) => TfTensor) | null,
   options: GpuBenchOptions,
   flops?: number,
 ): Promise<GpuRow> {
   options.log(label);
   const hosts = shapes.map((s, i) => randomFloats(s.reduce((a, b) => a * b, 1), 11 + i));
-  const xs = hosts.map((h, i) => L.tensor(h, { shape: shapes[i] }));
-  const f = L.jit(loomFn);
-  const contenders = [timed("loom", () => loomDone(f(...xs)))];
+  const contender = async (name: string, loom: Loom) => {
+    const xs = hosts.map((h, i) => loom.tensor(h, { shape: shapes[i] }));
+    const f = loom.jit(loomFn(loom));
+    await loomDone(f(...xs)); // compiles
+    return { f, xs, contender: timed(name, () => loomDone(f(...xs))) };
+  };
+  const { f, xs, contender: loom } = await contender("loom", L);
+  const contenders = [loom];
+  if (options.before) contenders.push((await contender("before", options.before)).contender);
   const notes: string[] = [];
   const { tf } = options;
-  if (!tf || !tfFn) await loomDone(f(...xs)); // compiles
   if (tf && tfFn) {
     const ts = hosts.map((h, i) => tf.tensor(h, shapes[i]));
     // The first calls (compiling on both sides) compare the results.
@@ -104,7 +122,7 @@ async function kernelRow(
     maxReps: options.quick ? 3 : 15,
     budgetMs: options.quick ? 1000 : 4000,
   });
-  return { label, loom: t.get("loom"), tfjs: t.get("tfjs"), flops, notes };
+  return { label, loom: t.get("loom"), tfjs: t.get("tfjs"), before: t.get("before"), flops, notes };
 }
 
 /** Host copies of a params tree (read asynchronously, as WebGPU reads). */
@@ -131,9 +149,18 @@ function tfVariables(tf: Tf, tree: any, into: any[]): any {
   return tree;
 }
 
+/** How long a training row measures: timed steps per contender at most, and the time for them. */
+export interface StepBudget {
+  /** Timed steps per contender at most (after a first step that compiles and a warm-up step). */
+  maxReps: number;
+  /** Time for a contender's timed steps, in ms: a slow contender gets fewer (at least one). */
+  budgetMs: number;
+}
+
 /**
  * A training-step row: forward, backward and Adam on both sides from the same initial weights and batch
  * (Loom: one `jit` with params and state donated; TF.js: `optimizer.minimize`), each step's loss read back.
+ * A contender whose warm-up step takes the whole budget has that step as its one sample.
  */
 export async function trainingRow(
   label: string,
@@ -141,6 +168,7 @@ export async function trainingRow(
   forward: TfForward,
   classes: number,
   options: GpuBenchOptions,
+  budget: StepBudget = { maxReps: 10, budgetMs: 10000 },
 ): Promise<GpuRow> {
   options.log(label);
   const { model, x, y } = spec;
@@ -172,10 +200,10 @@ export async function trainingRow(
     }));
   }
   for (const c of contenders) await c.timed!(); // compiles, and gives the first losses
-  const t = await measure(contenders, {
-    maxReps: options.quick ? 2 : 10,
-    budgetMs: options.quick ? 2000 : 10000,
-  });
+  const t = await measure(
+    contenders,
+    options.quick ? { maxReps: 2, budgetMs: Math.min(2000, budget.budgetMs) } : budget,
+  );
   const first = Object.entries(losses).filter(([, l]) => l.length).map(([k, l]) => `${k} ${l[0].toFixed(4)}`);
   return { label, loom: t.get("loom"), tfjs: t.get("tfjs"), notes: [`step-1 loss ${first.join(", ")}`] };
 }
@@ -196,7 +224,7 @@ export async function gpuRows(options: GpuBenchOptions): Promise<GpuRow[]> {
         kernelRow(
           `sgemm ${n}`,
           [[n, n], [n, n]],
-          (a, b) => a.matmul(b),
+          () => (a, b) => a.matmul(b),
           (tf, a, b) => tf.matMul(a, b),
           options,
           2 * n ** 3,
@@ -209,20 +237,22 @@ export async function gpuRows(options: GpuBenchOptions): Promise<GpuRow[]> {
       kernelRow(
         "softmax 4096×1024",
         [[4096, 1024]],
-        (x) => L.softmax(x),
+        (loom) => (x) => loom.softmax(x),
         (tf, x) => tf.softmax(x),
         options,
       ),
     );
   }
   if (want("layernorm")) {
-    const norm = L.nn.layerNorm();
-    const p = norm.init(L.random.key(0), [4096, 1024]).params;
     await rows.push(
       kernelRow(
         "layerNorm 4096×1024",
         [[4096, 1024]],
-        (x) => norm.apply(p, x),
+        (loom) => {
+          const norm = loom.nn.layerNorm();
+          const p = norm.init(loom.random.key(0), [4096, 1024]).params;
+          return (x) => norm.apply(p, x);
+        },
         (tf, x) => tfLayerNorm(tf, { gain: tf.ones([1024]), bias: tf.zeros([1024]) }, x),
         options,
       ),
@@ -241,7 +271,11 @@ export async function gpuRows(options: GpuBenchOptions): Promise<GpuRow[]> {
       kernelRow(
         `attention block (batch ${batch}, ${heads} heads, ${time} steps, ${dim} dims, causal)`,
         [[batch, time, dim]],
-        (x) => attend.apply(params, x) as L.Tensor,
+        (loom) => {
+          const layer = loom.nn.attend({ heads, causal: true });
+          const p = layer.init(loom.random.key(1), [batch, time, dim]).params;
+          return (x) => layer.apply(p, x) as L.Tensor;
+        },
         (tf, x) => {
           const p = Object.fromEntries(
             Object.entries(host).map(([k, v]) => [k, {
@@ -260,17 +294,6 @@ export async function gpuRows(options: GpuBenchOptions): Promise<GpuRow[]> {
       trainingRow("train step: MLP 784-512-512-10, batch 128", mlpTraining(), tfMlp, 10, options),
     );
   }
-  if (want("lstm") && !options.quick) {
-    await rows.push(
-      trainingRow(
-        "train step: LSTM LM (2×200, vocab 10k, batch 20, 35 steps)",
-        lstmTraining(),
-        tfLstmModel,
-        LSTM_VOCAB,
-        options,
-      ),
-    );
-  }
   if (want("transformer")) {
     await rows.push(
       trainingRow(
@@ -279,6 +302,21 @@ export async function gpuRows(options: GpuBenchOptions): Promise<GpuRow[]> {
         tfTransformer,
         65,
         options,
+        // SwiftShader takes seconds a step: one to five timed steps.
+        { maxReps: 5, budgetMs: 20000 },
+      ),
+    );
+  }
+  if (want("lstm") && !options.quick) {
+    await rows.push(
+      trainingRow(
+        "train step: LSTM LM (2×200, vocab 10k, batch 20, 35 steps)",
+        lstmTraining(),
+        tfLstmModel,
+        LSTM_VOCAB,
+        options,
+        // The slowest row (tens of seconds a step on a software adapter): one timed step after the warm-up.
+        { maxReps: 1, budgetMs: 1 },
       ),
     );
   }

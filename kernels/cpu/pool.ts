@@ -89,6 +89,8 @@ export interface CpuRuntimeOptions {
   maxBytes?: number;
   /** Heap bytes available before the memory first grows (default 16 MiB). */
   initialHeapBytes?: number;
+  /** The workers' module (default: {@linkcode defaultWorkerUrl}). */
+  workerUrl?: string | URL;
 }
 
 const PAGE = 65536;
@@ -154,9 +156,30 @@ interface PoolWorker {
   terminate(): void;
 }
 
-/** Starts a worker; `onFailure` is told if it fails to start or dies. */
-async function startWorker(init: WorkerInit, onFailure: (error: unknown) => void): Promise<PoolWorker> {
-  const url = new URL("./worker.ts", import.meta.url);
+/**
+ * Where the pool's workers load their module from: `worker.ts` beside this file when it runs from source, and
+ * `loom_worker.js` beside the bundle when it runs bundled (a bundler keeps `import.meta.url` but not the
+ * worker's file, so a browser build ships that entry point under this name next to the code that holds the pool).
+ *
+ * @example
+ * ```ts
+ * import { defaultWorkerUrl } from "./pool.ts";
+ * if (defaultWorkerUrl("https://example.com/loom/loom.js").href !== "https://example.com/loom/loom_worker.js") {
+ *   throw new Error();
+ * }
+ * if (!defaultWorkerUrl().pathname.endsWith("/kernels/cpu/worker.ts")) throw new Error();
+ * ```
+ */
+export function defaultWorkerUrl(base: string | URL = import.meta.url): URL {
+  return new URL(new URL(base).pathname.endsWith(".ts") ? "./worker.ts" : "./loom_worker.js", base);
+}
+
+/** Starts a worker from `url`; `onFailure` is told if it fails to load or start, or dies. */
+async function startWorker(
+  url: URL,
+  init: WorkerInit,
+  onFailure: (error: unknown) => void,
+): Promise<PoolWorker> {
   if ("Deno" in globalThis) {
     // node:worker_threads workers can be unref'ed, so an idle pool does not keep Deno alive.
     const { Worker: NodeWorker } = await import("node:worker_threads");
@@ -167,7 +190,11 @@ async function startWorker(init: WorkerInit, onFailure: (error: unknown) => void
     return { terminate: () => void worker.terminate() };
   }
   const worker = new Worker(url, { type: "module" });
-  worker.addEventListener("error", (event) => onFailure(event.message));
+  // A module that cannot be fetched or parsed raises an error event without a message: name the URL.
+  worker.addEventListener(
+    "error",
+    (event) => onFailure(event.message || `could not load the worker module ${url}`),
+  );
   worker.postMessage(init);
   return worker;
 }
@@ -301,6 +328,7 @@ export class CpuRuntime {
       buildSgemmModule({ relaxed, memory: { initial, maximum: created.maximum, shared } }),
     );
 
+    const workerUrl = new URL(options.workerUrl ?? defaultWorkerUrl());
     let failure: unknown;
     const workers: PoolWorker[] = [];
     for (let thread = 1; thread < threads; thread++) {
@@ -313,7 +341,7 @@ export class CpuRuntime {
         spin: WORKER_SPIN,
       };
       try {
-        workers.push(await startWorker(init, (error) => failure ??= error));
+        workers.push(await startWorker(workerUrl, init, (error) => failure ??= error));
       } catch (error) {
         failure ??= error; // e.g. no read permission for the worker module
         break;
@@ -327,11 +355,13 @@ export class CpuRuntime {
     }
     if (failure !== undefined) {
       runtime.close();
-      // Threads were only a default: carry on with one rather than fail.
-      if (options.threads === undefined) return CpuRuntime.create({ ...options, threads: 1 });
-      throw new Error(`CpuRuntime: a worker failed to start (${failure}); try { threads: 1 }`, {
-        cause: failure,
-      });
+      const message = `CpuRuntime: a worker from ${workerUrl} failed to start (${failure})`;
+      // Threads were only a default: carry on with one rather than fail, and say why.
+      if (options.threads === undefined) {
+        console.warn(`${message}; running on one thread`);
+        return CpuRuntime.create({ ...options, threads: 1 });
+      }
+      throw new Error(`${message}; try { threads: 1 }`, { cause: failure });
     }
     runtime.warmUp();
     return runtime;

@@ -4,7 +4,7 @@
  * function it exposes (`benchDone`). Bundled for the browser by the runner.
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import * as L from "../../mod.ts";
 import { gpuRows, type Loom } from "./gpu_workloads.ts";

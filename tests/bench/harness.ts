@@ -126,8 +126,10 @@ export interface Row {
   tfjsWasm: string;
   /** TF.js, cpu backend (plain JavaScript). */
   tfjsCpu: string;
-  /** numpy (matmul rows only). */
+  /** numpy (matmul rows), word2vec.c and gensim (word2vec rows). */
   numpy: string;
+  /** JAX, jitted with optax (training-step rows). */
+  jax: string;
   /** Loom's time over TF.js wasm's. */
   ratio: string;
   /** Anything needed to read the row. */
@@ -142,6 +144,7 @@ export function row(workload: string, cells: Partial<Omit<Row, "workload">>): Ro
     tfjsWasm: "n/a",
     tfjsCpu: "n/a",
     numpy: "n/a",
+    jax: "n/a",
     ratio: "n/a",
     notes: "",
     ...cells,
@@ -171,10 +174,12 @@ export function formatRatio(loom: Timing | undefined, other: Timing | undefined)
 export function toMarkdown(rows: readonly Row[]): string {
   const escape = (cell: string) => cell.replaceAll("|", "\\|");
   return [
-    "| workload | Loom cpu | TF.js wasm | TF.js cpu | numpy | Loom / TF.js wasm | notes |",
-    "|---|---:|---:|---:|---:|---:|---|",
+    "| workload | Loom cpu | TF.js wasm | TF.js cpu | numpy, C or gensim | JAX | Loom / TF.js wasm | notes |",
+    "|---|---:|---:|---:|---:|---:|---:|---|",
     ...rows.map((r) =>
-      `| ${[r.workload, r.loom, r.tfjsWasm, r.tfjsCpu, r.numpy, r.ratio, r.notes].map(escape).join(" | ")} |`
+      `| ${
+        [r.workload, r.loom, r.tfjsWasm, r.tfjsCpu, r.numpy, r.jax, r.ratio, r.notes].map(escape).join(" | ")
+      } |`
     ),
   ].join("\n");
 }

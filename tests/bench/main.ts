@@ -27,6 +27,8 @@ import { lstmRows } from "./lstm.ts";
 import { transformerRows } from "./transformer.ts";
 import { skipgramRows } from "./skipgram.ts";
 import { memoryRows } from "./memory.ts";
+import { jaxStep } from "./jax.ts";
+import { word2vecRunRows } from "./word2vec_runs.ts";
 
 type Workload = (options: BenchOptions, tfjs: TfSetup | null) => Promise<Row[]>;
 
@@ -41,6 +43,7 @@ const WORKLOADS: [string, Workload, Record<string, string>?][] = [
   // word2vec.c reports words per second per thread: compare at one thread as well as at all cores.
   ["skipgram-1", skipgramRows, { LOOM_THREADS: "1" }],
   ["skipgram", skipgramRows],
+  ["word2vec-runs", (options) => word2vecRunRows(options)],
   ["memory", memoryRows],
 ];
 
@@ -55,7 +58,7 @@ const EXTRA_V8_FLAGS: Record<string, string> = {
 };
 
 /** Workloads with no TF.js contender: their processes do not load it (the memory row measures Loom alone). */
-const WITHOUT_TFJS = new Set(["skipgram-1", "skipgram", "memory"]);
+const WITHOUT_TFJS = new Set(["skipgram-1", "skipgram", "word2vec-runs", "memory"]);
 
 /** What a child process reports. */
 interface ChildReport {
@@ -197,6 +200,18 @@ async function main(): Promise<void> {
     if (only && !only.has(name)) continue;
     const report = await spawnWorkload(name, quick, env);
     if (report) {
+      // JAX right after Loom's row, in the same minutes of this shared machine.
+      const jax = await jaxStep(name, quick);
+      if (jax !== "n/a") {
+        for (const r of report.rows) {
+          const loomMs = Number.parseFloat(r.loom) *
+            (r.loom.includes(" s") && !r.loom.includes("ms") ? 1000 : 1);
+          r.jax = typeof jax === "number" ? `${jax < 100 ? jax.toFixed(1) : jax.toFixed(0)} ms` : jax;
+          if (typeof jax === "number" && Number.isFinite(loomMs)) {
+            r.notes = `Loom / JAX ${(loomMs / jax).toFixed(2)}. ${r.notes}`;
+          }
+        }
+      }
       rows.push(...report.rows);
       meta ??= report;
     } else {

@@ -19,7 +19,7 @@
  * @module
  */
 import * as L from "../../mod.ts";
-import { aliasTable } from "../../models/word2vec.ts";
+import { aliasTable } from "../../models/data/windows.ts";
 import { type BenchOptions, progress, type Row, row, seeded } from "./harness.ts";
 
 const [WINDOW, NEGATIVES, DIM, PAIRS, LR] = [5, 5, 100, 1536, 0.025];

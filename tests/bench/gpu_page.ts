@@ -5,6 +5,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+// tfjs-core alone has no gradients: training rows need them registered.
+import "@tensorflow/tfjs-core/dist/register_all_gradients";
 import "@tensorflow/tfjs-backend-webgpu";
 import * as L from "../../mod.ts";
 import { gpuRows, type Loom } from "./gpu_workloads.ts";

@@ -200,6 +200,12 @@ const speedup = (
 const browser = await inChromium().catch((e: Error) => ({ error: e.message }) as PageReport);
 const deno = args.includes("--no-deno") ? undefined : await inDeno(Number(flag("deno-budget") ?? 1800));
 const lines: string[] = [];
+// How to reproduce the table, and how busy the machine was (shared: other jobs move the times).
+const load = Deno.loadavg().map((l) => l.toFixed(1)).join(", ");
+lines.push(
+  `\`deno task bench:webgpu${args.length ? ` ${args.join(" ")}` : ""}\`, ${new Date().toISOString()}`,
+);
+lines.push(`load average at the end: ${load}`);
 lines.push(
   `Chromium (${browser.userAgent?.match(/Chrome\/[\d.]+/)?.[0] ?? "?"}), adapter: ${
     browser.adapter ?? "none"

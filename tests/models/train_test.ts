@@ -112,7 +112,10 @@ Deno.test("checkpoint: a corrupt file, another model's or one of other shapes is
   await assert.rejects(loadCheckpoint(path, "lstm", params), /of model bengio, not lstm/);
   await assert.rejects(loadCheckpoint(path, "bengio", { w: L.tensor([1, 2, 3]) }), /other shapes/);
   // The same leaves in another nesting (a model whose layout changed between versions).
-  await assert.rejects(loadCheckpoint(path, "bengio", [{ w: L.tensor([1, 2]) }]), /laid out differently.*--fresh/);
+  await assert.rejects(
+    loadCheckpoint(path, "bengio", [{ w: L.tensor([1, 2]) }]),
+    /laid out differently.*--fresh/,
+  );
   assert.deepEqual((await loadCheckpoint(path, "bengio", { w: L.tensor([0, 0]) })).position, position);
   await Deno.remove(path);
 });

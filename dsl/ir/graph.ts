@@ -97,21 +97,25 @@ export function makeEqn<P extends PrimName>(
 }
 
 /**
- * A string that equal params (and only those) share: typed arrays by their values, and -0 apart from 0
- * (JSON alone prints both as 0, which would merge `full(-0)` with `full(0)`). Caches of compiled code and
- * common-subexpression elimination key equations by it.
+ * A string that equal params (and only those) share: typed arrays by their values, -0 apart from 0, and
+ * NaN, Infinity and -Infinity apart from each other (JSON alone prints -0 as 0 and the three as null, which
+ * would merge `full(-0)` with `full(0)`, or `where(m, x, NaN)` with `where(m, x, -Infinity)`). Caches of
+ * compiled code and common-subexpression elimination key equations by it.
  *
  * @example
  * ```ts
  * import { paramsKey } from "./graph.ts";
  * if (paramsKey({ value: -0 }) === paramsKey({ value: 0 })) throw new Error("-0 and 0 must differ");
+ * if (paramsKey({ value: NaN }) === paramsKey({ value: -Infinity })) throw new Error("NaN and -∞ must differ");
  * ```
  */
 export function paramsKey(params: object): string {
-  return JSON.stringify(
-    params,
-    (_k, v) => (Object.is(v, -0) ? "-0" : ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v),
-  );
+  return JSON.stringify(params, (_k, v) => {
+    if (typeof v === "number") {
+      return Object.is(v, -0) || !Number.isFinite(v) ? `number:${Object.is(v, -0) ? "-0" : v}` : v;
+    }
+    return ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v;
+  });
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import type { DType } from "../../dsl/ir/dtype.ts";
-import type { Var } from "../../dsl/ir/graph.ts";
+import type { Graph, Var } from "../../dsl/ir/graph.ts";
 import { sizeOf, stridesOf } from "../../dsl/ir/shape.ts";
 import type { Expr, Kernel, Program } from "./fuse.ts";
 
@@ -59,13 +59,31 @@ export type Storage = { readonly slot: number } | { readonly input: Var };
  * if (plan.slotBytes.length !== 1) throw new Error(); // one intermediate
  * ```
  */
-export interface MemoryPlan {
+export interface MemoryPlan<K = Kernel> {
   /** The storage of each value a kernel writes, except graph outputs that get fresh buffers. */
   readonly storage: ReadonlyMap<Var, Storage>;
   /** The size in bytes of each slot. */
   readonly slotBytes: readonly number[];
   /** Kernels whose output reuses the storage of one of their inputs (written in place). */
-  readonly inPlace: ReadonlySet<Kernel>;
+  readonly inPlace: ReadonlySet<K>;
+}
+
+/**
+ * What the plan needs of a kernel: its kind, what it reads and what it writes. A backend may plan kernels of
+ * its own kinds (merged by its own passes): only elementwise and scatter kernels are written in place.
+ *
+ * @example
+ * ```ts
+ * import { Var } from "../../mod.ts";
+ * import type { PlannedKernel } from "./memory.ts";
+ * const k: PlannedKernel = { kind: "rows", inputs: [], output: new Var(0, [2], "float32") };
+ * if (k.kind !== "rows") throw new Error();
+ * ```
+ */
+export interface PlannedKernel {
+  readonly kind: string;
+  readonly inputs: readonly Var[];
+  readonly output: Var;
 }
 
 function loadsOf(e: Expr, input: number, out: Expr[] = []): Expr[] {
@@ -94,11 +112,12 @@ function readsInLockstep(k: Kernel, i: number): boolean {
 }
 
 /** Can kernel `k` write its output over input `v` (which dies at `k`)? */
-function canOverwrite(k: Kernel, v: Var): boolean {
-  if (byteSize(v) !== byteSize(k.output)) return false;
+function canOverwrite(planned: PlannedKernel, v: Var): boolean {
+  if (byteSize(v) !== byteSize(planned.output)) return false;
+  if (planned.kind !== "scatter" && planned.kind !== "elementwise") return false;
+  const k = planned as Kernel;
   // A scatter-add adds into its table row by row; nothing else may read the table meanwhile.
   if (k.kind === "scatter") return k.inputs[0] === v && !k.inputs.slice(1).includes(v);
-  if (k.kind === "opaque") return false;
   return readsInLockstep(k, k.inputs.indexOf(v));
 }
 
@@ -118,8 +137,12 @@ function canOverwrite(k: Kernel, v: Var): boolean {
  * if (plan.slotBytes.length !== 2) throw new Error(`${plan.slotBytes.length} slots`);
  * ```
  */
-export function planMemory(program: Program, donated: ReadonlySet<Var> = new Set()): MemoryPlan {
-  const { graph, kernels } = program;
+export function planMemory<K extends PlannedKernel = Kernel>(
+  program: Program | { readonly graph: Graph; readonly kernels: readonly K[] },
+  donated: ReadonlySet<Var> = new Set(),
+): MemoryPlan<K> {
+  const { graph } = program;
+  const kernels = program.kernels as readonly K[];
   const outputs = new Set<Var>(graph.outputs);
   const lastUse = new Map<Var, number>();
   kernels.forEach((k, i) => k.inputs.forEach((v) => lastUse.set(v, i)));
@@ -127,7 +150,7 @@ export function planMemory(program: Program, donated: ReadonlySet<Var> = new Set
   for (const v of donated) if (!outputs.has(v)) storage.set(v, { input: v });
   const slotBytes: number[] = [];
   const free = new Map<number, number[]>();
-  const inPlace = new Set<Kernel>();
+  const inPlace = new Set<K>();
   kernels.forEach((k, i) => {
     const out = k.output;
     // Values whose storage can be reused once this kernel has read them.

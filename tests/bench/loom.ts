@@ -44,15 +44,11 @@ export interface LoomTraining {
 export const ADAM_EPS = 1e-8;
 
 /**
- * A Loom training step as a contender: forward, backward and an Adam update in one `jit`, params and
- * optimizer state donated so that the step updates them in place. `losses` collects every step's loss, so
- * the caller can compare the first one with TF.js's.
+ * A Loom training step: forward, backward and an Adam update in one `jit`, params and optimizer state
+ * donated so that the step updates them in place; with its optimizer (for the initial state).
  */
-export function loomTrainer(
-  spec: LoomTraining,
-  params: L.nn.Params,
-): { contender: Contender; losses: number[] } {
-  const { model, x, y } = spec;
+export function loomStep(spec: LoomTraining) {
+  const { model } = spec;
   const opt = L.optim.adam({ lr: spec.lr, eps: ADAM_EPS });
   const lossFn = (p: L.nn.Params, x: L.Tensor, y: L.Tensor) =>
     L.loss.crossEntropy(model.apply(p, x) as L.Tensor, y);
@@ -61,6 +57,20 @@ export function loomTrainer(
     const u = opt.update(g, s, p);
     return [loss, u.params, u.state] as const;
   }, { donate: [0, 1] });
+  return { step, opt };
+}
+
+/**
+ * A Loom training step as a contender: forward, backward and an Adam update in one `jit`, params and
+ * optimizer state donated so that the step updates them in place. `losses` collects every step's loss, so
+ * the caller can compare the first one with TF.js's.
+ */
+export function loomTrainer(
+  spec: LoomTraining,
+  params: L.nn.Params,
+): { contender: Contender; losses: number[] } {
+  const { x, y } = spec;
+  const { step, opt } = loomStep(spec);
   let state = opt.init(params);
   const losses: number[] = [];
   const contender: Contender = {

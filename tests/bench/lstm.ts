@@ -6,7 +6,16 @@
  */
 import * as L from "../../mod.ts";
 import { type BenchOptions, randomIds, type Row } from "./harness.ts";
-import { type Tf, tfDense, tfEmbed, type TfParams, type TfSetup, type TfTensor } from "./tfjs.ts";
+import {
+  type Tf,
+  tfDense,
+  tfEmbed,
+  type TfForward,
+  type TfParams,
+  type TfSetup,
+  type TfTensor,
+} from "./tfjs.ts";
+import type { LoomTraining } from "./loom.ts";
 import { trainingRow } from "./training.ts";
 
 const [VOCAB, DIM, BATCH, STEPS] = [10_000, 200, 20, 35];
@@ -32,29 +41,40 @@ function tfLstm(tf: Tf, p: TfParams, x: TfTensor): TfTensor {
   return tf.stack(outputs, 1);
 }
 
-/** The LSTM LM row. */
-export async function lstmRows(options: BenchOptions, tfjs: TfSetup | null): Promise<Row[]> {
+/** The model, data and learning rate on Loom's side. */
+export function lstmTraining(): LoomTraining {
   const { nn } = L;
   const ids = (seed: number) =>
     L.tensor(randomIds(BATCH * STEPS, VOCAB, seed), { shape: [BATCH, STEPS], dtype: "int32" });
+  return {
+    model: nn.serial(
+      nn.embed(VOCAB, DIM),
+      nn.recur(nn.lstmCell(DIM)),
+      nn.recur(nn.lstmCell(DIM)),
+      nn.dense(VOCAB),
+    ),
+    inputShape: [BATCH, STEPS],
+    x: ids(6),
+    y: ids(7),
+    lr: 1e-3,
+  };
+}
+
+/** The same model on tfjs-core ops, reading Loom's params tree. */
+export const tfLstmModel: TfForward = (tf, p, x) =>
+  tfDense(tf, p[3], tfLstm(tf, p[2], tfLstm(tf, p[1], tfEmbed(tf, p[0].table, x))));
+
+/** The number of classes of the LSTM LM. */
+export const LSTM_VOCAB = VOCAB;
+
+/** The LSTM LM row. */
+export async function lstmRows(options: BenchOptions, tfjs: TfSetup | null): Promise<Row[]> {
   return [
     await trainingRow(
       {
         label: "train step: LSTM LM (Zaremba small: 2×200, vocab 10k, batch 20, 35 steps)",
-        loom: {
-          model: nn.serial(
-            nn.embed(VOCAB, DIM),
-            nn.recur(nn.lstmCell(DIM)),
-            nn.recur(nn.lstmCell(DIM)),
-            nn.dense(VOCAB),
-          ),
-          inputShape: [BATCH, STEPS],
-          x: ids(6),
-          y: ids(7),
-          lr: 1e-3,
-        },
-        forward: (tf, p, x) =>
-          tfDense(tf, p[3], tfLstm(tf, p[2], tfLstm(tf, p[1], tfEmbed(tf, p[0].table, x)))),
+        loom: lstmTraining(),
+        forward: tfLstmModel,
         classes: VOCAB,
         maxReps: 5,
         tfjsCpuInQuick: false,

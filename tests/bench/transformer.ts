@@ -37,7 +37,7 @@ export function transformerTraining(): LoomTraining {
 }
 
 /** Loom's `layerNorm`: biased variance, eps 1e-5, params `{ gain, bias }`. */
-function tfLayerNorm(tf: Tf, p: TfParams, x: TfTensor): TfTensor {
+export function tfLayerNorm(tf: Tf, p: TfParams, x: TfTensor): TfTensor {
   const centred = tf.sub(x, tf.mean(x, -1, true));
   const variance = tf.mean(tf.square(centred), -1, true);
   return tf.add(tf.mul(tf.div(centred, tf.sqrt(tf.add(variance, 1e-5))), p.gain), p.bias);
@@ -49,10 +49,10 @@ function tfGelu(tf: Tf, x: TfTensor): TfTensor {
 }
 
 /** Loom's `attend` with a causal mask: masked scores become -1e9 before the softmax. */
-function tfAttend(tf: Tf, p: TfParams, x: TfTensor, mask: TfTensor): TfTensor {
+export function tfAttend(tf: Tf, p: TfParams, x: TfTensor, mask: TfTensor, heads = HEADS): TfTensor {
   const [batch, time, dim] = x.shape;
-  const headDim = dim / HEADS;
-  const toHeads = (t: TfTensor) => tf.transpose(tf.reshape(t, [batch, time, HEADS, headDim]), [0, 2, 1, 3]);
+  const headDim = dim / heads;
+  const toHeads = (t: TfTensor) => tf.transpose(tf.reshape(t, [batch, time, heads, headDim]), [0, 2, 1, 3]);
   const q = toHeads(tfDense(tf, p.query, x));
   const k = toHeads(tfDense(tf, p.key, x));
   const v = toHeads(tfDense(tf, p.value, x));
@@ -66,7 +66,7 @@ function tfAttend(tf: Tf, p: TfParams, x: TfTensor, mask: TfTensor): TfTensor {
 }
 
 /** The same model on tfjs-core ops, reading Loom's params tree. */
-function tfTransformer(tf: Tf, p: TfParams, ids: TfTensor): TfTensor {
+export function tfTransformer(tf: Tf, p: TfParams, ids: TfTensor): TfTensor {
   const [, time] = ids.shape as number[];
   // Query position >= key position, broadcast over batch and heads. Built on the host: TF.js wasm's
   // bandPart aborts on float input, and the mask is a constant anyway.

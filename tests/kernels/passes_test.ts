@@ -53,6 +53,14 @@ Deno.test("CSE: the same primitive on the same operands is computed once", () =>
   );
 });
 
+Deno.test("CSE: constants NaN, Infinity and -Infinity stay apart", async () => {
+  const f = (x: Tensor) => [NaN, -Infinity, Infinity].map((v) => L.where(L.greater(x, 0), x, v));
+  const g = eliminateCommonSubexpressions(L.trace(f, { shape: [2] }));
+  assert.equal(new Set(g.outputs).size, 3, g.toString());
+  const out = await Promise.all(L.jit(f)(L.tensor([-1, 2])).map((t) => t.data()));
+  assert.deepEqual(out.map((o) => o[0]), [NaN, -Infinity, Infinity]);
+});
+
 Deno.test("DCE: equations no output depends on are dropped", () => {
   const g = L.trace((x: Tensor) => {
     x.log();

@@ -6,7 +6,7 @@
  * residual stream from N(0, 0.02/√(2·layers))), and the softmax layer tied to the embedding table.
  * @module
  */
-import * as L from "../../mod.ts";
+import type * as L from "../../mod.ts";
 import { nn } from "../../mod.ts";
 import { bool, int, type ModelSpec } from "../spec.ts";
 import { layerNetwork, lmFields, type LmNetwork, neuralLm } from "./language_model.ts";

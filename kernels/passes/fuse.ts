@@ -253,6 +253,12 @@ export interface FuseOptions {
    * limit on bindings. Default: fuse.
    */
   readonly isolate?: boolean;
+  /**
+   * Values to write to memory besides those the pass chooses, splitting the kernels that would compute them
+   * inline: for a backend that must cut a kernel reading more buffers than it can bind, and only that one.
+   * Default: none.
+   */
+  readonly materialize?: ReadonlySet<Var>;
 }
 
 /** The movement primitives that are index maps: a fused loop reads through them with affine arithmetic. */
@@ -486,6 +492,7 @@ export function fuse(graph: Graph, options: FuseOptions = {}): Program {
     for (const e of graph.eqns) materialized.add(e.out);
     return new Program(graph, buildKernels(graph, producer, materialized, options));
   }
+  for (const v of options.materialize ?? []) materialized.add(v);
 
   const computed = (v: Var) => {
     const p = producer.get(v);

@@ -93,6 +93,8 @@ export async function createWebGpuBackend(): Promise<Backend> {
     requiredLimits: {
       maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       maxBufferSize: adapter.limits.maxBufferSize,
+      // Fused kernels read many buffers: the more the device binds, the fewer kernels are split.
+      maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage,
     },
   });
   return webGpuBackend(device);
@@ -227,13 +229,22 @@ export function webGpuBackend(device: GPUDevice): Backend {
   /** The backend's kernels for a graph: the shared passes, then this backend's. */
   const program = (graph: Graph) => {
     const simplified = optimize(graph);
-    // A shader binds its output and every buffer it reads; past the device's limit, every equation is a
-    // kernel of its own (reading at most its own operands).
-    const fits = (kernels: readonly GpuKernel[]) => kernels.every((k) => k.inputs.length + 1 <= maxBindings);
-    const fused = fuse(simplified);
-    if (!fits(fused.kernels)) return gpuProgram(fuse(simplified, { isolate: true }), { merge: false });
-    const merged = gpuProgram(fused);
-    return fits(merged.kernels) ? merged : gpuProgram(fused, { merge: false });
+    // A shader binds its output and every buffer it reads, up to the device's limit. A kernel past it has its
+    // equations' results written, so that it splits into kernels reading their own operands, while every
+    // other kernel stays fused. Writing a value can make a kernel that computed it inline read it besides
+    // what it read before, hence a few rounds; past them, every equation is a kernel of its own.
+    const fits = (kernel: { inputs: readonly unknown[] }) => kernel.inputs.length + 1 <= maxBindings;
+    const written = new Set<Var>();
+    for (let round = 0; round < 4; round++) {
+      const fused = fuse(simplified, { materialize: written });
+      const over = fused.kernels.filter((k) => !fits(k));
+      if (over.length === 0) {
+        const merged = gpuProgram(fused);
+        return merged.kernels.every(fits) ? merged : gpuProgram(fused, { merge: false });
+      }
+      for (const k of over) for (const e of k.eqns) written.add(e.out);
+    }
+    return gpuProgram(fuse(simplified, { isolate: true }), { merge: false });
   };
 
   const unbound = new WebGpuBuffer(undefined as unknown as GPUBuffer, 0);

@@ -8,6 +8,7 @@ import * as L from "../../mod.ts";
 import { setBackend, type Tensor } from "../../mod.ts";
 import { assertClose, randomTensor, rng } from "../helpers.ts";
 import { PRIMITIVE_CASES, runProgram, samplePrograms } from "./programs.ts";
+import { webGpuBackend } from "../../kernels/webgpu/mod.ts";
 
 const unavailable = await setBackend("webgpu").then(() => "", (e: Error) => e.message);
 await setBackend("reference");
@@ -112,6 +113,39 @@ gpuTest(
         /webgpu backend: float32\[65536, 32768\], the result of full needs 8589934592 bytes, over this device's \d+-byte limit for one buffer; use smaller batches or the cpu backend/,
       );
     });
+  },
+);
+
+gpuTest(
+  "a kernel that would bind more buffers than the device allows is split; the other kernels stay fused",
+  async () => {
+    // A device at WebGPU's default limits binds 8 storage buffers a shader: a sum of 10 inputs' squares would
+    // be one kernel reading 10 buffers (and writing one), so it splits; the chain on `y` is one kernel still.
+    const adapter = (await navigator.gpu.requestAdapter())!;
+    const device = await adapter.requestDevice();
+    assert.equal(device.limits.maxStorageBuffersPerShaderStage, 8);
+    L.registerBackend("webgpu-8", () => webGpuBackend(device));
+    const f = (y: Tensor, ...xs: Tensor[]) => [
+      xs.reduce((acc, x) => acc.add(x.mul(x)), L.zeros([5])),
+      y.mul(2).add(1).exp().neg(),
+    ];
+    const make = () => Array.from({ length: 11 }, (_, i) => randomTensor(rng(20 + i), [5]));
+    const jitted = () => L.jit(f) as (...args: Tensor[]) => Tensor[];
+    await setBackend("reference");
+    const expected = await readAll(jitted()(...make()));
+    await setBackend("webgpu-8");
+    try {
+      const actual = await readAll(jitted()(...make()));
+      compare(expected, actual, 1e-6, 1e-6, "split kernel");
+      const report = L.explain(f, ...make().map((t) => ({ shape: t.shape })));
+      for (const k of report.kernels) assert.ok(k.inputs.length + 1 <= 8, `${k.summary} binds over 8`);
+      const chain = report.kernels.filter((k) => k.summary.includes("exp"));
+      assert.equal(chain.length, 1, "the chain on y is one kernel");
+      assert.ok(chain[0].eqns.length >= 4, chain[0].summary);
+      assert.ok(report.kernels.length < report.optimized.eqns.length, "not every equation is a kernel");
+    } finally {
+      await setBackend("reference");
+    }
   },
 );
 

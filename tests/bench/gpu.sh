@@ -23,14 +23,19 @@ for icd in /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.
 done
 deno install >/dev/null
 
-# Chromium on a real GPU: Vulkan for Dawn, the GPU blocklist off (headless servers are often listed).
-export LOOM_CHROMIUM_FLAGS="${LOOM_CHROMIUM_FLAGS:---enable-features=Vulkan --use-vulkan=native --use-angle=vulkan --ignore-gpu-blocklist --disable-vulkan-surface}"
 
 adapter=$(deno eval --unstable-webgpu \
   'const a = await navigator.gpu?.requestAdapter(); console.log(a ? [a.info.vendor, a.info.device, a.info.description].join(" ") : "none")')
 echo "Deno's WebGPU adapter: $adapter" >&2
+# Chromium on a real GPU: Vulkan for Dawn, the GPU blocklist off (headless servers are often listed). Without
+# one, Chromium keeps its SwiftShader adapter (with these flags and no GPU it closes at once).
+gpu_flags="--enable-features=Vulkan --use-vulkan=native --use-angle=vulkan --ignore-gpu-blocklist --disable-vulkan-surface"
 case "$adapter" in
-  none | *llvmpipe* | *lavapipe* | *SwiftShader*) echo "warning: no hardware adapter; the figures will be software ones" >&2 ;;
+  none | *llvmpipe* | *lavapipe* | *SwiftShader*)
+    echo "warning: no hardware adapter; the figures will be software ones" >&2
+    gpu_flags=""
+    ;;
 esac
+export LOOM_CHROMIUM_FLAGS="${LOOM_CHROMIUM_FLAGS-$gpu_flags}"
 
 timeout 290 deno task bench:webgpu "$@"

@@ -256,4 +256,15 @@ if (browser.error) lines.push(`\nChromium run failed: ${browser.error}`);
 if (deno?.error) lines.push(`\nDeno run failed: ${deno.error}`);
 const table = lines.join("\n");
 console.log(table);
-if (!quick && !only) await Deno.writeTextFile(`${root}tests/bench/webgpu_results.md`, `${table}\n`);
+if (!quick && !only) {
+  const file = `${root}tests/bench/webgpu_results.md`;
+  await Deno.writeTextFile(file, `${table}\n`);
+  // Formatted as the repository's fmt check wants markdown, from the root so that deno.json's settings apply.
+  const fmt = await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", file],
+    cwd: root,
+    stderr: "piped",
+  })
+    .output();
+  if (!fmt.success) console.error(`deno fmt ${file} failed: ${new TextDecoder().decode(fmt.stderr)}`);
+}

@@ -38,7 +38,7 @@ import { fuse } from "../passes/fuse.ts";
 import { planMemory } from "../passes/memory.ts";
 import { reportProgram } from "../passes/report.ts";
 import { optimize } from "../passes/simplify.ts";
-import { type GpuKernel, gpuProgram, kernelDispatches } from "./fusion.ts";
+import { gpuProgram, kernelDispatches } from "./fusion.ts";
 import { BufferPool } from "./pool.ts";
 import { type Dispatch, type KernelContext, WebGpuBuffer } from "./wgsl.ts";
 

@@ -101,12 +101,6 @@ export function lmFields(defaults: { lr: number; batch: number; epochs: number }
     decayAfter: int(1, "the first epoch whose end decays the rate"),
     clip: num(0, "clip the gradients' global norm to this (0: no clipping)"),
     batch: int(defaults.batch, "examples per batch (windows, or chunks)"),
-    sampling: choice(
-      "shuffle",
-      ["shuffle", "random"],
-      "chunked LMs: every chunk once an epoch in a shuffled order, or chunks that start anywhere, drawn " +
-        "afresh for every batch (nanoGPT)",
-    ),
     epochs: int(defaults.epochs, "passes over the training text"),
     iterations: int(0, "stop after this many steps (0: after the epochs)", 0),
     seed: int(1, "seed of the initial params and of the order of examples", 0),
@@ -137,7 +131,8 @@ export type LmTraining = {
   decayAfter: number;
   clip: number;
   batch: number;
-  sampling: "shuffle" | "random";
+  /** Chunked LMs only (the Transformer's field): how chunks are drawn; default "shuffle". */
+  sampling?: "shuffle" | "random";
   epochs: number;
   iterations: number;
   seed: number;
@@ -170,10 +165,18 @@ export function lmLoss(logits: L.Tensor, labels: L.Tensor, loss: "cross-entropy"
 /** The batcher of a layout (chunks in a shuffled order, or drawn at random). */
 function batcherFor(
   layout: LmNetwork<unknown>["layout"],
-  sampling: LmTraining["sampling"],
+  sampling: LmTraining["sampling"] = "shuffle",
   stream: Int32Array,
   settings: ConstructorParameters<typeof RowBatches>[1],
 ): IdBatcher {
+  if (sampling === "random" && layout !== "chunk") {
+    throw new Error(
+      `--sampling random draws chunks that start anywhere (the Transformer's batches); this model reads ` +
+        `${
+          layout === "window" ? "windows of a fixed context" : "rows in order, its state carried"
+        }: drop --sampling`,
+    );
+  }
   if (layout === "window") return new WindowBatches(stream, settings);
   if (layout === "chunk") {
     return sampling === "random"

@@ -8,7 +8,7 @@
  */
 import type * as L from "../../mod.ts";
 import { nn } from "../../mod.ts";
-import { bool, int, type ModelSpec } from "../spec.ts";
+import { bool, choice, int, type ModelSpec } from "../spec.ts";
 import { layerNetwork, lmFields, type LmNetwork, neuralLm } from "./language_model.ts";
 
 /** The Transformer's sizes. */
@@ -119,6 +119,12 @@ const fields = {
     "GPT-2's details, as nanoGPT: no biases, N(0, 0.02) weights, the softmax layer tied to the embedding",
   ),
   ...lmFields({ lr: 1e-3, batch: 12, epochs: 2 }),
+  sampling: choice(
+    "shuffle",
+    ["shuffle", "random"],
+    "every chunk once an epoch in a shuffled order, or chunks that start anywhere, drawn afresh for every " +
+      "batch (nanoGPT)",
+  ),
 } as const;
 
 /**

@@ -140,6 +140,11 @@ Deno.test("train: bad input is one line that names the fix, a non-zero exit, and
     /--carry-state takes true or false/,
     run,
   );
+  await refuses(
+    ["--model", "lstm", "--corpus", good, "--sampling", "random", "--run", run],
+    /unknown flag --sampling for model lstm; its flags: /,
+    run,
+  );
   // A finished skip-gram run, then another model in its directory, other flags, a corrupt checkpoint.
   assert.equal(
     (await runCommand("train", ["--corpus", good, "--run", run, ...SMALL, "--max-steps", "2"])).code,

@@ -4,7 +4,7 @@
  */
 import type { AttentionFrame, AttentionSettings } from "../lessons/attention.ts";
 import { Figure, heatmapOf, linesOf } from "./plots.tsx";
-import { Choice, NumberField, Toolbar, useReady } from "./ui.tsx";
+import { Choice, NumberField, TextField, Toolbar, useReady } from "./ui.tsx";
 import { type LessonProps, useLesson } from "./use_lesson.ts";
 
 /**
@@ -26,21 +26,15 @@ export default function Attention(props: LessonProps<AttentionSettings, Attentio
   return (
     <div ref={ref} data-words={f.words.join(" ")}>
       <Toolbar
-        running={l.running}
-        onRun={l.run}
-        onStop={l.stop}
+        lesson={l}
         status={`step ${f.step}` + (f.losses.length ? `, loss ${f.losses.at(-1)![1].toFixed(3)}` : "")}
-        error={l.error}
-        backend={l.backend}
       >
-        <label class="field wide">
-          sentence
-          <input
-            name="sentence"
-            value={l.settings.sentence}
-            onInput={(e) => l.set({ sentence: (e.target as HTMLInputElement).value })}
-          />
-        </label>
+        <TextField
+          label="sentence"
+          value={l.settings.sentence}
+          onChange={(sentence) => l.set({ sentence })}
+          live
+        />
         <NumberField label="heads" value={l.settings.heads} onChange={(heads) => l.set({ heads })} step={1} />
         <Choice
           label="positions"

@@ -27,14 +27,7 @@ export default function Descent(props: LessonProps<DescentSettings, DescentFrame
   const fit = f.xs.map((x, i) => ({ x, target: f.target[i], fit: f.fit[i] }));
   return (
     <div ref={ref}>
-      <Toolbar
-        running={l.running}
-        onRun={l.run}
-        onStop={l.stop}
-        status={`step ${f.step}, loss ${f.losses.at(-1)?.[1].toFixed(4)}`}
-        error={l.error}
-        backend={l.backend}
-      >
+      <Toolbar lesson={l} status={`step ${f.step}, loss ${f.losses.at(-1)?.[1].toFixed(4)}`}>
         <NumberField
           label="hidden"
           value={l.settings.hidden}

@@ -27,14 +27,7 @@ export default function LanguageModels(props: LessonProps<LmSettings, LmFrame>) 
   const bigram = (steps.length ? steps : [0]).map((s) => [s, f.perplexity.bigram] as [number, number]);
   return (
     <div ref={ref}>
-      <Toolbar
-        running={l.running}
-        onRun={l.run}
-        onStop={l.stop}
-        status={`step ${f.step}`}
-        error={l.error}
-        backend={l.backend}
-      >
+      <Toolbar lesson={l} status={`step ${f.step}`}>
         <NumberField
           label="context"
           value={l.settings.context}

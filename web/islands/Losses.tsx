@@ -25,14 +25,7 @@ export default function Losses(props: LessonProps<LossesSettings, LossesFrame>) 
   const zip = (ys: number[]) => f.p.map((p, i) => [p, ys[i]] as [number, number]);
   return (
     <div ref={ref}>
-      <Toolbar
-        running={l.running}
-        onRun={l.run}
-        onStop={l.stop}
-        status={`${l.settings.classes} classes`}
-        error={l.error}
-        backend={l.backend}
-      >
+      <Toolbar lesson={l} status={`${l.settings.classes} classes`}>
         <NumberField
           label="classes"
           value={l.settings.classes}

@@ -4,7 +4,7 @@
  */
 import type { OneHotFrame, OneHotSettings } from "../lessons/onehot.ts";
 import { Figure, heatmapOf } from "./plots.tsx";
-import { Toolbar, useReady } from "./ui.tsx";
+import { TextField, Toolbar, useReady } from "./ui.tsx";
 import { type LessonProps, useLesson } from "./use_lesson.ts";
 
 /**
@@ -24,22 +24,8 @@ export default function OneHot(props: LessonProps<OneHotSettings, OneHotFrame>) 
   const f = l.frame;
   return (
     <div ref={ref}>
-      <Toolbar
-        running={l.running}
-        onRun={l.run}
-        onStop={l.stop}
-        status={`step ${f.step}`}
-        error={l.error}
-        backend={l.backend}
-      >
-        <label class="field wide">
-          words
-          <input
-            name="words"
-            value={l.settings.words}
-            onChange={(e) => l.set({ words: (e.target as HTMLInputElement).value })}
-          />
-        </label>
+      <Toolbar lesson={l} status={`step ${f.step}`}>
+        <TextField label="words" value={l.settings.words} onChange={(words) => l.set({ words })} />
       </Toolbar>
       <div class="figures">
         <figure>

@@ -4,7 +4,7 @@
  */
 import type { PositionalFrame, PositionalSettings } from "../lessons/positional.ts";
 import { Figure, heatmapOf, linesOf } from "./plots.tsx";
-import { Toolbar, useReady } from "./ui.tsx";
+import { TextField, Toolbar, useReady } from "./ui.tsx";
 import { type LessonProps, useLesson } from "./use_lesson.ts";
 
 /**
@@ -27,22 +27,12 @@ export default function Positional(props: LessonProps<PositionalSettings, Positi
   const dims = (f.table[0] ?? []).map((_, j) => String(j));
   return (
     <div ref={ref}>
-      <Toolbar
-        running={l.running}
-        onRun={l.run}
-        onStop={l.stop}
-        status={`step ${f.step}`}
-        error={l.error}
-        backend={l.backend}
-      >
-        <label class="field wide">
-          sentence
-          <input
-            name="sentence"
-            value={l.settings.sentence}
-            onChange={(e) => l.set({ sentence: (e.target as HTMLInputElement).value })}
-          />
-        </label>
+      <Toolbar lesson={l} status={`step ${f.step}`}>
+        <TextField
+          label="sentence"
+          value={l.settings.sentence}
+          onChange={(sentence) => l.set({ sentence })}
+        />
       </Toolbar>
       <div class="figures">
         <figure>

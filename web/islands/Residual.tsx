@@ -29,14 +29,7 @@ export default function Residual(props: LessonProps<ResidualSettings, ResidualFr
   );
   return (
     <div ref={ref}>
-      <Toolbar
-        running={l.running}
-        onRun={l.run}
-        onStop={l.stop}
-        status={`step ${f.step}`}
-        error={l.error}
-        backend={l.backend}
-      >
+      <Toolbar lesson={l} status={`step ${f.step}`}>
         <NumberField label="depth" value={l.settings.depth} onChange={(depth) => l.set({ depth })} step={1} />
         <NumberField label="width" value={l.settings.width} onChange={(width) => l.set({ width })} step={1} />
         <NumberField label="lr" value={l.settings.lr} onChange={(lr) => l.set({ lr })} />

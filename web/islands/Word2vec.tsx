@@ -35,14 +35,7 @@ export default function Word2vec(props: LessonProps<Word2vecSettings, Word2vecFr
     (f.rate ? `, ${Math.round(f.rate).toLocaleString("en")} examples/s` : "");
   return (
     <div ref={ref} data-rate={f.done ? String(f.rate) : undefined}>
-      <Toolbar
-        running={l.running}
-        onRun={l.run}
-        onStop={l.stop}
-        status={status}
-        error={l.error}
-        backend={l.backend}
-      >
+      <Toolbar lesson={l} status={status}>
         <Choice
           label="model"
           value={l.settings.model}

@@ -56,6 +56,30 @@ export function NumberField(
 }
 
 /**
+ * A labelled text input across the toolbar's width; `live` reports every keystroke, otherwise each change.
+ *
+ * @example
+ * ```tsx
+ * import { render } from "preact-render-to-string";
+ * import { TextField } from "./ui.tsx";
+ * if (!render(<TextField label="words" value="a b" onChange={() => {}} />).includes('value="a b"')) throw new Error();
+ * ```
+ */
+export function TextField(
+  props: { label: string; value: string; onChange: (v: string) => void; live?: boolean },
+) {
+  const report = (e: Event) => props.onChange((e.target as HTMLInputElement).value);
+  return (
+    <label class="field wide">
+      {props.label}
+      {props.live
+        ? <input name={props.label} value={props.value} onInput={report} />
+        : <input name={props.label} value={props.value} onChange={report} />}
+    </label>
+  );
+}
+
+/**
  * A labelled choice.
  *
  * @example
@@ -90,34 +114,45 @@ export function Choice(props: {
 }
 
 /**
+ * What the toolbar shows of a running lesson and can do to it (a lesson's `useLesson` state has it all).
+ *
+ * @example
+ * ```ts
+ * import type { ToolbarLesson } from "./ui.tsx";
+ * const idle: ToolbarLesson = { running: false, error: "", backend: "cpu", run() {}, stop() {} };
+ * if (idle.running) throw new Error();
+ * ```
+ */
+export interface ToolbarLesson {
+  running: boolean;
+  error: string;
+  backend: string;
+  run(): void;
+  stop(): void;
+}
+
+/**
  * The bar above a lesson's plots: settings, "Run live"/"Stop", the step, the backend, an error.
  *
  * @example
  * ```tsx
  * import { render } from "preact-render-to-string";
  * import { Toolbar } from "./ui.tsx";
- * const html = render(<Toolbar running={false} onRun={() => {}} onStop={() => {}} status="step 0" error="" backend="" />);
- * if (!html.includes("Run live")) throw new Error();
+ * const lesson = { running: false, error: "", backend: "", run() {}, stop() {} };
+ * if (!render(<Toolbar lesson={lesson} status="step 0" />).includes("Run live")) throw new Error();
  * ```
  */
-export function Toolbar(props: {
-  running: boolean;
-  onRun: () => void;
-  onStop: () => void;
-  status: string;
-  error: string;
-  backend: string;
-  children?: ComponentChildren;
-}) {
+export function Toolbar(props: { lesson: ToolbarLesson; status: string; children?: ComponentChildren }) {
+  const { lesson } = props;
   return (
     <div class="toolbar">
       {props.children}
-      {props.running
-        ? <button type="button" class="run" onClick={props.onStop}>Stop</button>
-        : <button type="button" class="run" onClick={props.onRun}>Run live</button>}
+      {lesson.running
+        ? <button type="button" class="run" onClick={lesson.stop}>Stop</button>
+        : <button type="button" class="run" onClick={lesson.run}>Run live</button>}
       <span class="status" aria-live="polite">{props.status}</span>
-      {props.backend && <span class="backend">Loom on {props.backend}</span>}
-      {props.error && <p class="error" role="alert">{props.error}</p>}
+      {lesson.backend && <span class="backend">Loom on {lesson.backend}</span>}
+      {lesson.error && <p class="error" role="alert">{lesson.error}</p>}
     </div>
   );
 }

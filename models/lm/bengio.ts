@@ -8,6 +8,7 @@ import type * as L from "../../mod.ts";
 import { nn } from "../../mod.ts";
 import { int, type ModelSpec } from "../spec.ts";
 import { layerNetwork, lmFields, neuralLm } from "./language_model.ts";
+import { initScaleField, withUniformInit } from "./uniform_init.ts";
 
 /**
  * Bengio's network as a layer: ids [batch, context] → logits [batch, vocabulary].
@@ -38,6 +39,7 @@ const fields = {
   context: int(4, "words of context, n − 1"),
   embedding: int(60, "size of a word's feature vector (m)"),
   hidden: int(100, "units of the tanh hidden layer (h)"),
+  initScale: initScaleField,
   ...lmFields({ lr: 1e-3, batch: 256, epochs: 2 }),
 } as const;
 
@@ -56,5 +58,8 @@ export const bengio: ModelSpec<typeof fields> = neuralLm({
   title: "neural probabilistic language model (Bengio et al., 2003)",
   fields,
   network: (vocabulary, config) =>
-    layerNetwork(bengioLayer(vocabulary, config), "window", config.context, true),
+    withUniformInit(
+      layerNetwork(bengioLayer(vocabulary, config), "window", config.context, true),
+      config.initScale,
+    ),
 });

@@ -10,6 +10,7 @@ import type * as L from "../../mod.ts";
 import { nn } from "../../mod.ts";
 import { bool, int, type ModelSpec } from "../spec.ts";
 import { lmFields, type LmNetwork, neuralLm } from "./language_model.ts";
+import { initScaleField, withUniformInit } from "./uniform_init.ts";
 
 const CELLS = { lstm: nn.lstmCell, gru: nn.gruCell, rnn: nn.rnnCell } as const;
 
@@ -75,6 +76,7 @@ function fieldsFor(hidden: number) {
     layers: int(2, "stacked recurrent layers"),
     steps: int(35, "tokens per chunk (steps unrolled through time)"),
     carryState: bool(true, "each chunk starts from the state its row's previous chunk ended in"),
+    initScale: initScaleField,
     ...lmFields({ lr: 1e-3, batch: 20, epochs: 2 }),
   } as const;
 }
@@ -85,6 +87,7 @@ type RecurrentConfig = {
   layers: number;
   steps: number;
   carryState: boolean;
+  initScale: number;
 };
 
 function network(cellName: keyof typeof CELLS, vocabulary: number, config: RecurrentConfig) {
@@ -111,12 +114,13 @@ function recurrentSpec(cell: keyof typeof CELLS, title: string) {
     name: cell,
     title,
     fields: fieldsFor(200),
-    network: (vocabulary, config) => network(cell, vocabulary, config),
+    network: (vocabulary, config) => withUniformInit(network(cell, vocabulary, config), config.initScale),
   });
 }
 
 /**
- * The LSTM LM with the "small" sizes of Zaremba et al. (2014): 2 × 200 units, chunks of 35, batches of 20.
+ * The LSTM LM with the sizes of Zaremba et al.'s (2014) "small" model, 2 × 200 units and batches of 20, and chunks
+ * of 35 (theirs unrolls 20 steps: `--recipe zaremba-small-ptb` sets `--steps 20`).
  *
  * @example
  * ```ts

@@ -101,3 +101,19 @@ Deno.test("transformer: causal, so a token's logits ignore later tokens; the mas
     assert.equal(same, causal);
   }
 });
+
+Deno.test("lstm and bengio with --init-scale 0.1 (every param from uniform(-0.1, 0.1)) train", async () => {
+  for (
+    const [name, overrides] of [
+      ["lstm", { ...SMALL.lstm, initScale: 0.1 }],
+      ["bengio", { ...SMALL.bengio, initScale: 0.1 }],
+    ] as const
+  ) {
+    const losses = await lossesOf(registry.get(name)!, overrides);
+    const k = Math.floor(losses.length / 5);
+    assert.ok(
+      mean(losses.slice(-k)) < 0.9 * mean(losses.slice(0, k)),
+      `${name}: ${losses.map((l) => l.toFixed(2))}`,
+    );
+  }
+});

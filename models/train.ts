@@ -12,8 +12,8 @@
  * Flags: `--model NAME`, `--recipe NAME|FILE.json`, `--corpus brown|FILE`, `--run DIR` (default
  * `runs/MODEL-CORPUS`), `--fresh` (start anew in an existing run directory), `--max-steps N` (stop after N
  * steps, saving, as an interrupted run would), `--help`, and any config field of the model (`--dim 50`,
- * `--tokens char`, `--order 3`, ...). Running the same command again resumes the run; Ctrl-C saves and
- * exits. `LOOM_THREADS` sets the CPU backend's threads.
+ * `--tokens char`, `--order 3`, ...). Running the same command again resumes the run; Ctrl-C (or SIGTERM) saves
+ * and exits. `LOOM_THREADS` sets the CPU backend's threads.
  * @module
  */
 import { corpusName, type CorpusParts, loadCorpus } from "./data/corpus.ts";
@@ -305,12 +305,17 @@ async function main(argv: readonly string[]): Promise<number> {
       }` +
         `${p.recipe ? `, recipe ${p.recipe.name}` : ""}; run directory ${p.dir.path}`,
     );
-    let stop = false;
-    const onSignal = () => {
-      stop = true;
-      print("SIGINT: saving a checkpoint and stopping (run the same command to resume)");
-    };
-    Deno.addSignalListener("SIGINT", onSignal);
+    // SIGTERM too (kill, timeout, a container's stop): a run stopped either way keeps its work.
+    let stop: Deno.Signal | undefined;
+    const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+    const listeners = signals.map((signal) => {
+      const listener = () => {
+        stop ??= signal;
+        print(`${signal}: saving a checkpoint and stopping (run the same command to resume)`);
+      };
+      Deno.addSignalListener(signal, listener);
+      return [signal, listener] as const;
+    });
     const outcome = await p.spec.train({
       config: p.config,
       corpus: parts,
@@ -320,7 +325,7 @@ async function main(argv: readonly string[]): Promise<number> {
       loop: {
         resume: p.resume,
         maxSteps: p.maxSteps,
-        shouldStop: () => stop,
+        shouldStop: () => stop !== undefined,
         onReport: async (r: Report) => {
           display.report(r);
           const { evaluation, tokensPerSecond, ...rest } = r;
@@ -328,10 +333,10 @@ async function main(argv: readonly string[]): Promise<number> {
         },
       },
     });
-    Deno.removeSignalListener("SIGINT", onSignal);
+    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
     display.finish();
     if (outcome.interrupted || !outcome.finished) {
-      const reason = outcome.interrupted ? "SIGINT" : `--max-steps ${p.maxSteps}`;
+      const reason = outcome.interrupted ? stop ?? "a signal" : `--max-steps ${p.maxSteps}`;
       await p.dir.writeStatus({
         state: "interrupted",
         reason: `stopped by ${reason} after step ${outcome.steps}; run the same command to resume`,
@@ -340,7 +345,8 @@ async function main(argv: readonly string[]): Promise<number> {
       print(
         `stopped after step ${outcome.steps} (${reason}); checkpoint saved: run the same command to resume`,
       );
-      return outcome.interrupted ? 130 : 0;
+      // The shell's convention: 128 + the signal's number (SIGINT 2, SIGTERM 15).
+      return outcome.interrupted ? (stop === "SIGTERM" ? 143 : 130) : 0;
     }
     const scores = await finalEvaluation(p, parts, vocabulary, print);
     await p.dir.appendMetrics({ evaluation: "final", ...scores });

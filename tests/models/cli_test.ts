@@ -175,43 +175,45 @@ Deno.test("train: bad input is one line that names the fix, a non-zero exit, and
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("train: Ctrl-C (SIGINT) saves a checkpoint and exits; the same command resumes and finishes", async () => {
-  const corpus = await textFile(toyCorpus(400, 5));
-  const dir = await Deno.makeTempDir();
-  const script = new URL("../../models/train.ts", import.meta.url).pathname;
-  const args = [
-    "--corpus",
-    corpus,
-    "--run",
-    dir,
-    "--dim",
-    "8",
-    "--epochs",
-    "400",
-    "--min-count",
-    "1",
-    "--batch",
-    "32",
-  ];
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", script, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", LOOM_THREADS: "1" },
-  }).spawn();
-  // Wait for the first report (metrics.jsonl), then interrupt.
-  for (let waited = 0; waited < 60_000; waited += 200) {
-    if (await Deno.stat(`${dir}/metrics.jsonl`).then(() => true, () => false)) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  child.kill("SIGINT");
-  const { code, stdout } = await child.output();
-  assert.equal(code, 130, new TextDecoder().decode(stdout));
-  assert.equal(await statusOf(dir), "interrupted");
-  await Deno.stat(`${dir}/checkpoint.safetensors`);
-  const resumed = await runCommand("train", ["--run", dir, "--max-steps", "1"]);
-  assert.equal(resumed.code, 0, resumed.stderr);
-  assert.match(resumed.stdout, /resuming skipgram/);
-  await Deno.remove(dir, { recursive: true });
-  await Deno.remove(corpus);
-});
+for (const [signal, exitCode] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  Deno.test(`train: ${signal} saves a checkpoint and exits ${exitCode}; the same command resumes`, async () => {
+    const corpus = await textFile(toyCorpus(400, 5));
+    const dir = await Deno.makeTempDir();
+    const script = new URL("../../models/train.ts", import.meta.url).pathname;
+    const args = [
+      "--corpus",
+      corpus,
+      "--run",
+      dir,
+      "--dim",
+      "8",
+      "--epochs",
+      "400",
+      "--min-count",
+      "1",
+      "--batch",
+      "32",
+    ];
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-write", "--allow-env", script, ...args],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", LOOM_THREADS: "1" },
+    }).spawn();
+    // Wait for the first report (metrics.jsonl), then interrupt.
+    for (let waited = 0; waited < 60_000; waited += 200) {
+      if (await Deno.stat(`${dir}/metrics.jsonl`).then(() => true, () => false)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    child.kill(signal);
+    const { code, stdout } = await child.output();
+    assert.equal(code, exitCode, new TextDecoder().decode(stdout));
+    assert.equal(await statusOf(dir), "interrupted");
+    await Deno.stat(`${dir}/checkpoint.safetensors`);
+    const resumed = await runCommand("train", ["--run", dir, "--max-steps", "1"]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /resuming skipgram/);
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(corpus);
+  });
+}

@@ -15,6 +15,7 @@ import {
   sizeOf,
   Var,
 } from "../../dsl/ir/mod.ts";
+import { mergeMatmulSums } from "./matmul_sums.ts";
 
 /** A graph rebuilt equation by equation: variables may be replaced by earlier ones. */
 class Rewriter {
@@ -378,7 +379,8 @@ export function eliminateDeadCode(graph: Graph): Graph {
 }
 
 /**
- * The standard clean-up pipeline: simplify (folding and rewrites), then CSE, then DCE (both inside).
+ * The standard clean-up pipeline: simplify (folding and rewrites), sums of thin products merged into one
+ * product (`matmul_sums.ts`), then CSE, then DCE (both inside).
  *
  * @example
  * ```ts
@@ -389,5 +391,5 @@ export function eliminateDeadCode(graph: Graph): Graph {
  * ```
  */
 export function optimize(graph: Graph): Graph {
-  return eliminateCommonSubexpressions(simplify(graph));
+  return eliminateCommonSubexpressions(mergeMatmulSums(simplify(graph)));
 }

@@ -1,9 +1,11 @@
 /** Graph passes on small graphs: the text before and after each pass, and what the fused program reads. */
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import * as L from "../../mod.ts";
 import type { Tensor } from "../../mod.ts";
 import { fuse } from "../../kernels/passes/fuse.ts";
-import { randomTensor, rng } from "../helpers.ts";
+import { assertClose, randomTensor, rng } from "../helpers.ts";
+import { mergeMatmulSums } from "../../kernels/passes/matmul_sums.ts";
 import { planMemory } from "../../kernels/passes/memory.ts";
 import {
   eliminateCommonSubexpressions,
@@ -191,4 +193,96 @@ Deno.test("simplify: the gradient of slices taken side by side is one concat, no
   assert.equal(prims.filter((p) => p === "pad").length, 0, g.toString());
   assert.equal(prims.filter((p) => p === "concat").length, 1, g.toString());
   assert.deepEqual(L.grad(f)(L.ones([2, 5])).arraySync(), [[2, 2, 2, 2, 0], [2, 2, 2, 2, 0]]);
+});
+
+/** `Σ_i a_i·b_i (+ extra)` in float64 from the operands' values: the sum the merged product must equal. */
+function sumOfProducts(lefts: Tensor[], rights: Tensor[], extra?: Tensor): number[] {
+  const [m, n] = [lefts[0].shape[0], rights[0].shape[1]];
+  const out = extra ? Array.from(extra.dataSync(), Number) : new Array(m * n).fill(0);
+  lefts.forEach((a, p) => {
+    const [x, y, k] = [a.dataSync(), rights[p].dataSync(), a.shape[1]];
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) for (let l = 0; l < k; l++) out[i * n + j] += x[i * k + l] * y[l * n + j];
+    }
+  });
+  return out;
+}
+
+Deno.test("matmul sums: a recurrent weight's gradient, Σ_t h_tᵀ·dz_t, becomes one product over stacked steps", () => {
+  const random = rng(11);
+  // Four steps, the first from the zero state (a splat the pass makes in the transposed shape).
+  const hs = [L.zeros([3, 5]), ...[1, 2, 3].map(() => randomTensor(random, [3, 5]))];
+  const dzs = hs.map(() => randomTensor(random, [3, 8]));
+  const f = (...xs: Tensor[]) => {
+    let total = L.zeros([5, 8]);
+    for (let t = 0; t < 4; t++) total = total.add(xs[t].transpose().matmul(xs[4 + t]));
+    return total;
+  };
+  const g = optimize(L.trace(f, ...hs, ...dzs));
+  const prims = g.eqns.map((e) => e.prim);
+  assert.equal(prims.filter((p) => p === "matmul").length, 1, g.toString());
+  assert.equal(prims.filter((p) => p === "add").length, 0, g.toString());
+  // The stacked steps are read transposed by the product (a transpose of the concat, which fusion folds).
+  assert.ok(g.eqns.some((e) => e.prim === "transpose" && e.inputs[0].shape.join() === "12,5"), g.toString());
+  assertClose(L.jit(f)(...hs, ...dzs), sumOfProducts(hs.map((h) => h.transpose()), dzs), { rtol: 1e-5 });
+});
+
+Deno.test("matmul sums: products used elsewhere or with a long inner axis stay apart", () => {
+  const [a, b] = [L.zeros([4, 4]), L.zeros([4, 4])];
+  const shared = L.trace(
+    (x: Tensor, y: Tensor) => {
+      const p = x.matmul(y);
+      return [p.add(y.matmul(x)), p];
+    },
+    a,
+    b,
+  );
+  assert.equal(mergeMatmulSums(shared), shared);
+  // k = 64 against [4, 4]: copying the operands costs more than the partial result it saves.
+  const long = L.trace(
+    (x: Tensor, y: Tensor) => x.matmul(y).add(x.matmul(y.mul(2))),
+    L.zeros([4, 64]),
+    L.zeros([64, 4]),
+  );
+  assert.equal(mergeMatmulSums(long), long);
+});
+
+Deno.test("matmul sums (property): any tree of thin products and other terms keeps its value on the CPU backend", () => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        m: fc.integer({ min: 6, max: 12 }),
+        n: fc.integer({ min: 6, max: 12 }),
+        ks: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 5 }),
+        transposed: fc.boolean(),
+        extra: fc.boolean(),
+        seed: fc.integer({ min: 0, max: 1000 }),
+      }),
+      ({ m, n, ks, transposed, extra, seed }) => {
+        const random = rng(seed);
+        const lefts = ks.map((k) => randomTensor(random, transposed ? [k, m] : [m, k]));
+        const rights = ks.map((k) => randomTensor(random, [k, n]));
+        const bias = randomTensor(random, [m, n]);
+        const f = (...xs: Tensor[]) => {
+          const products = ks.map((_, i) =>
+            (transposed ? xs[i].transpose() : xs[i]).matmul(xs[ks.length + i])
+          );
+          // Alternate the association so that trees, not only chains, are covered.
+          let total = extra ? products[0].add(xs[xs.length - 1]) : products[0];
+          for (const p of products.slice(1)) total = random() < 0.5 ? total.add(p) : p.add(total);
+          return total;
+        };
+        const inputs = [...lefts, ...rights, bias];
+        const merged = optimize(L.trace(f, ...inputs)).eqns.filter((e) => e.prim === "matmul").length;
+        assert.equal(merged, 1);
+        const expected = sumOfProducts(
+          transposed ? lefts.map((t) => t.transpose()) : lefts,
+          rights,
+          extra ? bias : undefined,
+        );
+        assertClose(L.jit(f)(...inputs), expected, { rtol: 1e-4, atol: 1e-5 });
+      },
+    ),
+    { numRuns: 25 },
+  );
 });

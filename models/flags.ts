@@ -88,7 +88,7 @@ export function describeField(field: Field): string {
     case "int":
       return `a whole number >= ${field.min}`;
     case "number":
-      return `a number >= ${field.min}`;
+      return `a number >= ${field.min}${field.below === undefined ? "" : ` and < ${field.below}`}`;
     case "choice":
       return `one of ${field.options.join(", ")}`;
     case "boolean":
@@ -128,7 +128,7 @@ export function fieldValue(where: string, field: Field, raw: unknown): number | 
     }
     case "number": {
       const n = typeof raw === "number" ? raw : text !== undefined && text !== "" ? Number(text) : NaN;
-      return Number.isFinite(n) && n >= field.min ? n : fail();
+      return Number.isFinite(n) && n >= field.min && !(n >= (field.below ?? Infinity)) ? n : fail();
     }
     case "choice":
       return typeof raw === "string" && field.options.includes(raw) ? raw : fail();

@@ -21,7 +21,14 @@ import type { TrainContext, TrainOutcome } from "./train/context.ts";
  */
 export type Field =
   | { readonly kind: "int"; readonly default: number; readonly doc: string; readonly min: number }
-  | { readonly kind: "number"; readonly default: number; readonly doc: string; readonly min: number }
+  | {
+    readonly kind: "number";
+    readonly default: number;
+    readonly doc: string;
+    readonly min: number;
+    /** An exclusive upper bound (a rate), when there is one. */
+    readonly below?: number;
+  }
   | {
     readonly kind: "choice";
     readonly default: string;
@@ -43,16 +50,17 @@ export type Field =
 export const int = (value: number, doc: string, min = 1) =>
   ({ kind: "int", default: value, doc, min }) as const;
 /**
- * A number field (at least `min`, default 0).
+ * A number field (at least `min`, default 0; below `below` when given).
  *
  * @example
  * ```ts
  * import { num } from "./spec.ts";
  * if (num(0.025, "learning rate").kind !== "number") throw new Error();
+ * if (num(0, "dropout rate", 0, 1).below !== 1) throw new Error();
  * ```
  */
-export const num = (value: number, doc: string, min = 0) =>
-  ({ kind: "number", default: value, doc, min }) as const;
+export const num = (value: number, doc: string, min = 0, below?: number) =>
+  ({ kind: "number", default: value, doc, min, ...(below === undefined ? {} : { below }) }) as const;
 /**
  * A yes/no field (`--flag`, `--flag true|false`, `--no-flag`).
  *

@@ -8,10 +8,12 @@ import type * as L from "../../mod.ts";
 import { nn } from "../../mod.ts";
 import { int, type ModelSpec } from "../spec.ts";
 import { layerNetwork, lmFields, neuralLm } from "./language_model.ts";
+import { dropoutField, dropoutSite } from "./dropout.ts";
 import { initScaleField, withUniformInit } from "./uniform_init.ts";
 
 /**
- * Bengio's network as a layer: ids [batch, context] → logits [batch, vocabulary].
+ * Bengio's network as a layer: ids [batch, context] → logits [batch, vocabulary]; with `dropout`, dropout on
+ * the concatenated feature vectors and on the hidden layer's output.
  *
  * @example
  * ```ts
@@ -25,14 +27,18 @@ import { initScaleField, withUniformInit } from "./uniform_init.ts";
  */
 export function bengioLayer(
   vocabulary: number,
-  config: { context: number; embedding: number; hidden: number },
+  config: { context: number; embedding: number; hidden: number; dropout?: number },
 ): nn.Layer<nn.Ids, number> {
-  return nn.serial(
+  const rate = config.dropout ?? 0;
+  const layers = [
     nn.embed(vocabulary, config.embedding), // C: each context word's feature vector
     nn.fn<number, number>((x) => (x as L.Tensor).reshape([(x as L.Tensor).shape[0], -1]), "concat"),
+    ...dropoutSite(rate), // (not in the paper, which regularized with weight decay)
     nn.dense(config.hidden, { activation: "tanh" }), // H
+    ...dropoutSite(rate),
     nn.dense(vocabulary), // U: the softmax's logits
-  ) as nn.Layer<nn.Ids, number>;
+  ];
+  return nn.serial(...(layers as [nn.AnyLayer])) as unknown as nn.Layer<nn.Ids, number>;
 }
 
 const fields = {
@@ -40,6 +46,7 @@ const fields = {
   embedding: int(60, "size of a word's feature vector (m)"),
   hidden: int(100, "units of the tanh hidden layer (h)"),
   initScale: initScaleField,
+  dropout: dropoutField,
   ...lmFields({ lr: 1e-3, batch: 256, epochs: 2 }),
 } as const;
 
@@ -59,7 +66,7 @@ export const bengio: ModelSpec<typeof fields> = neuralLm({
   fields,
   network: (vocabulary, config) =>
     withUniformInit(
-      layerNetwork(bengioLayer(vocabulary, config), "window", config.context, true),
+      layerNetwork(bengioLayer(vocabulary, config), "window", config.context, true, config.dropout > 0),
       config.initScale,
     ),
 });

@@ -58,8 +58,18 @@ export interface LmNetwork<P> {
   width: number;
   /** Initial params for batches of `rows` examples. */
   init(key: L.Tensor, rows: number): P;
-  /** Logits of a batch of ids, from (and with) the carried state (`[]` for models without one). */
-  forward(params: P, inputs: L.Tensor, carry: L.Tensor[][]): { logits: L.Tensor; carry: L.Tensor[][] };
+  /**
+   * Logits of a batch of ids, from (and with) the carried state (`[]` for models without one). `key`, given
+   * while training a network with dropout, draws its masks; without it the network is deterministic.
+   */
+  forward(
+    params: P,
+    inputs: L.Tensor,
+    carry: L.Tensor[][],
+    key?: L.Tensor,
+  ): { logits: L.Tensor; carry: L.Tensor[][] };
+  /** Whether training draws random masks (dropout): the loop then gives `forward` a key every step. */
+  stochastic?: boolean;
   /** The zero state of `rows` rows (layout `rows`). */
   zeroCarry?(rows: number): L.Tensor[][];
   /** The input embedding table [vocabulary, dim], written as vectors.txt. */
@@ -161,6 +171,9 @@ export function lmLoss(logits: L.Tensor, labels: L.Tensor, loss: "cross-entropy"
   const weights = keep.cast("float32");
   return perPosition.mul(weights).sum().div(weights.sum().maximum(1));
 }
+
+/** Where the dropout masks' keys branch off the run's seed (apart from the init's and the batches' draws). */
+const DROPOUT_STREAM = 0x64726f70;
 
 /** The batcher of a layout (chunks in a shuffled order, or drawn at random). */
 function batcherFor(
@@ -351,8 +364,14 @@ export async function trainLm<P>(
     seed: config.seed,
   });
   const toTensor = (data: Int32Array, shape: number[]) => L.tensor(data, { shape, dtype: "int32" });
-  const batcher = loopBatcher(ids, config, (b) => ({
-    tensors: [toTensor(b.inputs, ids.inputShape), toTensor(b.targets, ids.targetShape)],
+  const masks = L.random.fold(L.random.key(config.seed), DROPOUT_STREAM);
+  const batcher = loopBatcher(ids, config, (b, at) => ({
+    tensors: [
+      toTensor(b.inputs, ids.inputShape),
+      toTensor(b.targets, ids.targetShape),
+      // The batch's position picks its masks, so a resumed run draws what the uninterrupted one would.
+      ...(network.stochastic ? [L.random.fold(L.random.fold(masks, at.epoch), at.offset)] : []),
+    ],
     items: b.real,
     tokens: b.real,
   }));
@@ -369,8 +388,8 @@ export async function trainLm<P>(
     model,
     params: network.init(L.random.key(config.seed), config.batch),
     optimizer,
-    objective: (p, carry, inputs, targets) => {
-      const out = network.forward(p, inputs, carry);
+    objective: (p, carry, inputs, targets, key) => {
+      const out = network.forward(p, inputs, carry, key);
       return [lmLoss(out.logits, targets, config.loss), out.carry];
     },
     ...(network.zeroCarry ? { initialCarry: () => network.zeroCarry!(config.batch) } : {}),
@@ -542,7 +561,8 @@ function nextTokenScorer<P>(network: LmNetwork<P>, params: P, words: number) {
 
 /**
  * The network of a model that is one layer from ids to logits (no carried state): Bengio's, the one-hot
- * LM's, the Transformer's. `embedded`: the layer's first params are an embedding table (vectors.txt).
+ * LM's, the Transformer's. `embedded`: the layer's first params are an embedding table (vectors.txt);
+ * `stochastic`: the layer has dropout (training applies it with `{ training: true, key }`).
  *
  * @example
  * ```ts
@@ -558,12 +578,17 @@ export function layerNetwork(
   layout: "window" | "chunk",
   width: number,
   embedded: boolean,
+  stochastic = false,
 ): LmNetwork<nn.Params> {
   return {
     layout,
     width,
     init: (key, rows) => layer.init(key, [rows, width]).params,
-    forward: (params, inputs, carry) => ({ logits: layer.apply(params, inputs) as L.Tensor, carry }),
+    forward: (params, inputs, carry, key) => ({
+      logits: layer.apply(params, inputs, key ? { training: true, key } : {}) as L.Tensor,
+      carry,
+    }),
+    stochastic,
     ...(embedded ? { embedding: (params: nn.Params) => (params as [nn.EmbedParams])[0].table } : {}),
   };
 }

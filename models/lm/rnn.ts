@@ -10,12 +10,15 @@ import type * as L from "../../mod.ts";
 import { nn } from "../../mod.ts";
 import { bool, int, type ModelSpec } from "../spec.ts";
 import { lmFields, type LmNetwork, neuralLm } from "./language_model.ts";
+import { dropoutField } from "./dropout.ts";
 import { initScaleField, withUniformInit } from "./uniform_init.ts";
 
 const CELLS = { lstm: nn.lstmCell, gru: nn.gruCell, rnn: nn.rnnCell } as const;
 
 /**
- * The recurrent LM as a layer: ids [batch, steps] → logits [batch, steps, vocab], every chunk from zeros.
+ * The recurrent LM as a layer: ids [batch, steps] → logits [batch, steps, vocab], every chunk from zeros;
+ * with `dropout`, Zaremba et al.'s (2014) dropout on the embedding and on each layer's output (not on the
+ * recurrent connections).
  *
  * @example
  * ```ts
@@ -28,12 +31,22 @@ const CELLS = { lstm: nn.lstmCell, gru: nn.gruCell, rnn: nn.rnnCell } as const;
  */
 export function recurrentLayer(
   vocabulary: number,
-  config: { cell: keyof typeof CELLS; embedding: number; hidden: number; layers: number },
+  config: { cell: keyof typeof CELLS; embedding: number; hidden: number; layers: number; dropout?: number },
 ): nn.AnyLayer {
   const cell = CELLS[config.cell](config.hidden);
+  const rate = config.dropout ?? 0;
+  if (rate === 0) {
+    return nn.serial(
+      nn.embed(vocabulary, config.embedding),
+      nn.repeat(config.layers, () => nn.recur(cell)),
+      nn.dense(vocabulary),
+    );
+  }
+  // Zaremba et al.'s dropout: on the connections between layers, never on the recurrent ones.
   return nn.serial(
     nn.embed(vocabulary, config.embedding),
-    nn.repeat(config.layers, () => nn.recur(cell)),
+    nn.dropout(rate),
+    nn.repeat(config.layers, () => nn.serial(nn.recur(cell), nn.dropout(rate))),
     nn.dense(vocabulary),
   );
 }
@@ -41,7 +54,7 @@ export function recurrentLayer(
 /**
  * Applies a recurrent LM's params to ids [rows, steps] from each layer's state (zeros when absent), through
  * `nn.carry`: the logits, and every layer's state after the last step, which the next chunk of the same rows
- * continues from.
+ * continues from. `key`: training, with the dropout masks drawn from it.
  *
  * @example
  * ```ts
@@ -63,9 +76,10 @@ export function applyRecurrent(
   params: nn.Params,
   ids: L.Tensor,
   states?: readonly (readonly L.Tensor[])[],
+  key?: L.Tensor,
 ): { logits: L.Tensor; states: L.Tensor[][] } {
   const carry = nn.carry(states);
-  const logits = layer.apply(params, ids, { carry }) as L.Tensor;
+  const logits = layer.apply(params, ids, key ? { carry, training: true, key } : { carry }) as L.Tensor;
   return { logits, states: carry.states };
 }
 
@@ -77,6 +91,7 @@ function fieldsFor(hidden: number) {
     steps: int(35, "tokens per chunk (steps unrolled through time)"),
     carryState: bool(true, "each chunk starts from the state its row's previous chunk ended in"),
     initScale: initScaleField,
+    dropout: dropoutField,
     ...lmFields({ lr: 1e-3, batch: 20, epochs: 2 }),
   } as const;
 }
@@ -88,6 +103,7 @@ type RecurrentConfig = {
   steps: number;
   carryState: boolean;
   initScale: number;
+  dropout: number;
 };
 
 function network(cellName: keyof typeof CELLS, vocabulary: number, config: RecurrentConfig) {
@@ -98,14 +114,15 @@ function network(cellName: keyof typeof CELLS, vocabulary: number, config: Recur
     layout: config.carryState ? "rows" : "chunk",
     width: config.steps,
     init: (key, rows) => layer.init(key, [rows, config.steps]).params,
-    forward: (params, inputs, carry) => {
-      const out = applyRecurrent(layer, params, inputs, carry.length > 0 ? carry : undefined);
+    forward: (params, inputs, carry, key) => {
+      const out = applyRecurrent(layer, params, inputs, carry.length > 0 ? carry : undefined, key);
       return { logits: out.logits, carry: config.carryState ? out.states : [] };
     },
     ...(config.carryState
       ? { zeroCarry: (rows: number) => Array.from({ length: config.layers }, () => cell.initialState(rows)) }
       : {}),
     embedding: (params) => (params as [nn.EmbedParams])[0].table,
+    stochastic: config.dropout > 0,
   } satisfies LmNetwork<nn.Params>;
 }
 

@@ -117,3 +117,33 @@ Deno.test("lstm and bengio with --init-scale 0.1 (every param from uniform(-0.1,
     );
   }
 });
+
+Deno.test("lstm and bengio with --dropout 0.3 train; the masks change the updates, evaluation stays deterministic", async () => {
+  for (const name of ["lstm", "bengio"] as const) {
+    const spec = registry.get(name)!;
+    const dropped = await lossesOf(spec, { ...SMALL[name], dropout: 0.3 });
+    const plain = await lossesOf(spec, SMALL[name]);
+    const k = Math.floor(dropped.length / 5);
+    assert.ok(
+      mean(dropped.slice(-k)) < 0.9 * mean(dropped.slice(0, k)),
+      `${name}: ${dropped.map((l) => l.toFixed(2))}`,
+    );
+    assert.notDeepEqual(dropped, plain, `${name}: dropout 0.3 trained exactly as without it`);
+  }
+  // The network applies dropout only when given a key (training); without one, the same params give the same
+  // logits every time, and the same logits as the network built without dropout.
+  const { bengioLayer } = await import("../../models/lm/bengio.ts");
+  const shape = { context: 2, embedding: 4, hidden: 8 };
+  const [withDropout, without] = [bengioLayer(12, { ...shape, dropout: 0.5 }), bengioLayer(12, shape)];
+  const params = without.init(L.random.key(0), [3, 2]).params as unknown[];
+  // The dropout sites hold no params: the same tensors, at the positions of the trained network's tree.
+  const spread = [params[0], params[1], {}, params[2], {}, params[3]];
+  const ids = L.tensor([[1, 2], [3, 4], [5, 6]], { dtype: "int32" });
+  const evaluated = (withDropout.apply(spread as never, ids) as L.Tensor).dataSync();
+  assert.deepEqual(evaluated, (without.apply(params as never, ids) as L.Tensor).dataSync());
+  const trained = withDropout.apply(spread as never, ids, {
+    training: true,
+    key: L.random.key(3),
+  }) as L.Tensor;
+  assert.notDeepEqual(trained.dataSync(), evaluated);
+});

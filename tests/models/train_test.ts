@@ -1,6 +1,6 @@
 /**
  * The one training loop: a run stopped and resumed from its checkpoint ends bit for bit as an uninterrupted
- * one (word2vec's random windows, a carried LSTM state, the masked LM's masks), a diverging run stops before
+ * one (word2vec's random windows, a carried LSTM state, dropout masks, the masked LM's masks), a diverging run stops before
  * saving anything non-finite, and an unreadable or foreign checkpoint is refused with the fix.
  */
 import assert from "node:assert/strict";
@@ -34,11 +34,15 @@ async function train(model: string, config: Record<string, unknown>, checkpoint:
 const cases: [string, Record<string, unknown>][] = [
   ["skipgram", { dim: 8, epochs: 2, batch: 32, minCount: 1, subsample: 0.01 }],
   ["lstm", { embedding: 8, hidden: 8, layers: 2, steps: 6, batch: 3, epochs: 2, minCount: 1 }],
+  // Dropout masks come from the batch's position, so the resumed run draws the same ones.
+  ["lstm", { embedding: 8, hidden: 8, layers: 2, steps: 6, batch: 3, epochs: 2, minCount: 1, dropout: 0.3 }],
+  ["bengio", { context: 2, embedding: 8, hidden: 8, batch: 8, epochs: 2, minCount: 1, dropout: 0.3 }],
   ["masked", { embedding: 8, hidden: 16, layers: 1, heads: 2, steps: 6, batch: 3, epochs: 2, minCount: 1 }],
 ];
 
 for (const [model, config] of cases) {
-  Deno.test(`${model}: a run stopped and resumed from its checkpoint ends bit for bit as an uninterrupted one`, async () => {
+  const label = config.dropout ? `${model} --dropout ${config.dropout}` : model;
+  Deno.test(`${label}: a run stopped and resumed from its checkpoint ends bit for bit as an uninterrupted one`, async () => {
     const [whole, parts] = [await Deno.makeTempFile(), await Deno.makeTempFile()];
     await Deno.remove(whole);
     await Deno.remove(parts);

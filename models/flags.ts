@@ -105,11 +105,13 @@ export function describeField(field: Field): string {
  * @example
  * ```ts
  * import { fieldValue } from "./flags.ts";
- * import { int } from "./spec.ts";
+ * import { int, num } from "./spec.ts";
  * if (fieldValue("--dim", int(100, "size"), "50") !== 50) throw new Error();
  * let message = "";
  * try { fieldValue("--dim", int(100, "size"), "fifty"); } catch (e) { message = (e as Error).message; }
  * if (message !== '--dim takes a whole number >= 1, got "fifty"') throw new Error(message);
+ * try { fieldValue("--dropout", num(0, "rate", 0, 1), "1"); } catch (e) { message = (e as Error).message; }
+ * if (message !== '--dropout takes a number >= 0 and < 1, got "1"') throw new Error(message);
  * ```
  */
 export function fieldValue(where: string, field: Field, raw: unknown): number | string | boolean {

@@ -175,6 +175,20 @@ export function lmLoss(logits: L.Tensor, labels: L.Tensor, loss: "cross-entropy"
 /** Where the dropout masks' keys branch off the run's seed (apart from the init's and the batches' draws). */
 const DROPOUT_STREAM = 0x64726f70;
 
+/**
+ * The fill of a batch (the share of its targets that are real: below 1 only in an epoch's last, partial
+ * batch) as a scalar input of the step, by which the objective multiplies its mean loss.
+ *
+ * @example
+ * ```ts
+ * import { fillTensor } from "./language_model.ts";
+ * if (fillTensor(1, 4).item() !== 0.25) throw new Error();
+ * ```
+ */
+export function fillTensor(real: number, room: number): L.Tensor {
+  return L.tensor(real / room);
+}
+
 /** The batcher of a layout (chunks in a shuffled order, or drawn at random). */
 function batcherFor(
   layout: LmNetwork<unknown>["layout"],
@@ -369,11 +383,13 @@ export async function trainLm<P>(
     tensors: [
       toTensor(b.inputs, ids.inputShape),
       toTensor(b.targets, ids.targetShape),
+      fillTensor(b.real, b.targets.length),
       // The batch's position picks its masks, so a resumed run draws what the uninterrupted one would.
       ...(network.stochastic ? [L.random.fold(L.random.fold(masks, at.epoch), at.offset)] : []),
     ],
     items: b.real,
     tokens: b.real,
+    fill: b.real / b.targets.length,
   }));
   const optimizer = optimizerFor(config, ids.batchesPerEpoch);
   const totalSteps = stepsOf(ids, config);
@@ -388,9 +404,9 @@ export async function trainLm<P>(
     model,
     params: network.init(L.random.key(config.seed), config.batch),
     optimizer,
-    objective: (p, carry, inputs, targets, key) => {
+    objective: (p, carry, inputs, targets, fill, key) => {
       const out = network.forward(p, inputs, carry, key);
-      return [lmLoss(out.logits, targets, config.loss), out.carry];
+      return [lmLoss(out.logits, targets, config.loss).mul(fill), out.carry];
     },
     ...(network.zeroCarry ? { initialCarry: () => network.zeroCarry!(config.batch) } : {}),
     batcher,

@@ -14,7 +14,7 @@ import { encodeStream, MASK } from "../data/vocabulary.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { trainLoop } from "../train/loop.ts";
 import { defineModel, num } from "../spec.ts";
-import { lmFields, lmLoss, loopBatcher, optimizerFor } from "./language_model.ts";
+import { fillTensor, lmFields, lmLoss, loopBatcher, optimizerFor } from "./language_model.ts";
 import { transformerLayer, transformerSizes } from "./transformer.ts";
 
 const fields = {
@@ -134,8 +134,9 @@ export const masked = defineModel({
       const tensors = [
         L.tensor(inputs, { shape, dtype: "int32" }),
         L.tensor(targets, { shape, dtype: "int32" }),
+        fillTensor(b.real, b.targets.length),
       ];
-      return { tensors, items: chosen, tokens: b.real };
+      return { tensors, items: chosen, tokens: b.real, fill: b.real / b.targets.length };
     });
     context.log(
       `masked: ${train.length.toLocaleString("en-US")} training tokens over ${
@@ -147,7 +148,13 @@ export const masked = defineModel({
       model: "masked",
       params: layer.init(L.random.key(config.seed), shape).params as nn.Params,
       optimizer: optimizerFor(config, ids.batchesPerEpoch),
-      objective: (p, carry, x, y) => [lmLoss(layer.apply(p, x) as L.Tensor, y, config.loss), carry],
+      objective: (
+        p,
+        carry,
+        x,
+        y,
+        fill,
+      ) => [lmLoss(layer.apply(p, x) as L.Tensor, y, config.loss).mul(fill), carry],
       batcher,
       evaluate: valid.length > 0
         ? (params) => {

@@ -28,6 +28,12 @@ export interface Batch {
   items: number;
   /** Corpus tokens read to make it. */
   tokens: number;
+  /**
+   * The share of the batch's room that holds data (default 1). A partial batch (an epoch's last) has its mean
+   * loss multiplied by this in the objective, so that it moves the params in proportion to what it holds
+   * rather than taking a whole step on a few examples; the loop divides it back out for the reports.
+   */
+  fill?: number;
 }
 
 /**
@@ -278,7 +284,7 @@ export async function trainLoop<P>(task: TrainTask<P>, options: LoopOptions = {}
     steps++;
     const loss = value.item();
     if (!Number.isFinite(loss)) throw new NonFiniteError(model, steps, loss, checkpoint);
-    lossSum += task.lossIsSum ? loss : loss * batch.items;
+    lossSum += task.lossIsSum ? loss : (loss / (batch.fill || 1)) * batch.items;
     itemSum += batch.items;
     tokensSince += batch.tokens;
     position.tokens += batch.tokens;

@@ -123,3 +123,35 @@ Deno.test("checkpoint: a corrupt file, another model's or one of other shapes is
   assert.deepEqual((await loadCheckpoint(path, "bengio", { w: L.tensor([0, 0]) })).position, position);
   await Deno.remove(path);
 });
+
+Deno.test("loop: an epoch's partial last batch moves the params in proportion to what it holds; reports stay per item", async () => {
+  // SGD on (w - x)² with x = 1 in a full batch and a batch a quarter full: the objective scales its mean by
+  // the fill, so the second step is a quarter of the first; the reported loss is the plain mean of both.
+  const x = L.tensor([1]);
+  const batches = [1, 0.25];
+  let at = 0;
+  const reports: number[] = [];
+  const result = await trainLoop({
+    model: "fill",
+    params: { w: L.tensor(0) },
+    optimizer: L.optim.sgd({ lr: 0.1 }),
+    objective: (p, carry, input, fill) => [p.w.sub(input).square().mean().mul(fill), carry],
+    batcher: {
+      next: (): Batch | undefined => {
+        if (at >= batches.length) return undefined;
+        const fill = batches[at++];
+        return { tensors: [x, L.tensor(fill)], items: 1, tokens: 1, fill };
+      },
+      get epoch() {
+        return at < batches.length ? 0 : 1;
+      },
+      progress: () => at / batches.length,
+      state: () => at,
+      restore: (s) => void (at = s as number),
+    },
+  }, { reportSeconds: 1e9, onReport: (r) => void reports.push(r.loss) });
+  // Step 1: w = 0 - 0.1·2(0 - 1) = 0.2; step 2: w = 0.2 - 0.1·0.25·2(0.2 - 1) = 0.24.
+  assert.ok(Math.abs(result.params.w.item() - 0.24) < 1e-6, String(result.params.w.item()));
+  // Losses before each step: 1 and 0.64, each a mean over its one item.
+  assert.ok(Math.abs(reports.at(-1)! - (1 + 0.64) / 2) < 1e-6, String(reports));
+});

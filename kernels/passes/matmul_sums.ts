@@ -6,7 +6,7 @@
  * dimension, where a matmul kernel runs near its peak, and writes the result once.
  * @module
  */
-import { type Eqn, Graph, makeEqn, Var } from "../../dsl/ir/mod.ts";
+import { type Eqn, Graph, makeEqn, shapesEqual, Var } from "../../dsl/ir/mod.ts";
 
 /**
  * Whether merging a product of inner size `k` into a longer one saves memory traffic: copying its operands
@@ -50,7 +50,7 @@ export function mergeMatmulSums(graph: Graph): Graph {
     if (e.prim !== "add") continue;
     for (const v of e.inputs) {
       const p = producer.get(v);
-      if (p?.prim === "add" && uses.get(v) === 1 && sameShape(v, e.out)) inner.add(v);
+      if (p?.prim === "add" && uses.get(v) === 1 && shapesEqual(v.shape, e.out.shape)) inner.add(v);
     }
   }
   let nextId = 1 + Math.max(
@@ -79,10 +79,6 @@ export function mergeMatmulSums(graph: Graph): Graph {
   return new Graph(graph.inputs, graph.captures, eqns, graph.outputs.map(get));
 }
 
-function sameShape(a: Var, b: Var): boolean {
-  return a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
-}
-
 /** The merged sum for the tree rooted at `root`, its equations appended to `eqns`; undefined if not worth it. */
 function mergeTree(
   root: Eqn,
@@ -101,7 +97,7 @@ function mergeTree(
     if (p?.prim === "add" && inner.has(v)) return p.inputs.forEach(visit);
     const [a, b] = p?.inputs ?? [];
     const thin = p?.prim === "matmul" && uses.get(v) === 1 && a.shape.length === 2 && b.shape.length === 2 &&
-      sameShape(v, root.out) && worthMerging(m, n, a.shape[1]);
+      shapesEqual(v.shape, root.out.shape) && worthMerging(m, n, a.shape[1]);
     thin ? products.push(p) : others.push(v);
   };
   root.inputs.forEach(visit);

@@ -5,7 +5,7 @@
  */
 import * as ops from "./ops.ts";
 import { showShape } from "./ir/shape.ts";
-import type { Tensor } from "./tensor.ts";
+import { concrete, type Tensor } from "./tensor.ts";
 
 /**
  * Options of `crossEntropy`.
@@ -26,6 +26,11 @@ export interface CrossEntropyOptions {
    * al. (2016).
    */
   labelSmoothing?: number;
+  /**
+   * How positions combine (default `"mean"`): `"mean"` over the kept positions, `"sum"` of them, or `"none"`:
+   * one loss per position, shaped like `labels` (0 where ignored), as PyTorch's `reduction`.
+   */
+  reduction?: "mean" | "sum" | "none";
 }
 
 function sameShape(where: string, a: Tensor, b: Tensor): void {
@@ -41,7 +46,9 @@ function sameShape(where: string, a: Tensor, b: Tensor): void {
 /**
  * Softmax cross-entropy from `logits: [..., classes]` and int32 `labels: [...]`: the mean over positions of
  * `-log softmax(logits)[label]` (with label smoothing, of `-Σ target·log softmax`). Positions labelled
- * `ignoreIndex` are left out of the sum and the count; if all are ignored the loss is 0.
+ * `ignoreIndex` are left out of the sum and the count; if all are ignored the loss is 0. `reduction: "none"`
+ * gives each position's loss instead. A label outside `[0, classes)` is an error naming it when the labels
+ * can be read at once, and NaN inside `jit`/`grad` (JAX's gather fills with NaN).
  *
  * @example
  * ```ts
@@ -50,10 +57,12 @@ function sameShape(where: string, a: Tensor, b: Tensor): void {
  * const labels = tensor([0, 1, -100], { dtype: "int32" });
  * const l = loss.crossEntropy(logits, labels, { ignoreIndex: -100 });
  * if (Math.abs(l.item() - Math.LN2) > 1e-6) throw new Error();
+ * const each = loss.crossEntropy(logits, labels, { ignoreIndex: -100, reduction: "none" }).arraySync() as number[];
+ * if (each.length !== 3 || each[2] !== 0) throw new Error(each.join());
  * ```
  */
 export function crossEntropy(logits: Tensor, labels: Tensor, options: CrossEntropyOptions = {}): Tensor {
-  const { ignoreIndex, labelSmoothing = 0 } = options;
+  const { ignoreIndex, labelSmoothing = 0, reduction = "mean" } = options;
   ops.assertTensor(logits, "loss.crossEntropy");
   ops.assertTensor(labels, "loss.crossEntropy");
   if (labels.dtype !== "int32") {
@@ -72,18 +81,53 @@ export function crossEntropy(logits: Tensor, labels: Tensor, options: CrossEntro
   if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
     throw new RangeError(`loss.crossEntropy: labelSmoothing must be in [0, 1], got ${labelSmoothing}`);
   }
-  const logProbs = ops.logSoftmax(logits, -1);
+  if (!["mean", "sum", "none"].includes(reduction)) {
+    throw new RangeError(
+      `loss.crossEntropy: reduction must be "mean", "sum" or "none", got ${String(reduction)}`,
+    );
+  }
+  const classes = logits.shape[logits.rank - 1];
   const keep = ignoreIndex === undefined ? undefined : labels.notEqual(ignoreIndex);
   // Ignored labels may be out of range (-100), so they read class 0 instead; their loss is masked out below.
   const safeLabels = keep ? ops.where(keep, labels, 0) : labels;
-  let perPosition = ops.takeAlongAxis(logProbs, safeLabels.unsqueeze(-1), -1).squeeze(-1).neg();
+  // Concrete labels that can be read at once are checked here; traced ones (and WebGPU's) give NaN instead.
+  if (!labels.isTracer && concrete(labels, "loss.crossEntropy").backend.readSync) {
+    checkLabelRange(labels, classes, ignoreIndex);
+  }
+  // -log softmax(x)[label] = logSumExp(x) - x[label], with the label's logit read as a masked sum along the
+  // class axis rather than a gather: it fuses into the loop that produces the logits (no log-softmax table is
+  // written), and in reverse mode its gradient joins the softmax's in one elementwise kernel instead of a
+  // scatter into zeros. A label outside [0, classes) picks nothing and gives NaN (JAX's gather fill).
+  const logits32 = ops.cast(logits, "float32");
+  const normalizer = ops.logSumExp(logits32, -1);
+  const picked = ops.where(ops.oneHot(safeLabels, classes, "bool"), logits32, 0).sum(-1);
+  const inRange = ops.logicalAnd(ops.greaterEqual(safeLabels, 0), ops.less(safeLabels, classes));
+  let perPosition = ops.where(inRange, normalizer.sub(picked), NaN);
   if (labelSmoothing > 0) {
-    const uniform = logProbs.mean(-1).neg();
+    const uniform = normalizer.sub(logits32.mean(-1));
     perPosition = perPosition.mul(1 - labelSmoothing).add(uniform.mul(labelSmoothing));
   }
-  if (!keep) return perPosition.mean();
-  const weights = keep.cast("float32");
-  return perPosition.mul(weights).sum().div(weights.sum().maximum(1));
+  if (!keep) {
+    if (reduction === "none") return perPosition;
+    return reduction === "sum" ? perPosition.sum() : perPosition.mean();
+  }
+  const kept = ops.where(keep, perPosition, 0);
+  if (reduction === "none") return kept;
+  if (reduction === "sum") return kept.sum();
+  return kept.sum().div(keep.cast("float32").sum().maximum(1));
+}
+
+/** Rejects labels outside `[0, classes)` (but `ignoreIndex`), naming the first. */
+function checkLabelRange(labels: Tensor, classes: number, ignoreIndex: number | undefined): void {
+  const values = labels.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    if (!(values[i] >= 0 && values[i] < classes) && values[i] !== ignoreIndex) {
+      throw new RangeError(
+        `loss.crossEntropy: label ${values[i]} at flat position ${i} is outside [0, ${classes}); ` +
+          "labels are class ids of the logits' last axis (pass ignoreIndex for padding)",
+      );
+    }
+  }
 }
 
 /**

@@ -24,11 +24,15 @@ function supported(k: ElementwiseKernel, innerCoeffs: readonly number[]): boolea
 /** Whether the SIMD emitter handles an expression whose operands move by `innerCoeffs` along the vector axis. */
 function supportedExpr(expr: Expr, innerCoeffs: readonly number[]): boolean {
   if (innerCoeffs.some((c) => c !== 0 && c !== 1)) return false;
+  const loadForms = new Set(loadAffines(expr));
   const ok = (e: Expr): boolean => {
     switch (e.kind) {
       case "load":
       case "const":
         return true;
+      case "iota":
+        // An iota's address local counts its value (see loopScaffold); a form shared with a load cannot.
+        return e.dtype === "int32" && !loadForms.has(e.at);
       case "op": {
         const lanes = elementwiseLowering(e.prim).simd;
         return lanes !== null && lanes.supports(e.args[0].dtype) && e.args.every(ok);
@@ -491,15 +495,20 @@ function loopScaffold(
   const [LO, HI] = [options.lo ?? 0, options.hi ?? 1];
   const out = forms.length - 1;
   const levels = dims.length;
-  // Parameter 2 + i is the byte address of input i; the output's comes last.
-  const base = options.pointer ?? ((f: number) => 2 + (f === out ? inputs : inputOf(expr, forms[f])));
+  // Parameter 2 + i is the byte address of input i; the output's comes last. An iota's form has no
+  // operand: its address local starts from 0, so it holds 4 x the iota's value.
+  const iotas = new Set(iotaAffines(expr));
+  const pointer = options.pointer ?? ((f: number) => 2 + (f === out ? inputs : inputOf(expr, forms[f])));
+  const base = (f: number) => (iotas.has(forms[f]) ? undefined : pointer(f));
   // addr[f][level]: byte address of form f at the current iteration of `level`.
   const addr = forms.map(() => Array.from({ length: levels }, () => c.local(ValType.i32)));
   const index = Array.from({ length: levels }, () => c.local(ValType.i32));
   // Bytes per element of each form: bool operands are bytes, everything else 4-byte words.
   const bytes = forms.map((form, f) => (f !== out && dtypeOf(expr, form) === "bool" ? 1 : 4));
   forms.forEach((form, f) => {
-    c.get(base(f)).i32Const(bytes[f] * form.offset).i32Add();
+    const from = base(f);
+    if (from === undefined) c.i32Const(bytes[f] * form.offset);
+    else c.get(from).i32Const(bytes[f] * form.offset).i32Add();
     c.get(LO).i32Const(bytes[f] * dims[0].coeffs[f]).i32Mul().i32Add().set(addr[f][0]);
   });
   const advance = (level: number, count: number) =>
@@ -522,6 +531,20 @@ function loopScaffold(
       })
     );
   return { addr, index, counted, lo: LO };
+}
+
+/** The affine forms of an expression's iotas. */
+function iotaAffines(e: Expr, out: Affine[] = []): Affine[] {
+  if (e.kind === "iota") out.push(e.at);
+  if (e.kind === "op") e.args.forEach((a) => iotaAffines(a, out));
+  return out;
+}
+
+/** The affine forms of an expression's loads. */
+function loadAffines(e: Expr, out: Affine[] = []): Affine[] {
+  if (e.kind === "load") out.push(e.at);
+  if (e.kind === "op") e.args.forEach((a) => loadAffines(a, out));
+  return out;
 }
 
 /** The dtype of the load whose affine form is `form`. */
@@ -619,6 +642,21 @@ class SimdEmitter {
         // Contiguous along the innermost axis: a vector load; broadcast along it (or a tail): a splat.
         if (contiguous) c.v128Load(4 * this.shift);
         else c.v128Load32Splat(this.inner[f] === 1 ? 4 * this.shift : 0);
+        break;
+      }
+      case "iota": {
+        // The form's address local is 4 x the value at this element; along a contiguous axis the lanes
+        // count on from it (and `shift` further in an unrolled copy).
+        const f = this.formIndex.get(e.at)!;
+        c.get(addr[f]).i32Const(2).i32ShrU();
+        if (vector && this.inner[f] === 1) {
+          if (this.shift !== 0) c.i32Const(this.shift).i32Add();
+          c.i32x4Splat();
+          this.konst(new Uint8Array(new Int32Array([0, 1, 2, 3]).buffer));
+          c.simd(SIMD.i32x4Add);
+        } else {
+          c.i32x4Splat();
+        }
         break;
       }
       case "const":

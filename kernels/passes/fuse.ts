@@ -286,6 +286,9 @@ const INDEX_SOURCES: ReadonlySet<PrimName> = new Set<PrimsOfKind<"source">>(["fu
 /** A value used by several kernels is recomputed in each when it costs at most this many cheap ops. */
 const RECOMPUTE_OPS = 3;
 
+/** How many times smaller than a shared value a computed part of it must be to be stored instead of it. */
+const SMALL_PART = 8;
+
 function fusible(e: Eqn): boolean {
   return kindOf(e.prim) === "elementwise" || INDEX_MAPS.has(e.prim) || INDEX_SOURCES.has(e.prim);
 }
@@ -550,6 +553,35 @@ export function fuse(graph: Graph, options: FuseOptions = {}): Program {
     const own = !computed(v) ? 0 : CHEAP.has(p.prim) ? 1 : Infinity;
     return p.inputs.reduce((total, x) => total + recomputeCost(x, seen), own);
   };
+  /**
+   * Whether the mask `v` becomes cheap to recompute once the much smaller computed values it expands from are
+   * stored (then they are): a one-hot mask `equal(iota, labels')` over [tokens, classes] costs one comparison
+   * per element when `labels'` ([tokens], itself a few ops) is in memory, where storing the mask would write
+   * and read back a byte per element. Values other than masks keep the usual rule (a backend may match them:
+   * WebGPU's attention reads stored scores).
+   */
+  const cheapOnceSmallPartsStored = (v: Var): boolean => {
+    if (v.dtype !== "bool") return false;
+    const small: Var[] = [];
+    const seen = new Set<Var>();
+    const visit = (x: Var) => {
+      if (seen.has(x) || materialized.has(x)) return;
+      seen.add(x);
+      const p = producer.get(x);
+      if (!p || !fusible(p)) return;
+      if (x !== v && computed(x) && sizeOf(x.shape) * SMALL_PART <= sizeOf(v.shape)) {
+        small.push(x);
+        return;
+      }
+      p.inputs.forEach(visit);
+    };
+    visit(v);
+    if (small.length === 0) return false;
+    small.forEach((x) => materialized.add(x));
+    if (recomputeCost(v) <= RECOMPUTE_OPS) return true;
+    small.forEach((x) => materialized.delete(x));
+    return false;
+  };
   // A computed value that flows into several kernels is materialized once rather than recomputed in each,
   // unless a few cheap ops recompute it (a comparison, a negation): writing and reading it back would cost
   // more, and its kernel's launch. Walk backwards, collecting for every value the kernel outputs it flows
@@ -562,7 +594,7 @@ export function fuse(graph: Graph, options: FuseOptions = {}): Program {
     const reached = new Set<Var>();
     for (const c of consumers.get(v) ?? []) for (const r of roots.get(c.out) ?? [c.out]) reached.add(r);
     if (reached.size > 1 && computed(v) && !materialized.has(v)) {
-      if (!(recomputeCost(v) <= RECOMPUTE_OPS)) shared.add(v);
+      if (!(recomputeCost(v) <= RECOMPUTE_OPS) && !cheapOnceSmallPartsStored(v)) shared.add(v);
       if (shared.has(v)) materialized.add(v);
     }
     roots.set(v, materialized.has(v) ? new Set([v]) : reached);

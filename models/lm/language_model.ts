@@ -445,12 +445,8 @@ export function tokenLogProbs<P>(
   const { layout, width } = network;
   const evaluate = L.jit((p: P, x: L.Tensor, y: L.Tensor, c: L.Tensor[][]) => {
     const res = network.forward(p, x, c);
-    const logp = L.takeAlongAxis(
-      L.logSoftmax(res.logits, -1),
-      L.where(y.notEqual(-1), y, 0).unsqueeze(-1),
-      -1,
-    );
-    return [logp.squeeze(-1), res.carry] as const;
+    const logp = L.loss.crossEntropy(res.logits, y, { ignoreIndex: -1, reduction: "none" }).neg();
+    return [logp, res.carry] as const;
   });
   const batch = layout === "window" ? 1024 : rows;
   const inputs = new Int32Array(batch * width);

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { loss, random, type Tensor, tensor } from "../../mod.ts";
+import { jit, loss, random, setBackend, type Tensor, tensor, valueAndGrad } from "../../mod.ts";
 import { checkGradient } from "./gradcheck.ts";
 
 function close(actual: number, expected: number, tolerance = 1e-5): void {
@@ -88,6 +88,70 @@ Deno.test("crossEntropy with label smoothing targets (1 - ε)·onehot + ε/class
       },
     ),
     { numRuns: 15 },
+  );
+});
+
+Deno.test("crossEntropy reductions: none is each position's loss (0 where ignored), sum and mean combine them", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 4 }),
+      fc.integer({ min: 2, max: 40 }),
+      fc.integer({ min: 0, max: 1000 }),
+      (rowsCount, classes, seed) => {
+        const logits = random.normal(random.key(seed), [rowsCount, classes], { stddev: 4 });
+        // Label -1 is padding: each row has a 1 in 3 chance of it.
+        const draws = random.uniform(random.key(seed + 1), [rowsCount], { maxval: 1.5 * classes })
+          .arraySync();
+        const ids = (draws as number[]).map((d) => (d >= classes ? -1 : Math.floor(d)));
+        const labels = tensor(ids, { dtype: "int32" });
+        const rows = logits.arraySync() as number[][];
+        const expected = rows.map((row, i) => (ids[i] === -1 ? 0 : nll(row, ids[i])));
+        const each = loss.crossEntropy(logits, labels, { ignoreIndex: -1, reduction: "none" });
+        assert.deepEqual(each.shape, [rowsCount]);
+        (each.arraySync() as number[]).forEach((v, i) => close(v, expected[i]));
+        const total = expected.reduce((a, b) => a + b, 0);
+        close(loss.crossEntropy(logits, labels, { ignoreIndex: -1, reduction: "sum" }).item(), total);
+        const kept = ids.filter((id) => id !== -1).length;
+        close(loss.crossEntropy(logits, labels, { ignoreIndex: -1 }).item(), kept === 0 ? 0 : total / kept);
+      },
+    ),
+    { numRuns: 25 },
+  );
+});
+
+Deno.test("crossEntropy compiled (jit, CPU kernels) equals the reference interpreter's, gradient included", () => {
+  const logits = random.normal(random.key(7), [6, 33], { stddev: 3 });
+  const labels = tensor([0, 32, -1, 5, 5, 17], { dtype: "int32" });
+  const f = (x: Tensor) => loss.crossEntropy(x, labels, { ignoreIndex: -1, labelSmoothing: 0.1 });
+  const [value, gradient] = jit(valueAndGrad(f))(logits) as [Tensor, Tensor];
+  setBackend("reference");
+  try {
+    const [refValue, refGradient] = valueAndGrad(f)(logits) as [Tensor, Tensor];
+    close(value.item(), refValue.item(), 1e-6);
+    const [a, b] = [gradient.dataSync(), refGradient.dataSync()];
+    a.forEach((v, i) => close(v, b[i], 1e-6));
+  } finally {
+    setBackend("cpu");
+  }
+});
+
+Deno.test("crossEntropy: a label outside the classes is an error naming it, or NaN where it is traced (as JAX)", () => {
+  const logits = tensor([[1, 2, 3], [0, 0, 0]]);
+  assert.throws(
+    () => loss.crossEntropy(logits, tensor([1, 3], { dtype: "int32" })),
+    /label 3 at flat position 1 is outside \[0, 3\)/,
+  );
+  assert.throws(
+    () => loss.crossEntropy(logits, tensor([-2, 0], { dtype: "int32" })),
+    /label -2 at flat position 0/,
+  );
+  const traced = jit((x: Tensor, y: Tensor) => loss.crossEntropy(x, y, { reduction: "none" }));
+  const each = traced(logits, tensor([1, 3], { dtype: "int32" })).dataSync();
+  close(each[0], nll([1, 2, 3], 1));
+  assert.ok(Number.isNaN(each[1]), String(each[1]));
+  assert.throws(
+    () => loss.crossEntropy(logits, tensor([1, 0], { dtype: "int32" }), { reduction: "avg" as "mean" }),
+    /reduction must be "mean", "sum" or "none", got avg/,
   );
 });
 

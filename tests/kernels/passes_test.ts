@@ -137,6 +137,19 @@ Deno.test("fusion: a value a few cheap ops compute is recomputed in each kernel 
   );
 });
 
+Deno.test("fusion: cross-entropy's one-hot mask is recomputed from stored labels in the loss and its gradient", () => {
+  const f = (logits: Tensor, labels: Tensor) =>
+    L.valueAndGrad((x: Tensor) => L.loss.crossEntropy(x, labels, { ignoreIndex: -1 }))(logits);
+  const program = fuse(optimize(L.trace(f, { shape: [64, 500] }, { shape: [64], dtype: "int32" })));
+  const text = program.toString();
+  // No [64, 500] mask or log-softmax table is written, and the label's gradient is no scatter into zeros.
+  const big = program.kernels.filter((k) => k.output.shape.join() === "64,500");
+  assert.ok(big.every((k) => k.output.dtype === "float32"), text);
+  assert.ok(program.kernels.every((k) => k.kind !== "scatter"), text);
+  assert.equal(big.length, 2, text); // exp(x - max), stored for the sum and the gradient; the gradient
+  assert.match(text, /where\(equal\(\w+, iota\)/);
+});
+
 Deno.test("fusion: a reshape that merges axes of a computed value fuses over the finer axes", () => {
   // [B, C, D] -> [B·C, D] is not affine from the merged index back, so the kernel loops over [B, C, D].
   const f = (u: Tensor, s: Tensor, y: Tensor) => u.mul(s).reshape([6, 5]).mul(y);

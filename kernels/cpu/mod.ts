@@ -25,12 +25,19 @@ import {
   stridesOf,
   type Var,
 } from "../../dsl/ir/mod.ts";
-import { fuse, type Kernel, type OpaqueKernel, type ScatterKernel } from "../passes/fuse.ts";
+import {
+  fuse,
+  type Kernel,
+  type MatmulKernel,
+  type OpaqueKernel,
+  type ScatterKernel,
+} from "../passes/fuse.ts";
 import { BYTES_PER_ELEMENT, byteSize, planMemory } from "../passes/memory.ts";
 import { optimize } from "../passes/simplify.ts";
 import { reportProgram } from "../passes/report.ts";
 import { elementwiseKernel, type GeneratedKernel, reduceKernel } from "./codegen.ts";
 import { viewType } from "./jobs.ts";
+import { packedBElements } from "./matmul.ts";
 import { CPU_LOWERING, type KernelLowering } from "./lowering.ts";
 import type { CpuRuntime } from "./pool.ts";
 import { SCATTER_STRIPES, scatterAddRowsModule } from "./rows.ts";
@@ -208,8 +215,11 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
   const steps = program.kernels.map((k) => compileKernel(k, ctx));
   const slots: (CpuBuffer | undefined)[] = plan.slotBytes.map(() => undefined);
   const bound = [...graph.inputs, ...graph.captures.map((c) => c.v)];
+  const shared = sharedOperandsB(program.kernels);
+  let runs = 0;
   return {
     run(inputs) {
+      const run = ++runs;
       const env = new Map<Var, CpuBuffer>();
       bound.forEach((v, i) => env.set(v, inputs[i] as CpuBuffer));
       program.kernels.forEach((k, i) => {
@@ -232,7 +242,23 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
           );
         }
         env.set(out, buffer);
-        steps[i](k.inputs.map((v) => env.get(v)!), buffer, plan.inPlace.has(k));
+        const operandB = shared.get(k);
+        if (operandB && k.kind === "matmul") {
+          const [a, b] = k.inputs.map((v) => env.get(v)!);
+          const { m, n, transA, transB } = k;
+          const shape = { m, n, k: k.k, transA, transB };
+          // A value does not change during a run, so op(B) packed at its first product serves the rest.
+          operandB.buffer ??= ctx.allocate(
+            4 * packedBElements(k.k, n),
+            () => `op(B) of ${showShape([k.k, n])} packed for ${operandB.products} products`,
+            false,
+          );
+          if (operandB.run !== run) ctx.runtime.packB(b.ptr, shape, operandB.buffer.ptr);
+          operandB.run = run;
+          ctx.runtime.sgemm(a.ptr, b.ptr, buffer.ptr, { ...shape, prepackedB: operandB.buffer.ptr });
+        } else {
+          steps[i](k.inputs.map((v) => env.get(v)!), buffer, plan.inPlace.has(k));
+        }
       });
       return graph.outputs.map((v) => {
         const buffer = env.get(v);
@@ -241,6 +267,35 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
       });
     },
   };
+}
+
+/** A B operand that several products of one executable read the same way, and where it is packed. */
+interface SharedOperandB {
+  readonly products: number;
+  buffer?: CpuBuffer;
+  /** The run whose value the buffer holds. */
+  run: number;
+}
+
+/**
+ * The products (batch 1) that share op(B) with another: the same value, transposed or not, of the same size.
+ * An unrolled RNN multiplies by its recurrent weights once per step, forwards and backwards; packed once per
+ * run, each product then costs only its arithmetic.
+ */
+function sharedOperandsB(kernels: readonly Kernel[]): Map<Kernel, SharedOperandB> {
+  const groups = new Map<string, MatmulKernel[]>();
+  for (const k of kernels) {
+    if (k.kind !== "matmul" || k.batch !== 1) continue;
+    const key = `${k.inputs[1].id}:${k.transB}:${k.k}:${k.n}`;
+    groups.set(key, [...groups.get(key) ?? [], k]);
+  }
+  const shared = new Map<Kernel, SharedOperandB>();
+  for (const group of groups.values()) {
+    if (group.length < 2) continue;
+    const operand: SharedOperandB = { products: group.length, run: 0 };
+    for (const k of group) shared.set(k, operand);
+  }
+  return shared;
 }
 
 /**

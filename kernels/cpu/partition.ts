@@ -65,6 +65,53 @@ export interface MatmulJob {
 }
 
 /**
+ * Bits of {@linkcode MatmulJob.flags} beyond the {@linkcode GemmFlags} the kernel reads; they are stripped
+ * before the kernel is called. `prepackedB`: {@linkcode MatmulJob.packed} already holds all of op(B), packed
+ * by {@linkcode packOperandB} (once for several products with the same B): no thread packs, and C is cut
+ * into bands of rows as narrow as the register tile, each read against the whole packed B.
+ *
+ * @example
+ * ```ts
+ * import { GemmFlags } from "./matmul.ts";
+ * import { JobFlags } from "./partition.ts";
+ * if ((JobFlags.prepackedB & (GemmFlags.transA | GemmFlags.transB | GemmFlags.accumulate | GemmFlags.packedB)) !== 0) {
+ *   throw new Error();
+ * }
+ * ```
+ */
+export const JobFlags = { prepackedB: 1 << 8 } as const;
+
+/**
+ * Packs all of op(B) (`k x n`; stored as `n x k` when `transB`, with row stride `ldb`) at byte `b` into
+ * byte `dst` in the layout the kernel reads with {@linkcode GemmFlags}.packedB (see
+ * {@linkcode packedBOffset}), `dst` holding {@linkcode packedBElements} floats.
+ *
+ * @example
+ * ```ts
+ * import { packOperandB } from "./partition.ts";
+ * const calls: number[][] = [];
+ * packOperandB((...args) => void calls.push(args), { b: 0, k: 4, n: 300, ldb: 300, transB: false }, 4096);
+ * if (calls.length !== 2 || calls[1][3] !== 44) throw new Error(); // columns 256..299 in a second call
+ * ```
+ */
+export function packOperandB(
+  packB: PackFunction,
+  operand: { b: number; k: number; n: number; ldb: number; transB: boolean },
+  dst: number,
+  tiling: GemmTiling = DEFAULT_TILING,
+): void {
+  const { b, k, n, ldb, transB } = operand;
+  const [ws, ds] = transB ? [4 * ldb, 4] : [4, 4 * ldb];
+  for (let depthStart = 0; depthStart < k; depthStart += tiling.kc) {
+    for (let col = 0; col < n; col += PACK_COLUMNS) {
+      const src = b + 4 * (transB ? col * ldb + depthStart : depthStart * ldb + col);
+      const at = dst + 4 * packedBOffset({ n, k, depthStart, col }, tiling);
+      packB(src, ws, ds, Math.min(PACK_COLUMNS, n - col), Math.min(tiling.kc, k - depthStart), at);
+    }
+  }
+}
+
+/**
  * Field order of a {@linkcode MatmulJob} when it travels through shared memory as int32s.
  *
  * @example
@@ -138,18 +185,18 @@ const PACK_COLUMNS = 256;
 
 /** How `job` is cut into units: `pieces` bands per matrix, each `pieceSize` rows or columns. */
 function plan(job: MatmulJob, tiling: GemmTiling) {
-  const splitRows = job.m >= job.n;
+  const prepacked = (job.flags & JobFlags.prepackedB) !== 0;
+  const splitRows = prepacked || job.m >= job.n;
   const extent = splitRows ? job.m : job.n;
   const tile = splitRows ? tiling.mr : 4 * tiling.nv;
   const wanted = job.threads === 1 ? 1 : Math.ceil(UNITS_PER_THREAD * job.threads / job.batch);
-  const sharedB = splitRows && (job.batch === 1 || job.strideB === 0);
-  const pieces = Math.max(
-    1,
-    Math.min(wanted, Math.floor(extent / (sharedB ? MIN_PIECE_SHARED_B : MIN_PIECE))),
-  );
+  const sharedB = prepacked || (splitRows && (job.batch === 1 || job.strideB === 0));
+  // With B packed beforehand a band costs only its rows' work, so bands as narrow as the tile pay.
+  const minPiece = prepacked ? tiling.mr : sharedB ? MIN_PIECE_SHARED_B : MIN_PIECE;
+  const pieces = Math.max(1, Math.min(wanted, Math.floor(extent / minPiece)));
   const pieceSize = Math.ceil(Math.ceil(extent / tile) / pieces) * tile;
   const packGroups = Math.ceil(job.n / PACK_COLUMNS);
-  const packUnits = job.packed ? packGroups * Math.ceil(job.k / tiling.kc) : 0;
+  const packUnits = job.packed && !prepacked ? packGroups * Math.ceil(job.k / tiling.kc) : 0;
   return {
     splitRows,
     sharedB,
@@ -262,7 +309,7 @@ export function runUnits(job: MatmulJob, context: ThreadContext, tiling: GemmTil
   const { m, n, k, lda, ldb, ldc, packed } = job;
   const { splitRows, extent, pieceSize, pieces, packGroups, packUnits } = plan(job, tiling);
   const transB = (job.flags & GemmFlags.transB) !== 0;
-  const flags = packed ? job.flags | GemmFlags.packedB : job.flags;
+  const flags = (job.flags & ~JobFlags.prepackedB) | (packed ? GemmFlags.packedB : 0);
   const units = packUnits + job.batch * pieces;
   let packsSeen = packUnits === 0;
   for (let unit = context.next(); unit < units; unit = context.next()) {

@@ -20,8 +20,10 @@ import {
   type PackFunction,
 } from "./matmul.ts";
 import {
+  JobFlags,
   type MatmulJob,
   packedBBytes,
+  packOperandB,
   runUnits,
   soloContext,
   type ThreadContext,
@@ -69,6 +71,11 @@ export interface MatmulShape {
   strideC?: number;
   /** Add to C instead of overwriting it. */
   accumulate?: boolean;
+  /**
+   * Byte address where {@linkcode CpuRuntime.packB} already packed op(B) (batch 1 only): several products
+   * with the same B, such as an unrolled RNN's steps, pack it once between them.
+   */
+  prepackedB?: number;
 }
 
 /**
@@ -251,7 +258,7 @@ export class CpuRuntime {
   readonly relaxed: boolean;
   private readonly heap: Allocator;
   private readonly gemm: GemmFunction;
-  private readonly packB: PackFunction;
+  private readonly packBKernel: PackFunction;
   private readonly work: number;
   /** The calling thread's context for jobs shared with the workers. */
   private readonly shared: ThreadContext;
@@ -277,7 +284,7 @@ export class CpuRuntime {
     const { exports } = new WebAssembly.Instance(module, { env: { memory } });
     const [gemm, packB] = [exports.gemm as GemmFunction, exports.packB as PackFunction];
     const control = this.control = new Int32Array(memory.buffer, CONTROL_OFFSET, Control.ints);
-    [this.gemm, this.packB, this.work] = [gemm, packB, scratch[0]];
+    [this.gemm, this.packBKernel, this.work] = [gemm, packB, scratch[0]];
     this.shared = {
       gemm,
       packB,
@@ -406,23 +413,30 @@ export class CpuRuntime {
    */
   sgemm(aPtr: number, bPtr: number, cPtr: number, shape: MatmulShape): void {
     if (this.closed) throw new Error("sgemm: this CpuRuntime is closed");
+    if (shape.prepackedB !== undefined && (shape.batch ?? 1) !== 1) {
+      throw new RangeError(`sgemm: prepackedB needs batch 1, got ${shape.batch}`);
+    }
     const job = this.resolve(aPtr, bPtr, cPtr, shape);
+    if (shape.prepackedB !== undefined) {
+      job.packed = shape.prepackedB;
+      job.flags |= JobFlags.prepackedB;
+    }
     if (job.batch === 0 || job.m === 0 || job.n === 0) return;
     if (job.k === 0 && job.flags & GemmFlags.accumulate) return;
     const flops = 2 * job.batch * job.m * job.n * Math.max(job.k, 1);
     job.threads = Math.max(1, Math.min(this.threads, Math.floor(flops / MIN_FLOPS_PER_THREAD)));
     if (unitCount(job) === 1) job.threads = 1; // one band only: waking workers would not help
     if (job.threads === 1) {
-      runUnits(job, soloContext(this.gemm, this.packB, this.work));
+      runUnits(job, soloContext(this.gemm, this.packBKernel, this.work));
       return;
     }
-    const packBytes = packedBBytes(job);
+    const packBytes = job.flags & JobFlags.prepackedB ? 0 : packedBBytes(job);
     if (packBytes > this.packBufferBytes) {
       if (this.packBuffer) this.heap.free(this.packBuffer);
       this.packBuffer = this.heap.alloc(packBytes);
       this.packBufferBytes = packBytes;
     }
-    job.packed = packBytes ? this.packBuffer : 0;
+    if (packBytes) job.packed = this.packBuffer;
     const control = this.control;
     writeJob(control, Control.job, job);
     Atomics.store(control, Control.error, 0);
@@ -443,6 +457,32 @@ export class CpuRuntime {
     closeJob(control, WORKER_SPIN);
     if (failure !== undefined) throw failure;
     if (Atomics.load(control, Control.error)) throw new Error("sgemm: a worker failed (see the console)");
+  }
+
+  /**
+   * Packs op(B) of a product of `shape` (B at byte `bPtr`) into `dst`, which holds
+   * {@linkcode packedBElements}`(k, n)` floats, for later calls of {@linkcode CpuRuntime.sgemm} with
+   * `prepackedB: dst`. Runs on the calling thread.
+   *
+   * @example
+   * ```ts
+   * import { CpuRuntime } from "./pool.ts";
+   * import { packedBElements } from "./matmul.ts";
+   * const rt = await CpuRuntime.create({ threads: 1 });
+   * const a = rt.alloc(16), b = rt.alloc(16), c = rt.alloc(16), packed = rt.alloc(4 * packedBElements(2, 2));
+   * rt.f32(a, 4).set([1, 2, 3, 4]);
+   * rt.f32(b, 4).set([0, 1, 1, 0]);
+   * rt.packB(b, { m: 2, n: 2, k: 2 }, packed);
+   * rt.sgemm(a, b, c, { m: 2, n: 2, k: 2, prepackedB: packed });
+   * if (rt.f32(c, 4).join() !== "2,1,4,3") throw new Error();
+   * rt.close();
+   * ```
+   */
+  packB(bPtr: number, shape: MatmulShape, dst: number): void {
+    if (this.closed) throw new Error("packB: this CpuRuntime is closed");
+    const { k, n, transB = false } = shape;
+    const ldb = shape.ldb ?? (transB ? k : n);
+    packOperandB(this.packBKernel, { b: bPtr, k, n, ldb, transB }, dst);
   }
 
   /**

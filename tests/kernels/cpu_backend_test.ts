@@ -405,3 +405,58 @@ Deno.test("cpu: scatter-adds that compute their updates on the fly match the ref
     }
   }
 });
+
+Deno.test("cpu: iotas in vectorised kernels (one-hot masks along rows and columns, tails) match the reference, bit for bit (fast-check)", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 5 }),
+      fc.integer({ min: 1, max: 41 }),
+      fc.integer({ min: 0, max: 1000 }),
+      async (rows, classes, seed) => {
+        const random = rng(seed);
+        const ids = Array.from({ length: rows }, () => Math.floor(random() * (classes + 2)) - 1);
+        const make = () => [randomTensor(rng(seed + 1), [rows, classes]), L.tensor(ids, { dtype: "int32" })];
+        const f = (x: Tensor, labels: Tensor) => {
+          const mask = L.oneHot(labels, classes, "bool");
+          const columns = L.oneHot(L.arange(classes).cast("int32"), rows, "bool").transpose();
+          return [
+            L.where(mask, x.mul(3), x.neg()), // an elementwise kernel, iota along the row
+            L.where(mask, x, 0).sum(-1), // a row reduction
+            L.where(columns, x, 0).sum(0), // iota along the columns
+            L.where(mask, 1, 0).add(L.where(columns, 2, 0)),
+          ];
+        };
+        const { expected, actual } = await onBoth(f, make, 2);
+        compare(expected, actual, 0, 0, `${rows}x${classes}`);
+        let languages: string[] = [];
+        await withCpu(1, () => {
+          languages = L.explain(f, ...make()).kernels.map((k) => k.code.language);
+        });
+        assert.ok(languages.every((l) => l !== "javascript"), languages.join());
+      },
+    ),
+    { numRuns: 25 },
+  );
+});
+
+Deno.test("cpu: products that share a B pack it once per call, and a new B is packed again on the next call", async () => {
+  // Three products read W (two of them transposed), as an unrolled RNN's steps do forwards and backwards.
+  const f = (...[x, y, w]: Tensor[]) => [
+    x.matmul(w).tanh().matmul(w.transpose()),
+    y.matmul(w),
+    x.matmul(w).matmul(w.transpose()),
+  ];
+  const shapes = [[20, 600], [3, 600], [600, 530]];
+  const values = (seed: number) => () => shapes.map((shape, i) => randomTensor(rng(seed * 10 + i), shape));
+  const flat = (out: Tensor[]) => out.map((t) => t.dataSync());
+  const expected: ReturnType<typeof flat>[] = [];
+  await setBackend("reference");
+  for (const seed of [1, 2, 3]) expected.push(flat(f(...values(seed)())));
+  await withCpu(2, () => {
+    // One executable on new values each call: the B packed by an earlier call must not be reused.
+    const compiled = L.jit(f);
+    [1, 2, 3].forEach((seed, i) =>
+      compare(expected[i], flat(compiled(...values(seed)())), 1e-4, 1e-4, `seed ${seed}`)
+    );
+  });
+});

@@ -9,6 +9,7 @@ import {
   type GemmFunction,
   gemmScratchBytes,
   type GemmTiling,
+  packedBElements,
 } from "../../kernels/cpu/matmul.ts";
 
 /** Allocates `values` in the runtime and returns the pointer. */
@@ -301,6 +302,50 @@ Deno.test("sgemm gives bit-identical results with 1 and 2 threads", async () => 
     };
     fixed.forEach(sameBits);
     fc.assert(fc.property(bigShapes, sameBits), { numRuns: 16 });
+  } finally {
+    one.close();
+    two.close();
+  }
+});
+
+Deno.test("sgemm with op(B) packed beforehand gives the bits of packing it per product, on 1 and 2 threads", async () => {
+  const one = await CpuRuntime.create({ threads: 1 });
+  const two = await CpuRuntime.create({ threads: 2 });
+  try {
+    const shapes = fc.record({
+      m: fc.integer({ min: 1, max: 60 }),
+      n: fc.integer({ min: 1, max: 700 }),
+      // Past kc (512): several packed slices.
+      k: fc.integer({ min: 1, max: 1100 }),
+      transA: fc.boolean(),
+      transB: fc.boolean(),
+      accumulate: fc.boolean(),
+    });
+    const sameBits = (shape: MatmulShape) => {
+      const sizes = spans(shape);
+      const a = Float32Array.from({ length: sizes.a }, (_, i) => Math.sin(i) * 3);
+      const b = Float32Array.from({ length: sizes.b }, (_, i) => Math.cos(i * 0.7));
+      const c = Float32Array.from({ length: sizes.c }, (_, i) => (i % 7) - 3);
+      const run = (rt: CpuRuntime, prepacked: boolean) => {
+        const [pa, pb, pc] = [put(rt, a), put(rt, b), put(rt, c)];
+        const packed = rt.alloc(4 * packedBElements(shape.k, shape.n));
+        if (prepacked) rt.packB(pb, shape, packed);
+        rt.sgemm(pa, pb, pc, prepacked ? { ...shape, prepackedB: packed } : shape);
+        const bits = new Uint32Array(rt.f32(pc, sizes.c).slice().buffer);
+        rt.free(pa), rt.free(pb), rt.free(pc), rt.free(packed);
+        return bits;
+      };
+      const expected = run(one, false);
+      for (const rt of [one, two]) assert.deepEqual(run(rt, true), expected, JSON.stringify(shape));
+    };
+    [{ m: 20, n: 800, k: 200 }, { m: 20, n: 200, k: 800, transB: true }, { m: 7, n: 300, k: 1030 }].forEach(
+      sameBits,
+    );
+    fc.assert(fc.property(shapes, sameBits), { numRuns: 30 });
+    assert.throws(
+      () => one.sgemm(0, 0, 0, { m: 1, n: 1, k: 1, batch: 2, prepackedB: 64 }),
+      /prepackedB needs batch 1, got 2/,
+    );
   } finally {
     one.close();
     two.close();

@@ -186,6 +186,7 @@ async function finalEvaluation(
   parts: CorpusParts,
   vocabulary: Vocabulary,
   print: (line: string) => void,
+  known: Record<string, number> = {},
 ) {
   const trained = await p.spec.load(p.dir.checkpoint, p.config, vocabulary);
   const scores: Record<string, number> = {};
@@ -242,7 +243,8 @@ async function finalEvaluation(
     const { encodeStream } = await import("./data/vocabulary.ts");
     const stream = encodeStream(parts[part], vocabulary, (p.config as unknown as DataConfig).sentenceEnds);
     if (trained.perplexity) {
-      const ppl = trained.perplexity(stream);
+      // The last epoch's validation already scored these params; the same computation would take a while.
+      const ppl = known[`${part}_perplexity`] ?? trained.perplexity(stream);
       print(`${part} perplexity ${ppl.toFixed(2)} (loss ${Math.log(ppl).toFixed(4)} nats per token)`);
       [scores[`${part}_perplexity`], scores[`${part}_loss`]] = [ppl, Math.log(ppl)];
     }
@@ -348,7 +350,7 @@ async function main(argv: readonly string[]): Promise<number> {
       // The shell's convention: 128 + the signal's number (SIGINT 2, SIGTERM 15).
       return outcome.interrupted ? (stop === "SIGTERM" ? 143 : 130) : 0;
     }
-    const scores = await finalEvaluation(p, parts, vocabulary, print);
+    const scores = await finalEvaluation(p, parts, vocabulary, print, outcome.evaluation);
     await p.dir.appendMetrics({ evaluation: "final", ...scores });
     const seconds = (performance.now() - started) / 1000;
     await p.dir.writeStatus({ state: "finished", steps: outcome.steps, ...{ scores, seconds } });

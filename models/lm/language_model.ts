@@ -215,7 +215,7 @@ function batcherFor(
 
 /**
  * The learning rate of a step: `lr`, multiplied by `lrDecay` at the end of each epoch from `decayAfter` on
- * (Zaremba et al.: halved after each epoch from the 4th on, `lrDecay 0.5 decayAfter 4`).
+ * (Zaremba et al.'s code: halved at the end of each epoch from the 5th on, `lrDecay 0.5 decayAfter 5`).
  *
  * @example
  * ```ts
@@ -417,7 +417,9 @@ export async function trainLm<P>(
       }
       : undefined,
   }, { ...context.loop, checkpoint: context.checkpoint });
-  return { finished: result.finished, interrupted: result.interrupted, steps: result.steps };
+  // The last report scored the final params when it closed the last epoch.
+  const evaluation = result.finished ? result.last?.evaluation : undefined;
+  return { finished: result.finished, interrupted: result.interrupted, steps: result.steps, evaluation };
 }
 
 /**

@@ -49,4 +49,9 @@ export interface TrainOutcome {
   interrupted: boolean;
   /** Steps done in total (0 for count-based models). */
   steps: number;
+  /**
+   * Scores of the final params that training already computed (the last epoch's `valid_perplexity`, …): the
+   * final evaluation reports them instead of computing them again.
+   */
+  evaluation?: Record<string, number>;
 }

@@ -81,6 +81,15 @@ Deno.test("train: stopped by --max-steps and run again, a run resumes and finish
   const [a, b] = [await ppl(whole), await ppl(parts)];
   assert.match(a, /^perplexity \d+\.\d\d$/);
   assert.equal(b, a);
+  // The run's final validation score is its last epoch's, reused; eval computes it afresh to the same digits.
+  const status = JSON.parse(await Deno.readTextFile(`${whole}/status.json`));
+  const metrics = (await Deno.readTextFile(`${whole}/metrics.jsonl`)).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  const epochs = metrics.filter((m) => m.valid_perplexity !== undefined && m.evaluation === undefined);
+  assert.equal(status.scores.valid_perplexity, epochs[epochs.length - 1].valid_perplexity);
+  const valid = (await runCommand("eval", ["--run", whole, "--perplexity", "valid"])).stdout.trim();
+  assert.equal(valid, `perplexity ${status.scores.valid_perplexity.toFixed(2)}`);
   const sample = async (seed: string) =>
     (await runCommand("sample", ["--run", parts, "--prompt", "the cat", "--tokens", "8", "--seed", seed]))
       .stdout;

@@ -215,7 +215,8 @@ function batcherFor(
 
 /**
  * The learning rate of a step: `lr`, multiplied by `lrDecay` at the end of each epoch from `decayAfter` on
- * (Zaremba et al.'s code: halved at the end of each epoch from the 5th on, `lrDecay 0.5 decayAfter 5`).
+ * (TensorFlow's PTB tutorial runs Zaremba et al.'s small LSTM with `lrDecay 0.5 decayAfter 4`; the authors' Torch code
+ * decays from the end of the 5th epoch, `decayAfter 5`).
  *
  * @example
  * ```ts

@@ -96,6 +96,40 @@ export interface AnalogyResult {
   total: AnalogyScore;
 }
 
+/** Distinct question words scored against the candidates at once: 512 rows of cosines, 60 MiB at most. */
+const GROUP_WORDS = 512;
+
+/**
+ * The answers to `a : b :: c : ?` by 3CosAdd and 3CosMul, from the cosines of a, b and c with every candidate
+ * (rows starting at `at[0..2]` of `cosines`), a, b and c themselves excluded. This loop runs once per question
+ * over every candidate, so it reads plain locals only.
+ */
+function bestAnswers(
+  cosines: Float32Array,
+  at: readonly number[],
+  ids: readonly number[],
+  limit: number,
+): [number, number] {
+  const [ra, rb, rc] = at;
+  const [a, b, c] = ids;
+  let bestAdd = -1, scoreAdd = -Infinity, bestMul = -1, scoreMul = -Infinity;
+  for (let w = 0; w < limit; w++) {
+    if (w === a || w === b || w === c) continue;
+    const ca = cosines[ra + w], cb = cosines[rb + w], cc = cosines[rc + w];
+    const add = cb - ca + cc;
+    const mul = ((cb + 1) / 2) * ((cc + 1) / 2) / ((ca + 1) / 2 + 1e-3);
+    if (add > scoreAdd) {
+      bestAdd = w;
+      scoreAdd = add;
+    }
+    if (mul > scoreMul) {
+      bestMul = w;
+      scoreMul = mul;
+    }
+  }
+  return [bestAdd, bestMul];
+}
+
 /**
  * Answers analogy questions by 3CosAdd and 3CosMul.
  *
@@ -128,37 +162,32 @@ export function analogies(
   });
   const candidates = L.tensor(unit, { shape: [limit, dim] });
   const cosines = L.jit((q: L.Tensor, c: L.Tensor) => q.matmul(c.transpose()));
-  const BLOCK = 128;
-  const query = new Float32Array(3 * BLOCK * dim);
+  const query = new Float32Array(GROUP_WORDS * dim);
   const right = new Map<string, { add: number; mul: number; asked: number }>();
   for (const { section } of questions) {
     if (!right.has(section)) right.set(section, { add: 0, mul: 0, asked: 0 });
   }
-  for (let start = 0; start < asked.length; start += BLOCK) {
-    const block = asked.slice(start, start + BLOCK);
-    query.fill(0);
-    block.forEach(({ ids }, q) => {
-      for (let j = 0; j < 3; j++) {
-        query.set(unit.subarray(ids[j] * dim, (ids[j] + 1) * dim), (j * BLOCK + q) * dim);
-      }
-    });
-    const s = cosines(L.tensor(query, { shape: [3 * BLOCK, dim] }), candidates).dataSync() as Float32Array;
-    block.forEach(({ section, ids: [a, b, c, d] }, q) => {
-      const [ra, rb, rc] = [0, 1, 2].map((j) => (j * BLOCK + q) * limit);
-      let [bestAdd, scoreAdd, bestMul, scoreMul] = [-1, -Infinity, -1, -Infinity];
-      for (let w = 0; w < limit; w++) {
-        if (w === a || w === b || w === c) continue;
-        const [ca, cb, cc] = [s[ra + w], s[rb + w], s[rc + w]];
-        const add = cb - ca + cc;
-        const mul = ((cb + 1) / 2) * ((cc + 1) / 2) / ((ca + 1) / 2 + 1e-3);
-        if (add > scoreAdd) [bestAdd, scoreAdd] = [w, add];
-        if (mul > scoreMul) [bestMul, scoreMul] = [w, mul];
-      }
+  // The questions reuse a few hundred words, so each group of questions scores only its distinct words
+  // against the candidates (a [words, candidates] product, not one row per question word).
+  for (let start = 0; start < asked.length;) {
+    const rowOf = new Map<number, number>();
+    let end = start;
+    for (; end < asked.length; end++) {
+      const fresh = new Set(asked[end].ids.slice(0, 3).filter((id) => !rowOf.has(id)));
+      if (rowOf.size + fresh.size > GROUP_WORDS) break;
+      for (const id of fresh) rowOf.set(id, rowOf.size);
+    }
+    query.fill(0); // one shape for every group: one compiled product
+    for (const [id, row] of rowOf) query.set(unit.subarray(id * dim, (id + 1) * dim), row * dim);
+    const s = cosines(L.tensor(query, { shape: [GROUP_WORDS, dim] }), candidates).dataSync() as Float32Array;
+    for (const { section, ids } of asked.slice(start, end)) {
+      const [best, bestByMul] = bestAnswers(s, ids.map((id) => rowOf.get(id)! * limit), ids, limit);
       const r = right.get(section)!;
       r.asked++;
-      if (bestAdd === d) r.add++;
-      if (bestMul === d) r.mul++;
-    });
+      if (best === ids[3]) r.add++;
+      if (bestByMul === ids[3]) r.mul++;
+    }
+    start = end;
   }
   const score = (n: number, r: { add: number; mul: number; asked: number }): AnalogyScore => ({
     questions: n,

@@ -301,3 +301,26 @@ Deno.test("masking: about 15% chosen, of which about 80% masked, 10% random, 10%
   // Kept: the 10% left alone, plus the random draws that land on the token itself (1 in 1000).
   assert.ok(Math.abs(kept / chosen - 0.1) < 0.01, `${kept / chosen}`);
 });
+
+Deno.test("word2vec windows: negatives follow the unigram distribution to the 3/4 (chi-square over 200,000 draws)", () => {
+  // Words 0..5 seen 1000, 300, 100, 30, 10, 1 times: the draws must match count^0.75 / Σ count^0.75.
+  const counts = new Int32Array([1000, 300, 100, 30, 10, 1]);
+  const corpus = { ids: new Int32Array(2000).map((_, i) => i % 6), starts: new Int32Array([0, 2000]) };
+  const settings = { window: 2, negatives: 25, subsample: 0, epochs: 100, seed: 1 };
+  const batcher = new PairBatcher(corpus, counts, settings, 4000);
+  const seen = new Float64Array(counts.length);
+  let draws = 0;
+  while (draws < 200_000) {
+    const b = batcher.next()!;
+    for (let i = 0; i < b.pairs * settings.negatives; i++) seen[b.negatives[i]]++;
+    draws += b.pairs * settings.negatives;
+  }
+  const weights = Array.from(counts, (c) => c ** 0.75);
+  const total = weights.reduce((a, b) => a + b);
+  const chiSquare = weights.reduce(
+    (sum, w, i) => sum + (seen[i] - draws * w / total) ** 2 / (draws * w / total),
+    0,
+  );
+  // 5 degrees of freedom: P(χ² > 20.5) = 0.001.
+  assert.ok(chiSquare < 20.5, `χ² ${chiSquare.toFixed(2)}, counts seen ${seen.join()}`);
+});

@@ -104,6 +104,47 @@ Deno.test("analogy: 3CosAdd and 3CosMul answer the hand-made questions, per sect
   assert.throws(() => parseAnalogies("a b c\n", "bad.txt"), /four words/);
 });
 
+Deno.test("analogy: answers equal a float64 brute force over every candidate, with more question words than one group scores (fast-check)", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (seed) => {
+      const rng = new Rng(seed);
+      const [count, dim] = [700, 6];
+      const words = Array.from({ length: count }, (_, i) => `w${i}`);
+      const table = Float32Array.from({ length: count * dim }, () => rng.uniform() - 0.5);
+      const questions = Array.from({ length: 300 }, (_, i) => ({
+        section: `s${i % 3}`,
+        words: [0, 1, 2, 3].map(() => words[rng.below(count)]) as [string, string, string, string],
+      }));
+      for (let i = 0; i < questions.length; i += 10) questions[i].words[2] = questions[i].words[0]; // a : b :: a : ?
+      const r = analogies({ words, table, dim }, questions);
+      const units = words.map((_, i) => {
+        const row = Array.from(table.subarray(i * dim, (i + 1) * dim));
+        const norm = Math.hypot(...row);
+        return row.map((x) => x / norm);
+      });
+      const cos = (i: number, j: number) => units[i].reduce((s, x, k) => s + x * units[j][k], 0);
+      let [add, mul] = [0, 0];
+      for (const q of questions) {
+        const [a, b, c, d] = q.words.map((w) => Number(w.slice(1)));
+        let [bestAdd, bestMul, scoreAdd, scoreMul] = [-1, -1, -Infinity, -Infinity];
+        for (let w = 0; w < count; w++) {
+          if (w === a || w === b || w === c) continue;
+          const [ca, cb, cc] = [cos(w, a), cos(w, b), cos(w, c)];
+          if (cb - ca + cc > scoreAdd) [bestAdd, scoreAdd] = [w, cb - ca + cc];
+          const m = ((cb + 1) / 2) * ((cc + 1) / 2) / ((ca + 1) / 2 + 1e-3);
+          if (m > scoreMul) [bestMul, scoreMul] = [w, m];
+        }
+        add += bestAdd === d ? 1 : 0;
+        mul += bestMul === d ? 1 : 0;
+      }
+      assert.equal(r.total.asked, questions.length);
+      assert.equal(r.total.add * questions.length, add);
+      assert.equal(r.total.mul * questions.length, mul);
+    }),
+    { numRuns: 3, seed: 11 },
+  );
+});
+
 Deno.test("neighbours: by falling cosine, the word itself left out; undefined for an unknown word", () => {
   const v = parseVectors(HAND_MADE, "hand.txt");
   const near = neighbours(v, "apple", 2)!;

@@ -8,7 +8,7 @@
  */
 import type { Affine, ElementwiseKernel, Expr, ReduceKernel } from "../passes/fuse.ts";
 import { stridesOf } from "../../dsl/ir/mod.ts";
-import { elementwiseLowering } from "./lowering.ts";
+import { elementwiseLowering, LOGF_SOURCE } from "./lowering.ts";
 
 /**
  * A compiled kernel: typed-array views of its inputs then its output; rows `[lo, hi)` of the outer loop.
@@ -99,6 +99,9 @@ class Emitter {
         code = elementwiseLowering(e.prim).js(args, e.args[0]?.dtype ?? e.dtype, e.params);
         break;
       }
+      case "gather":
+        code = `in${e.input}[${this.emit(e.index)} * ${e.rowSize} + ${this.counter(e.at)}]`;
+        break;
       case "pad": {
         const inside = this.emit(e.inside);
         const guards = e.guards.map((g) =>
@@ -118,7 +121,7 @@ class Emitter {
 }
 
 /**
- * Every affine form an expression reads (loads, iotas, pad guards).
+ * Every affine form an expression reads (loads, iotas, pad guards, gathers' indices and rows).
  *
  * @example
  * ```ts
@@ -143,6 +146,10 @@ export function collectAffines(e: Expr, out: Affine[] = [], seen = new Set<Expr>
     case "pad":
       e.guards.forEach((g) => out.push(g.at));
       collectAffines(e.inside, out, seen);
+      break;
+    case "gather":
+      collectAffines(e.index, out, seen);
+      out.push(e.at);
       break;
   }
   return out;
@@ -226,10 +233,11 @@ function loopNest(
   return [...lines, ...open(0)];
 }
 
-/** The whole body of a kernel function `(views, lo, hi)`: unpack the views, then the loops. */
+/** The whole body of a kernel function `(views, lo, hi)`: unpack the views, the helpers it calls, the loops. */
 function functionBody(source: string, inputs: number): string {
   const unpack = Array.from({ length: inputs }, (_, i) => `const in${i} = views[${i}];`).join("\n");
-  return `${unpack}\nconst out = views[${inputs}];\n${source}`;
+  const helpers = source.includes("logf(") ? `${LOGF_SOURCE}\n` : "";
+  return `${unpack}\nconst out = views[${inputs}];\n${helpers}${source}`;
 }
 
 function compile(body: string): KernelFunction {

@@ -47,6 +47,8 @@ export interface SimdEmit {
   exp(): void;
   /** Replaces the four lanes on the stack by tanh(x). */
   tanh(): void;
+  /** Replaces the four lanes on the stack by ln x (within about 1 ulp). */
+  log(): void;
 }
 
 /**
@@ -129,7 +131,7 @@ function lanes<P extends ElementwisePrim>(
   };
 }
 
-/** A SIMD lowering that applies a shared approximation (exp, tanh) to the one operand. */
+/** A SIMD lowering that applies a shared approximation (exp, tanh, log) to the one operand. */
 function approximation<P extends ElementwisePrim>(f: (em: SimdEmit) => void): SimdLowering<P> {
   return {
     supports: floats,
@@ -141,13 +143,68 @@ function approximation<P extends ElementwisePrim>(f: (em: SimdEmit) => void): Si
 }
 
 /**
+ * The coefficients (float32) of the polynomial in ln x = ln(1 + m) ≈ m - m²/2 + m³·p(m) of Cephes' logf,
+ * highest degree first: the SIMD lowering's and {@linkcode LOGF_SOURCE}'s.
+ *
+ * @example
+ * ```ts
+ * import { LOG_COEFFICIENTS } from "./lowering.ts";
+ * if (LOG_COEFFICIENTS.length !== 9 || Math.abs(LOG_COEFFICIENTS[8] - 1 / 3) > 1e-7) throw new Error();
+ * ```
+ */
+export const LOG_COEFFICIENTS: readonly number[] = [
+  7.0376836292e-2,
+  -1.1514610310e-1,
+  1.1676998740e-1,
+  -1.2420140846e-1,
+  1.4249322787e-1,
+  -1.6668057665e-1,
+  2.0000714765e-1,
+  -2.4999993993e-1,
+  3.3333331174e-1,
+].map(Math.fround);
+
+/**
+ * The JavaScript of `logf(x)`, which generated kernels that take a logarithm declare: the float32 steps of the
+ * SIMD lowering's ln x (Cephes' logf), each rounded with `Math.fround` as the lanes round it, so a kernel gives
+ * the same bits whether it runs vectorised or as JavaScript (eager ops and fused loops may differ in which).
+ * The coefficients are {@linkcode LOG_COEFFICIENTS}.
+ *
+ * @example
+ * ```ts
+ * import { LOGF_SOURCE } from "./lowering.ts";
+ * const logf = new Function(`${LOGF_SOURCE}; return logf;`)() as (x: number) => number;
+ * if (logf(1) !== 0 || logf(0) !== -Infinity || !Number.isNaN(logf(-1))) throw new Error();
+ * if (Math.abs(logf(Math.E) - 1) > 1e-7) throw new Error(String(logf(Math.E)));
+ * ```
+ */
+export const LOGF_SOURCE = `function logf(x) {
+  const f = Math.fround;
+  if (!(x > 0) || x === Infinity) return x === 0 ? -Infinity : x === Infinity ? Infinity : NaN;
+  // x = half · 2^e with half in [0.5, 1): exact in float64, float32 subnormals included.
+  let e = Math.floor(Math.log2(x)) + 1;
+  let half = x * 2 ** -e;
+  if (half >= 1) { half *= 0.5; e++; } else if (half < 0.5) { half *= 2; e--; }
+  let m;
+  if (half < ${Math.fround(Math.SQRT1_2)}) { e--; m = f(f(half + half) - 1); } else m = f(half - 1);
+  const z = f(m * m);
+  let p = ${LOG_COEFFICIENTS[0]};
+  ${LOG_COEFFICIENTS.slice(1).map((k) => `p = f(f(p * m) + ${k});`).join(" ")}
+  let y = f(f(p * m) * z);
+  y = f(y + f(e * ${Math.fround(-2.12194440e-4)}));
+  y = f(y + f(z * -0.5));
+  y = f(y + m);
+  return f(y + f(e * 0.693359375));
+}`;
+
+/**
  * The CPU lowering of every primitive.
  *
  * @example
  * ```ts
  * import { CPU_LOWERING } from "./lowering.ts";
  * if (CPU_LOWERING.exp.js(["x"], "float32", {}) !== "Math.fround(Math.exp(x))") throw new Error();
- * if (CPU_LOWERING.log.simd !== null) throw new Error(); // log kernels run as JavaScript loops
+ * if (CPU_LOWERING.sin.simd !== null) throw new Error(); // sin kernels run as JavaScript loops
  * ```
  */
 export const CPU_LOWERING: { readonly [P in PrimName]: CpuLowering<P> } = {
@@ -156,7 +213,7 @@ export const CPU_LOWERING: { readonly [P in PrimName]: CpuLowering<P> } = {
     simd: lanes(numbers, (t) => (t === "int32" ? SIMD.i32x4Neg : SIMD.f32x4Neg)),
   },
   exp: { js: ([a]) => fround(`Math.exp(${a})`), simd: approximation((em) => em.exp()) },
-  log: { js: ([a]) => fround(`Math.log(${a})`), simd: null },
+  log: { js: ([a]) => `logf(${a})`, simd: approximation((em) => em.log()) },
   sqrt: { js: ([a]) => fround(`Math.sqrt(${a})`), simd: lanes(floats, () => SIMD.f32x4Sqrt) },
   recip: {
     js: ([a]) => fround(`1 / ${a}`),

@@ -26,6 +26,7 @@ import {
   type Var,
 } from "../../dsl/ir/mod.ts";
 import {
+  type Expr,
   fuse,
   type Kernel,
   type MatmulKernel,
@@ -151,7 +152,7 @@ export function createCpuBackend(runtime: CpuRuntime, options: CpuBackendOptions
       return compileGraph(graph, { allocate, view, runtime, limits }, compileOptions);
     },
     explain(graph: Graph): CompileReport {
-      const program = fuse(optimize(graph), { scatterUpdates });
+      const program = fuse(optimize(graph), FUSE_OPTIONS);
       const ctx = { allocate, view, runtime, limits };
       return reportProgram(backend.name, program, (k) => generateKernel(k, ctx).code);
     },
@@ -209,7 +210,7 @@ interface Context extends KernelContext {
 
 function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Executable {
   const graph = optimize(source);
-  const program = fuse(graph, { scatterUpdates });
+  const program = fuse(graph, FUSE_OPTIONS);
   const donated = new Set(graph.inputs.filter((_, i) => options.donated?.[i]));
   const plan = planMemory(program, donated);
   const steps = program.kernels.map((k) => compileKernel(k, ctx));
@@ -308,7 +309,30 @@ interface Generated {
 }
 
 function compileKernel(k: Kernel, ctx: Context): Step {
-  return generateKernel(k, ctx).step();
+  const step = generateKernel(k, ctx).step();
+  const checks = gatheredIndices(k);
+  if (checks.length === 0) return step;
+  // A gather read inside the loop trusts its indices, so they are checked first, as the gather kernel does.
+  return (inputs, output, inPlace) => {
+    for (const { input, count, rows } of checks) checkIndices(ctx.runtime, inputs[input], count, rows);
+    step(inputs, output, inPlace);
+  };
+}
+
+/** The indices a fused kernel gathers rows with: which input holds them, how many, and the table's rows. */
+function gatheredIndices(k: Kernel): { input: number; count: number; rows: number }[] {
+  const expr = k.kind === "elementwise" ? k.expr : k.kind === "reduce" ? k.prologue : undefined;
+  const found = new Map<string, { input: number; count: number; rows: number }>();
+  const visit = (e: Expr) => {
+    if (e.kind === "op") e.args.forEach(visit);
+    if (e.kind === "pad") visit(e.inside);
+    if (e.kind !== "gather" || e.index.kind !== "load") return;
+    const input = e.index.input;
+    const rows = sizeOf(k.inputs[e.input].shape) / e.rowSize;
+    found.set(`${input}:${rows}`, { input, count: sizeOf(k.inputs[input].shape), rows });
+  };
+  if (expr) visit(expr);
+  return [...found.values()];
 }
 
 function generateKernel(k: Kernel, ctx: Context): Generated {
@@ -381,6 +405,9 @@ function generateKernel(k: Kernel, ctx: Context): Generated {
       return generateStandalone(k, ctx);
   }
 }
+
+/** How this backend fuses: scatter-adds compute their updates when it can, gathers are read where used. */
+const FUSE_OPTIONS = { scatterUpdates, gatherLoads: true } as const;
 
 /** Can the plain scatter-add kernel run `k`: are its updates a buffer read row after row? */
 function plainScatter(k: ScatterKernel): boolean {

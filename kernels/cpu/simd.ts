@@ -3,8 +3,8 @@
  * scatter-adds whose updates are computed on the fly. Four lanes per instruction; operands read contiguously
  * or broadcast along the innermost axis. Each operation is emitted by its primitive's SIMD lowering
  * (`kernels/cpu/lowering.ts`): one IEEE float32 instruction where one exists, so results are bit-identical to
- * op-by-op float32 evaluation, and polynomial approximations for exp and tanh (within 1-2 ulp). Kernels with
- * an operation that has no SIMD lowering (log, sin, pow, ...), or strided innermost reads, fall back to the
+ * op-by-op float32 evaluation, and polynomial approximations for exp, tanh and log (within 1-2 ulp). Kernels with
+ * an operation that has no SIMD lowering (sin, pow, ...), or strided innermost reads, fall back to the
  * JavaScript generator.
  * @module
  */
@@ -12,7 +12,7 @@ import type { Affine, ElementwiseKernel, Expr, ReduceKernel, ScatterKernel } fro
 import { sizeOf, stridesOf } from "../../dsl/ir/shape.ts";
 import { collapse, collectAffines } from "./codegen.ts";
 import { copyStripes, SCATTER_STRIPES } from "./rows.ts";
-import { elementwiseLowering } from "./lowering.ts";
+import { elementwiseLowering, LOG_COEFFICIENTS } from "./lowering.ts";
 import { Code, type MemoryLimits, ModuleBuilder, OP, SIMD, splatF32, splatI32, ValType } from "./wasm.ts";
 
 /** Whether the SIMD generator handles this kernel. */
@@ -25,11 +25,18 @@ function supported(k: ElementwiseKernel, innerCoeffs: readonly number[]): boolea
 function supportedExpr(expr: Expr, innerCoeffs: readonly number[]): boolean {
   if (innerCoeffs.some((c) => c !== 0 && c !== 1)) return false;
   const loadForms = new Set(loadAffines(expr));
+  // The forms are collectAffines(expr) first (then the kernel's own), in that order.
+  const formIndex = new Map(collectAffines(expr).map((f, i) => [f, i]));
+  const inner = (form: Affine) => innerCoeffs[formIndex.get(form)!];
   const ok = (e: Expr): boolean => {
     switch (e.kind) {
       case "load":
       case "const":
         return true;
+      case "gather":
+        // One row per vector: the index stays put along the vector axis, which walks along the row.
+        return (e.dtype === "float32" || e.dtype === "int32") && e.index.kind === "load" &&
+          e.index.dtype === "int32" && inner(e.index.at) === 0;
       case "iota":
         // An iota's address local counts its value (see loopScaffold); a form shared with a load cannot.
         return e.dtype === "int32" && !loadForms.has(e.at);
@@ -540,16 +547,21 @@ function iotaAffines(e: Expr, out: Affine[] = []): Affine[] {
   return out;
 }
 
-/** The affine forms of an expression's loads. */
+/** The affine forms of an expression's loads (a gather's row and index included). */
 function loadAffines(e: Expr, out: Affine[] = []): Affine[] {
   if (e.kind === "load") out.push(e.at);
   if (e.kind === "op") e.args.forEach((a) => loadAffines(a, out));
+  if (e.kind === "gather") {
+    loadAffines(e.index, out);
+    out.push(e.at);
+  }
   return out;
 }
 
-/** The dtype of the load whose affine form is `form`. */
+/** The dtype of the load (or gathered row) whose affine form is `form`. */
 function dtypeOf(e: Expr, form: Affine): string | undefined {
   if (e.kind === "load") return e.at === form ? e.dtype : undefined;
+  if (e.kind === "gather") return e.at === form ? e.dtype : dtypeOf(e.index, form);
   if (e.kind === "op") {
     for (const a of e.args) {
       const found = dtypeOf(a, form);
@@ -559,9 +571,13 @@ function dtypeOf(e: Expr, form: Affine): string | undefined {
   return undefined;
 }
 
-/** The input index of the load whose affine form is `form`. */
+/**
+ * The input index of the load whose affine form is `form`; for a gathered row's form, the table's (its
+ * address local then walks the table from its start, and the row's offset is added where it is read).
+ */
 function inputOf(e: Expr, form: Affine): number {
   if (e.kind === "load") return e.at === form ? e.input : -1;
+  if (e.kind === "gather") return e.at === form ? e.input : inputOf(e.index, form);
   if (e.kind === "op") {
     for (const a of e.args) {
       const found = inputOf(a, form);
@@ -644,6 +660,18 @@ class SimdEmitter {
         else c.v128Load32Splat(this.inner[f] === 1 ? 4 * this.shift : 0);
         break;
       }
+      case "gather": {
+        // The row form's local walks the table from its start; the row's offset comes from the index, one
+        // scalar load (the index is the same across the lanes).
+        const f = this.formIndex.get(e.at)!;
+        const index = e.index as Extract<Expr, { kind: "load" }>;
+        c.get(addr[f]);
+        c.get(addr[this.formIndex.get(index.at)!]).i32Load();
+        c.i32Const(4 * e.rowSize).i32Mul().i32Add();
+        if (vector && this.inner[f] === 1) c.v128Load(4 * this.shift);
+        else c.v128Load32Splat(this.inner[f] === 1 ? 4 * this.shift : 0);
+        break;
+      }
       case "iota": {
         // The form's address local is 4 x the value at this element; along a contiguous axis the lanes
         // count on from it (and `shift` further in an unrolled copy).
@@ -679,6 +707,7 @@ class SimdEmitter {
           konst: (bytes) => this.konst(bytes),
           exp: () => this.exp(),
           tanh: () => this.tanh(),
+          log: () => this.log(),
         }, e);
         break;
       }
@@ -777,6 +806,102 @@ class SimdEmitter {
     this.konst(splatF32(-87.33654));
     c.simd(SIMD.f32x4Lt);
     c.simd(SIMD.v128Bitselect);
+  }
+
+  /**
+   * ln x for the four lanes on the stack (Cephes' logf, about 1 ulp): x = m·2^e with m in [√½, √2), then
+   * ln(1 + (m - 1)) by a degree-9 polynomial plus e·ln 2 (ln 2 split in two constants, as in exp). Subnormal
+   * lanes are scaled by 2^23 first. ln 0 is -Infinity, a negative lane or NaN gives NaN, +Infinity stays.
+   */
+  private log(): void {
+    const c = this.c;
+    const x = this.hold();
+    const select = () => c.simd(SIMD.v128Bitselect);
+    // Subnormal lanes times 2^23, so that their exponent field holds their scale (23 less).
+    c.get(x);
+    this.konst(splatF32(2 ** -126));
+    c.simd(SIMD.f32x4Lt);
+    const tiny = this.hold();
+    c.get(x);
+    this.konst(splatF32(2 ** 23));
+    c.simd(SIMD.f32x4Mul);
+    c.get(x).get(tiny);
+    select();
+    const bits = this.hold();
+    // e = exponent field - 126 (- 23 when scaled): x = m·2^e with m in [0.5, 1).
+    c.get(bits).i32Const(23);
+    c.simd(SIMD.i32x4ShrU);
+    this.konst(splatI32(0xff));
+    c.simd(SIMD.v128And);
+    this.konst(splatI32(126));
+    c.simd(SIMD.i32x4Sub);
+    c.get(tiny);
+    this.konst(splatI32(23));
+    c.simd(SIMD.v128And);
+    c.simd(SIMD.i32x4Sub);
+    const exponent = this.hold();
+    c.get(bits);
+    this.konst(splatI32(0x007fffff));
+    c.simd(SIMD.v128And);
+    this.konst(splatI32(0x3f000000));
+    c.simd(SIMD.v128Or);
+    const half = this.hold();
+    // Below √½: m = 2·half - 1 and e - 1 (the mask's lanes are -1); else m = half - 1.
+    c.get(half);
+    this.konst(splatF32(Math.SQRT1_2));
+    c.simd(SIMD.f32x4Lt);
+    const low = this.hold();
+    c.get(exponent).get(low);
+    c.simd(SIMD.i32x4Add);
+    c.simd(SIMD.f32x4ConvertI32x4S);
+    const e = this.hold();
+    c.get(half).get(half);
+    c.simd(SIMD.f32x4Add);
+    c.get(half).get(low);
+    select();
+    this.konst(splatF32(1));
+    c.simd(SIMD.f32x4Sub);
+    const m = this.hold();
+    c.get(m).get(m);
+    c.simd(SIMD.f32x4Mul);
+    const z = this.hold();
+    this.horner(m, LOG_COEFFICIENTS);
+    c.get(m);
+    c.simd(SIMD.f32x4Mul);
+    c.get(z);
+    c.simd(SIMD.f32x4Mul);
+    const terms: [number, number][] = [[e, -2.12194440e-4], [z, -0.5]];
+    for (const [local, factor] of terms) {
+      c.get(local);
+      this.konst(splatF32(factor));
+      c.simd(SIMD.f32x4Mul);
+      c.simd(SIMD.f32x4Add);
+    }
+    c.get(m);
+    c.simd(SIMD.f32x4Add);
+    c.get(e);
+    this.konst(splatF32(0.693359375));
+    c.simd(SIMD.f32x4Mul);
+    c.simd(SIMD.f32x4Add);
+    const finite = this.hold();
+    // ln ±0 = -Infinity; ln of a negative number or NaN is NaN; ln +Infinity = +Infinity.
+    this.konst(splatF32(-Infinity)).get(finite).get(x);
+    this.konst(splatF32(0));
+    c.simd(SIMD.f32x4Eq);
+    select();
+    const signed = this.hold();
+    this.konst(splatF32(NaN)).get(signed).get(x);
+    this.konst(splatF32(0));
+    c.simd(SIMD.f32x4Lt);
+    c.get(x).get(x);
+    c.simd(SIMD.f32x4Ne);
+    c.simd(SIMD.v128Or);
+    select();
+    const real = this.hold();
+    this.konst(splatF32(Infinity)).get(real).get(x);
+    this.konst(splatF32(Infinity));
+    c.simd(SIMD.f32x4Eq);
+    select();
   }
 
   /**

@@ -67,7 +67,35 @@ export type Expr =
     readonly inside: Expr;
     readonly value: number;
   }
-  | { readonly kind: "acc"; readonly dtype: DType };
+  | { readonly kind: "acc"; readonly dtype: DType }
+  | GatherExpr;
+
+/**
+ * An element of a table row picked by an index: `table[index · rowSize + at]`, where `index` (an int32
+ * expression, a load of the indices) picks the row and `at` walks inside it. A row gather (`take` along axis
+ * 0) read where it is used, when {@linkcode FuseOptions.gatherLoads} allows it: a reduction over gathered
+ * rows (word2vec's dot products with its negatives' output vectors) reads the table instead of a copy.
+ *
+ * @example
+ * ```ts
+ * import { type GatherExpr, showExpr } from "./fuse.ts";
+ * const index = { kind: "load", dtype: "int32", input: 1, at: { offset: 0, coeffs: [1, 0] } } as const;
+ * const e: GatherExpr = { kind: "gather", dtype: "float32", input: 0, index, rowSize: 4, at: { offset: 0, coeffs: [0, 1] } };
+ * if (showExpr(e, ["table", "ids"]) !== "table[ids]") throw new Error(showExpr(e, ["table", "ids"]));
+ * ```
+ */
+export interface GatherExpr {
+  readonly kind: "gather";
+  readonly dtype: DType;
+  /** The table's buffer, among the kernel's inputs. */
+  readonly input: number;
+  /** The row, an int32 expression (a load of the indices; the backend checks them before the kernel runs). */
+  readonly index: Expr;
+  /** Elements per table row. */
+  readonly rowSize: number;
+  /** The offset inside the row. */
+  readonly at: Affine;
+}
 
 /**
  * An elementwise primitive applied to sub-expressions, in a fused loop. `OpExpr<P>` has `P`'s params;
@@ -259,6 +287,12 @@ export interface FuseOptions {
    * Default: none.
    */
   readonly materialize?: ReadonlySet<Var>;
+  /**
+   * Whether a row gather (`take` along axis 0) whose consumers are all fused loops (reductions, elementwise
+   * chains) is read in them through its indices ({@linkcode GatherExpr}) rather than copied to a buffer first.
+   * Default: copied (the backend must then emit `gather` expressions and check the indices).
+   */
+  readonly gatherLoads?: boolean;
 }
 
 /** The movement primitives that are index maps: a fused loop reads through them with affine arithmetic. */
@@ -464,6 +498,8 @@ export function showExpr(e: Expr, inputNames: readonly string[]): string {
       return `${e.prim}(${e.args.map((a) => showExpr(a, inputNames)).join(", ")})`;
     case "pad":
       return `pad(${showExpr(e.inside, inputNames)}, ${e.value})`;
+    case "gather":
+      return `${inputNames[e.input] ?? `in${e.input}`}[${showExpr(e.index, inputNames)}]`;
   }
 }
 
@@ -518,6 +554,12 @@ export function fuse(graph: Graph, options: FuseOptions = {}): Program {
     if (kindOf(e.prim) === "reduce") {
       // A reduction writes its result, but reads its operand through the fused prologue.
       materialized.add(e.out);
+      continue;
+    }
+    if (options.gatherLoads && e.prim === "gather") {
+      // Read where it is used, through its indices: the table and the indices are buffers. A consumer that
+      // needs the rows in memory (a matmul, a scatter-add's updates) materializes them.
+      for (const v of e.inputs) materialized.add(reshapeSource(v, producer));
       continue;
     }
     if (!fusible(e)) {
@@ -719,7 +761,13 @@ function buildKernels(
         for (let span = 1; span < width;) span *= shape[--rowAxes];
       }
       const bufferOf = (v: Var) => (materialized.has(v) ? v : reshapeSource(v, producer));
-      const builder = new ExprBuilder(producer, materialized, shape, [bufferOf(base), bufferOf(indices)]);
+      const builder = new ExprBuilder(
+        producer,
+        materialized,
+        shape,
+        [bufferOf(base), bufferOf(indices)],
+        false,
+      );
       const updates = builder.build(values, rootMap(values, shape));
       const kernel: ScatterKernel = {
         kind: "scatter",
@@ -769,6 +817,8 @@ class ExprBuilder {
     private readonly materialized: Set<Var>,
     private readonly root: Shape,
     readonly inputs: Var[] = [],
+    /** Whether a gather may be read through its indices here (a scatter-add's updates read rows in memory). */
+    private readonly gathers = true,
   ) {
     this.first = inputs.length;
   }
@@ -792,9 +842,12 @@ class ExprBuilder {
   }
 
   private load(v: Var, at: Affine): Expr {
-    let input = this.inputs.indexOf(v, this.first);
-    if (input < 0) input = this.inputs.push(v) - 1;
-    return { kind: "load", dtype: v.dtype, input, at };
+    return { kind: "load", dtype: v.dtype, input: this.inputOf(v), at };
+  }
+
+  private inputOf(v: Var): number {
+    const input = this.inputs.indexOf(v, this.first);
+    return input < 0 ? this.inputs.push(v) - 1 : input;
   }
 
   buildEqn(e: Eqn, map: IndexMap): Expr {
@@ -827,6 +880,23 @@ class ExprBuilder {
         // A reshape keeps row-major order, so a buffer is read at the same flat offsets as its reshape.
         if (this.isBuffer(x)) return this.load(x, flatAffine(map, e.out.shape, this.root.length));
         throw new NeedsMaterialization(x);
+      }
+      case "gather": {
+        // Only when the pass chose to (FuseOptions.gatherLoads); a kernel that cannot read it so stores it.
+        if (!this.gathers) throw new NeedsMaterialization(e.out);
+        const [table, indices] = e.inputs;
+        const rank = indices.shape.length;
+        const index = this.build(indices, map.slice(0, rank));
+        if (index.kind !== "load") throw new NeedsMaterialization(indices);
+        const rowShape = table.shape.slice(1);
+        return {
+          kind: "gather",
+          dtype,
+          input: this.inputOf(this.isBuffer(table) ? table : reshapeSource(table, this.producer)),
+          index,
+          rowSize: sizeOf(rowShape),
+          at: flatAffine(map.slice(rank), rowShape, this.root.length),
+        };
       }
       case "pad": {
         const { low, high } = e.params;

@@ -97,6 +97,11 @@ function loadsOf(e: Expr, input: number, out: Expr[] = []): Expr[] {
     case "pad":
       loadsOf(e.inside, input, out);
       break;
+    case "gather":
+      // A gathered row is read anywhere in the table: never in lockstep with the output.
+      if (e.input === input) out.push(e);
+      loadsOf(e.index, input, out);
+      break;
   }
   return out;
 }

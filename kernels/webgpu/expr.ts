@@ -88,6 +88,8 @@ export function emitExpr(expr: Expr, options: EmitOptions, prefix = "t"): { code
       case "acc":
         if (options.acc === undefined) throw new Error("webgpu backend: an accumulator outside a reduction");
         return options.acc;
+      case "gather":
+        throw new Error("webgpu backend: a gather read in a fused loop (fuse without gatherLoads)");
     }
     const name = `${prefix}${names.size}`;
     names.set(e, name);
@@ -172,6 +174,11 @@ export function sameExpr(a: Expr, b: Expr): boolean {
     }
     case "acc":
       return true;
+    case "gather": {
+      const g = b as typeof a;
+      return a.input === g.input && a.rowSize === g.rowSize && sameAffine(a.at, g.at) &&
+        sameExpr(a.index, g.index);
+    }
   }
 }
 

@@ -158,6 +158,51 @@ Deno.test("cpu: gathered rows feeding elementwise ops and reductions match the r
   compare(expected, actual, 1e-5, 1e-6, "gathers");
 });
 
+Deno.test("cpu: rows read through their indices inside fused loops (SIMD and JavaScript) match the reference, gradients too (fast-check)", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        rows: fc.integer({ min: 1, max: 40 }),
+        width: fc.integer({ min: 1, max: 21 }),
+        p: fc.integer({ min: 1, max: 9 }),
+        k: fc.integer({ min: 1, max: 6 }),
+        seed: fc.integer({ min: 1, max: 10_000 }),
+        threads: fc.constantFrom(1, 2),
+      }),
+      async ({ rows, width, p, k, seed, threads }) => {
+        const make = () => {
+          const r = rng(seed);
+          const ids = (n: number, shape: number[]) =>
+            L.tensor(Int32Array.from({ length: n }, () => Math.floor(r() * rows)), { shape, dtype: "int32" });
+          return [
+            randomTensor(r, [rows, width]),
+            randomTensor(r, [rows, width]),
+            ids(p, [p]),
+            ids(p * k, [p, k]),
+          ];
+        };
+        const loss = (a: Tensor, b: Tensor, centre: Tensor, negatives: Tensor) => {
+          const hidden = L.take(a, centre);
+          const scores = L.take(b, negatives).mul(hidden.unsqueeze(1)).sum(-1); // gathered rows in a row sum
+          const mixed = L.take(b, negatives).mul(scores.unsqueeze(2)).sum(1); // and in a sum over the middle axis
+          return L.softplus(scores).sum().add(mixed.sin().sum()); // sin: a JavaScript kernel
+        };
+        const f = (a: Tensor, b: Tensor, centre: Tensor, negatives: Tensor) => [
+          loss(a, b, centre, negatives),
+          ...L.grad((x: Tensor, y: Tensor) => loss(x, y, centre, negatives), { argnums: [0, 1] })(
+            a,
+            b,
+          ) as Tensor[],
+          L.take(b, negatives).sum([0, 1]), // a column sum over looked-up rows
+        ];
+        const { expected, actual } = await onBoth(f, make, threads);
+        compare(expected, actual, 1e-4, 1e-5, `rows ${rows} width ${width} p ${p} k ${k}`);
+      },
+    ),
+    { numRuns: 25, seed: 5 },
+  );
+});
+
 Deno.test("cpu: donated params are updated in place; a sparse update writes only the touched rows", async () => {
   await withCpu(1, () => {
     const vocab = 100_000;
@@ -245,6 +290,44 @@ Deno.test("cpu: log agrees with the reference to float32 precision, subnormals a
   compare(expected, actual, 3e-7, 0, "log");
   const specials = await onBoth((x: Tensor) => [x.log()], () => [L.tensor([0, -0, -1, -Infinity, NaN])], 1);
   assert.deepEqual(Array.from(specials.actual[0]), Array.from(specials.expected[0]));
+});
+
+Deno.test("cpu: log gives the same bits vectorised and as JavaScript (fused with sin, which has no SIMD lowering)", async () => {
+  const r = rng(23);
+  const values = [
+    ...Array.from({ length: 4000 }, () => Math.exp((r() - 0.5) * 200)),
+    ...Array.from({ length: 400 }, (_, i) => 1 + (i - 200) * 2 ** -23),
+    ...Array.from({ length: 100 }, (_, i) => (i + 1) * 2 ** -149), // subnormals
+    1e-45,
+    2 ** -126,
+    3.4e38,
+    Math.SQRT1_2,
+    Math.fround(Math.SQRT1_2),
+    0,
+    -0,
+    -1,
+    Infinity,
+    -Infinity,
+    NaN,
+  ];
+  await withCpu(2, () => {
+    const x = L.tensor(values);
+    const alone = (t: Tensor) => t.log();
+    const withSin = (t: Tensor) => t.log().add(t.sin().mul(0)); // one loop computing both
+    assert.deepEqual(L.explain(alone, x).kernels.map((k) => k.code.language), ["wasm"]);
+    const scriptedKernels = L.explain(withSin, x).kernels;
+    assert.deepEqual(scriptedKernels.map((k) => k.code.language), ["javascript"]);
+    assert.match(scriptedKernels[0].code.text, /logf\(/);
+    const [a, b] = [L.jit(alone)(x).dataSync(), L.jit(withSin)(x).dataSync()];
+    values.forEach((v, i) => {
+      const v32 = Math.fround(v);
+      if (!Number.isFinite(v32) || v32 <= 0) return; // sin(±Infinity)·0 is NaN; compared below
+      assert.ok(Object.is(a[i], b[i]), `log(${v}): ${a[i]} vectorised, ${b[i]} as JavaScript`);
+    });
+    const specials = L.jit((t: Tensor) => t.log())(L.tensor([0, -0, -1, Infinity, -Infinity, NaN]))
+      .dataSync();
+    assert.deepEqual(Array.from(specials), [-Infinity, -Infinity, NaN, Infinity, NaN, NaN]);
+  });
 });
 
 Deno.test("cpu: maximum keeps NaN and the sign of zero as the reference does, bit for bit, vectorised or not", async () => {

@@ -183,6 +183,37 @@ Deno.test("fusion: a scatter-add computes its scaled update rows itself; none ar
   assert.deepEqual(plain.kernels.map((k) => k.kind), ["elementwise", "scatter"], plain.toString());
 });
 
+Deno.test("fusion (gatherLoads): word2vec's negatives' rows are read from the table by the reductions that use them; rows a scatter-add needs are stored", () => {
+  const lossOf = (p: { input: Tensor; output: Tensor }, centre: Tensor, negatives: Tensor) => {
+    const hidden = L.take(p.input, centre); // [P, D]
+    const scores = L.take(p.output, negatives).mul(hidden.unsqueeze(1)).sum(-1); // [P, K]
+    return L.softplus(scores).sum();
+  };
+  const step = (input: Tensor, output: Tensor, centre: Tensor, negatives: Tensor) => {
+    const g = L.grad((p: { input: Tensor; output: Tensor }) => lossOf(p, centre, negatives), {
+      sparse: true,
+    })(
+      { input, output },
+    ) as { input: L.SparseRows; output: L.SparseRows };
+    return [g.input.addTo(input), g.output.addTo(output)];
+  };
+  const ids = (shape: number[]) => ({ shape, dtype: "int32" as const });
+  const graph = optimize(L.trace(step, { shape: [50, 8] }, { shape: [50, 8] }, ids([6]), ids([6, 3])));
+  const gatherOutputs = (options: { gatherLoads?: boolean }) =>
+    fuse(graph, options).kernels.filter((k) => k.kind === "opaque" && k.eqn.prim === "gather")
+      .map((k) => k.output.shape.join("x"));
+  // Copied first, by default: the centre rows [6, 8] and the negatives' rows [6, 3, 8].
+  assert.deepEqual(gatherOutputs({}).sort(), ["6x3x8", "6x8"]);
+  // Read where used: only the centre rows stay stored, because the output table's scatter-add scales them.
+  const program = fuse(graph, { gatherLoads: true });
+  assert.deepEqual(gatherOutputs({ gatherLoads: true }), ["6x8"]);
+  const readers = program.kernels.filter((k) =>
+    k.kind === "reduce" && /\w+\[\w+\]/.test(program.describe(k))
+  );
+  assert.equal(readers.length, 2, program.toString()); // the scores and the centre rows' gradient
+  assert.ok(program.kernels.every((k) => k.kind !== "scatter" || !/\w+\[\w+\]/.test(program.describe(k))));
+});
+
 Deno.test("memory plan: intermediates share slots by liveness; lockstep elementwise kernels write in place", () => {
   const chain = L.trace((x: Tensor) => x.matmul(x).matmul(x).matmul(x).matmul(x), { shape: [8, 8] });
   assert.equal(planMemory(fuse(chain)).slotBytes.length, 2);

@@ -103,6 +103,7 @@ function buildModule(
       }
       // Innermost: sixteen elements per step (four independent copies of the body, so that the CPU overlaps
       // their dependency chains) while sixteen remain, then four, then one at a time (operands splat).
+      emitter.hoistInvariants(k.expr, addr.map((a) => a[level]));
       for (const [width, copies] of [[16, 4], [4, 1], [1, 1]]) {
         if (width === 16 && dims[level].n < 16 && level > 0) continue;
         counted(level, width, () => {
@@ -188,6 +189,11 @@ export function simdReduceModule(
   };
 }
 
+/** Vectors a sum reduction's loop handles per iteration, each into its own accumulators. */
+const UNROLLED_COPIES = 4;
+
+const isSumOf = (k: ReduceKernel) => k.op === "sum";
+
 function buildReduceModule(
   k: ReduceKernel,
   dims: { n: number; coeffs: number[] }[],
@@ -203,8 +209,13 @@ function buildReduceModule(
   return kernelModule(limits, inputs, (c) => {
     const LO = 0;
     const { addr, index, counted } = loopScaffold(c, k.prologue, forms, dims, inputs);
-    // Two float64x2 accumulators (lanes 0-1 and 2-3 of the float32 values) and a scalar one for row tails.
-    const [accLow, accHigh] = [c.local(ValType.v128), c.local(ValType.v128)];
+    // Per unrolled copy, two float64x2 accumulators (lanes 0-1 and 2-3 of the float32 values); a scalar one
+    // for row tails. A row reduction's copies sum the same row in independent chains (an f64x2 add waits for
+    // the one before it in its chain: one chain held a dot product at one vector per add latency); a column
+    // reduction's copies are neighbouring columns.
+    const copies = isSumOf(k) ? UNROLLED_COPIES : 1;
+    const sets = Array.from({ length: copies }, () => [c.local(ValType.v128), c.local(ValType.v128)]);
+    const [accLow, accHigh] = sets[0];
     const accScalar = c.local(ValType.f64);
     const emitter = new SimdEmitter(c, forms, dims[vectorLevel].coeffs);
     /** The high two float32 lanes of the v128 on the stack moved to the low two. */
@@ -219,9 +230,9 @@ function buildReduceModule(
     const isMax = k.op === "max";
     const maxLanes = c.local(ValType.v128), maxScalar = c.local(ValType.f32);
     const nanLanes = c.local(ValType.v128), plusZeroLanes = c.local(ValType.v128);
-    const accumulate = (vector: boolean, level: number) => {
+    const accumulate = (vector: boolean, level: number, copy = 0) => {
       const value = c.local(ValType.v128);
-      emitter.emit(k.prologue, addr.map((a) => a[level]), vector);
+      emitter.emit(k.prologue, addr.map((a) => a[level]), vector, 4 * copy);
       c.set(value);
       if (isMax) {
         if (!vector && rowReduction) {
@@ -245,19 +256,21 @@ function buildReduceModule(
         c.get(accScalar).get(value).f32x4ExtractLane(0).op(OP.f64PromoteF32).op(OP.f64Add).set(accScalar);
         return;
       }
-      c.get(accLow).get(value);
+      const [low, high] = sets[copy];
+      c.get(low).get(value);
       c.simd(SIMD.f64x2PromoteLowF32x4);
       c.simd(SIMD.f64x2Add);
-      c.set(accLow);
+      c.set(low);
       if (!vector) return; // a column tail: only lane 0 is stored
-      c.get(accHigh).get(value);
+      c.get(high).get(value);
       highHalf();
       c.simd(SIMD.f64x2PromoteLowF32x4);
       c.simd(SIMD.f64x2Add);
-      c.set(accHigh);
+      c.set(high);
     };
-    const store = (vector: boolean, level: number) => {
+    const store = (vector: boolean, level: number, copy = 0) => {
       const at = addr[out][level];
+      const [accLow, accHigh] = sets[copy];
       if (isMax) {
         // Lanes at ±0 that saw a +0 become +0; lanes that saw a NaN become NaN.
         c.v128Const().get(maxLanes).get(maxLanes).v128Const();
@@ -279,6 +292,14 @@ function buildReduceModule(
         return;
       }
       if (rowReduction) {
+        // The copies' partial sums, in a fixed order (the same bits on any number of threads).
+        for (let other = 1; other < copies; other++) {
+          for (const half of [0, 1]) {
+            c.get(sets[0][half]).get(sets[other][half]);
+            c.simd(SIMD.f64x2Add);
+            c.set(sets[0][half]);
+          }
+        }
         c.get(at);
         c.get(accLow);
         c.simd(SIMD.f64x2ExtractLane, 0);
@@ -296,43 +317,53 @@ function buildReduceModule(
         c.get(accHigh);
         c.simd(SIMD.f32x4DemoteF64x2Zero);
         c.simd(SIMD.i8x16Shuffle, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-        c.v128Store();
+        c.v128Store(16 * copy);
       } else {
         c.get(at).get(accLow);
         c.simd(SIMD.f64x2ExtractLane, 0);
         c.op(OP.f32DemoteF64).f32Store();
       }
     };
-    // The loops from `level` inward; `vector` once the vector level above chose its 4-wide branch.
-    const nest = (level: number, vector: boolean) => {
+    // The loops from `level` inward; `vector` once the vector level above chose a 4-wide branch, `unrolled`
+    // when it chose the branch of `copies` vectors at a time.
+    const nest = (level: number, vector: boolean, unrolled: boolean) => {
+      const used = unrolled ? copies : 1;
       if (level === keptLevels) {
         if (isMax) {
           c.f32Const(-Infinity).set(maxScalar).f32Const(-Infinity).f32x4Splat().set(maxLanes);
           c.v128Const().set(nanLanes).v128Const().set(plusZeroLanes);
         } else {
-          c.v128Const().set(accLow).v128Const().set(accHigh);
+          // A row reduction's unrolled loop runs inside: every set starts at zero.
+          const zeroed = rowReduction ? copies : used;
+          for (const [low, high] of sets.slice(0, zeroed)) c.v128Const().set(low).v128Const().set(high);
           c.f64Const(0).set(accScalar);
         }
       }
       if (level === levels) {
-        accumulate(vector, level - 1);
+        for (let copy = 0; copy < used; copy++) accumulate(vector, level - 1, copy);
       } else {
         if (level === 0) c.get(LO).set(index[0]);
         else c.i32Const(0).set(index[level]);
-        const inner = (v: boolean) => () => {
+        const inner = (v: boolean, u: boolean) => () => {
           if (level + 1 < levels) forms.forEach((_, f) => c.get(addr[f][level]).set(addr[f][level + 1]));
-          nest(level + 1, v);
+          nest(level + 1, v, u);
         };
         if (level === vectorLevel) {
-          counted(level, 4, inner(true));
-          counted(level, 1, inner(false));
+          // A row reduction's vector loop is the innermost: what the rows share is computed before it.
+          if (rowReduction) emitter.hoistInvariants(k.prologue, addr.map((a) => a[level]));
+          if (copies > 1 && dims[level].n >= 4 * copies) counted(level, 4 * copies, inner(true, true));
+          counted(level, 4, inner(true, false));
+          counted(level, 1, inner(false, false));
         } else {
-          counted(level, 1, inner(vector));
+          counted(level, 1, inner(vector, unrolled));
         }
       }
-      if (level === keptLevels) store(vector, Math.max(level - 1, 0));
+      if (level === keptLevels) {
+        if (rowReduction) store(vector, Math.max(level - 1, 0));
+        else for (let copy = 0; copy < used; copy++) store(vector, Math.max(level - 1, 0), copy);
+      }
     };
-    nest(0, false);
+    nest(0, false, false);
     emitter.hoistConstants(0);
   });
 }
@@ -418,6 +449,7 @@ export function simdScatterAddModule(
         c.get(OUT).get(row).i32Const(rowBytes).i32Mul().i32Add().set(dst);
         if (level >= 0) forms.forEach((_, f) => c.get(addr[f][level]).set(addr[f][vectorLevel]));
         c.i32Const(0).set(index[vectorLevel]);
+        emitter.hoistInvariants(k.updates, addr.map((a) => a[vectorLevel]));
         for (const [width, copies] of [[16, 4], [4, 1], [1, 1]]) {
           if (width === 16 && dims[vectorLevel].n < 16) continue;
           counted(vectorLevel, width, () => {
@@ -606,9 +638,60 @@ class SimdEmitter {
    * `shift` elements further along the innermost axis for contiguous operands (an unrolled copy of the body).
    */
   emit(e: Expr, addr: readonly number[], vector: boolean, shift = 0): void {
-    this.locals = new Map();
+    this.locals = new Map(this.pinned);
     this.shift = shift;
     this.node(e, addr, vector);
+  }
+
+  /** Subexpressions computed once per vector loop (see `hoistInvariants`), in their locals. */
+  private pinned = new Map<Expr, number>();
+
+  /**
+   * Computes into locals, where it is called (just before a vector loop that is the innermost loop, reading
+   * forms at address locals `addr`), the largest subexpressions of `e` that do not change along the vector
+   * axis: a per-row scale such as a scatter-add's `bq · -lr` operands, loaded and splat once per row rather
+   * than once per vector. `emit` then reads them; the next call replaces them.
+   */
+  hoistInvariants(e: Expr, addr: readonly number[]): void {
+    this.pinned = new Map();
+    const memo = new Map<Expr, boolean>();
+    const invariant = (x: Expr): boolean => {
+      let known = memo.get(x);
+      if (known !== undefined) return known;
+      switch (x.kind) {
+        case "const":
+          known = true;
+          break;
+        case "load":
+        case "iota":
+          known = this.inner[this.formIndex.get(x.at)!] === 0;
+          break;
+        case "gather":
+          known = this.inner[this.formIndex.get(x.at)!] === 0 && invariant(x.index);
+          break;
+        case "op":
+          known = x.args.every(invariant);
+          break;
+        default:
+          known = false;
+      }
+      memo.set(x, known);
+      return known;
+    };
+    const hoisted: Expr[] = [];
+    const visit = (x: Expr) => {
+      if (x.kind === "const" || hoisted.includes(x)) return;
+      if (invariant(x)) hoisted.push(x);
+      else if (x.kind === "op") x.args.forEach(visit);
+    };
+    visit(e);
+    this.locals = new Map();
+    this.shift = 0;
+    for (const x of hoisted) {
+      this.node(x, addr, true);
+      this.c.drop(); // node() keeps the value in a local too
+      this.pinned.set(x, this.locals.get(x)!);
+    }
   }
 
   /**

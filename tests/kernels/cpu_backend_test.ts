@@ -203,6 +203,44 @@ Deno.test("cpu: rows read through their indices inside fused loops (SIMD and Jav
   );
 });
 
+Deno.test("cpu: sums whose vector loops are unrolled into independent accumulators, with per-row operands computed once a row, match the reference (fast-check)", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        shape: fc.tuple(
+          fc.integer({ min: 1, max: 7 }),
+          fc.integer({ min: 1, max: 6 }),
+          fc.integer({ min: 1, max: 70 }),
+        ),
+        seed: fc.integer({ min: 1, max: 10_000 }),
+        threads: fc.constantFrom(1, 2),
+      }),
+      async ({ shape, seed, threads }) => {
+        const [a, b, c] = shape;
+        const make = () => {
+          const r = rng(seed);
+          return [randomTensor(r, [a, b, c]), randomTensor(r, [a, b, 1]), randomTensor(r, [c])];
+        };
+        const f = (x: Tensor, perRow: Tensor, perColumn: Tensor) => {
+          // perRow is the same along the last (vector) axis: its exp and scale are computed once per row.
+          const scaled = x.mul(perRow.exp().mul(-0.5)).add(perColumn);
+          return [
+            scaled.sum(-1), // row sums: the innermost axis reduced (dot products, softmax denominators)
+            scaled.sum(1), // a middle axis reduced under contiguous columns (word2vec's Σ_k g_k · n_k)
+            scaled.sum([0, 1]), // column sums over two axes
+            scaled.max(-1),
+            scaled.square().sum(), // everything
+            scaled.neg(), // elementwise, with the per-row factor hoisted
+          ];
+        };
+        const { expected, actual } = await onBoth(f, make, threads);
+        compare(expected, actual, 2e-6, 1e-6, `shape ${shape}`);
+      },
+    ),
+    { numRuns: 40, seed: 9 },
+  );
+});
+
 Deno.test("cpu: donated params are updated in place; a sparse update writes only the touched rows", async () => {
   await withCpu(1, () => {
     const vocab = 100_000;

@@ -3,8 +3,9 @@
  * word2vec-ptb` (and `word2vec-cbow-ptb`) against the original C word2vec (compiled from the npm package
  * `word2vec`, never committed) and gensim (Debian's `python3-gensim`), with word2vec.c's defaults (dim 100,
  * window 5, 5 negatives, subsampling 1e-3, 5 epochs, words seen 5+ times) and 2 threads each. Times are wall
- * times of the whole run (reading the corpus and building the vocabulary included, evaluation excluded for
- * Loom by stopping its clock at the last step). `--quick` runs one epoch.
+ * times of the whole command: reading the corpus and building the vocabulary included, Loom's final evaluation
+ * and vectors.txt too (gensim writes its vectors; word2vec.c its). Three rounds of the three commands in turn, medians reported
+ * (times, and the rounds' Loom / gensim ratios). `--quick` runs one round of one epoch.
  * @module
  */
 import { type BenchOptions, progress, type Row, row } from "./harness.ts";
@@ -57,7 +58,15 @@ m = Word2Vec(LineSentence(sys.argv[5]), vector_size=100, window=5, negative=5, h
 m.wv.save_word2vec_format(out)
 `;
 
-const show = (t: number | string) => typeof t === "number" ? `${t.toFixed(1)} s` : t;
+const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1];
+
+/** The median of a command's times, or why it did not run. */
+const showMedian = (ts: readonly (number | string)[]) => {
+  const numbers = ts.filter((t): t is number => typeof t === "number");
+  return numbers.length === ts.length
+    ? `${median(numbers).toFixed(1)} s`
+    : String(ts.find((t) => typeof t === "string"));
+};
 
 /** The end-to-end rows: skip-gram and CBOW. */
 export async function word2vecRunRows(options: BenchOptions): Promise<Row[]> {
@@ -72,6 +81,9 @@ export async function word2vecRunRows(options: BenchOptions): Promise<Row[]> {
   const epochs = options.quick ? 1 : 5;
   const c = await buildWord2vecC(dir);
   const rows: Row[] = [];
+  // The machine's speed swings by a third within minutes, so each row runs the three commands in turn, in
+  // several rounds, and reports medians: of each command's times, and of the rounds' Loom / gensim ratios.
+  const rounds = options.quick ? 1 : 3;
   for (
     const [name, recipe, cbow, alpha] of [["skip-gram", "word2vec-ptb", 0, 0.025], [
       "CBOW",
@@ -80,62 +92,81 @@ export async function word2vecRunRows(options: BenchOptions): Promise<Row[]> {
       0.05,
     ]] as const
   ) {
-    progress(`word2vec run: ${name}`);
-    const loom = await seconds(Deno.execPath(), [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "models/train.ts",
-      "--recipe",
-      recipe,
-      "--fresh",
-      "--run",
-      `${dir}/${recipe}`,
-      "--epochs",
-      `${epochs}`,
-    ], { LOOM_THREADS: "2", NO_COLOR: "1" });
-    const wordToVecC = typeof c === "string"
-      ? await seconds(c, [
-        "-train",
-        CORPUS,
-        "-output",
-        `${dir}/c.txt`,
-        "-cbow",
-        `${cbow}`,
-        "-size",
-        "100",
-        "-window",
-        "5",
-        "-negative",
-        "5",
-        "-hs",
-        "0",
-        "-sample",
-        "1e-3",
-        "-threads",
-        "2",
-        "-iter",
-        `${epochs}`,
-        "-min-count",
-        "5",
-        "-alpha",
-        `${alpha}`,
-        "-binary",
-        "0",
-      ])
-      : c.missing;
-    const gensim = await seconds("/usr/bin/python3", [
-      "-c",
-      GENSIM,
-      `${1 - cbow}`,
-      `${alpha}`,
-      `${epochs}`,
-      `${dir}/g.txt`,
-      CORPUS,
-    ]);
-    const ratio = typeof loom === "number" && typeof gensim === "number"
-      ? `(Loom / gensim ${(loom / gensim).toFixed(2)})`
+    const times: { loom: (number | string)[]; c: (number | string)[]; gensim: (number | string)[] } = {
+      loom: [],
+      c: [],
+      gensim: [],
+    };
+    for (let round = 0; round < rounds; round++) {
+      progress(`word2vec run: ${name}, round ${round + 1} of ${rounds}`);
+      times.loom.push(
+        await seconds(Deno.execPath(), [
+          "run",
+          "--allow-read",
+          "--allow-write",
+          "--allow-env",
+          "models/train.ts",
+          "--recipe",
+          recipe,
+          "--fresh",
+          "--run",
+          `${dir}/${recipe}`,
+          "--epochs",
+          `${epochs}`,
+        ], { LOOM_THREADS: "2", NO_COLOR: "1" }),
+      );
+      times.c.push(
+        typeof c === "string"
+          ? await seconds(c, [
+            "-train",
+            CORPUS,
+            "-output",
+            `${dir}/c.txt`,
+            "-cbow",
+            `${cbow}`,
+            "-size",
+            "100",
+            "-window",
+            "5",
+            "-negative",
+            "5",
+            "-hs",
+            "0",
+            "-sample",
+            "1e-3",
+            "-threads",
+            "2",
+            "-iter",
+            `${epochs}`,
+            "-min-count",
+            "5",
+            "-alpha",
+            `${alpha}`,
+            "-binary",
+            "0",
+          ])
+          : c.missing,
+      );
+      times.gensim.push(
+        await seconds("/usr/bin/python3", [
+          "-c",
+          GENSIM,
+          `${1 - cbow}`,
+          `${alpha}`,
+          `${epochs}`,
+          `${dir}/g.txt`,
+          CORPUS,
+        ]),
+      );
+    }
+    const ratios = times.loom.flatMap((l, i) => {
+      const g = times.gensim[i];
+      return typeof l === "number" && typeof g === "number" ? [l / g] : [];
+    });
+    const ratio = ratios.length === rounds
+      ? `(Loom / gensim ${median(ratios).toFixed(2)}${
+        rounds > 1 ? `; rounds ${ratios.map((r) => r.toFixed(2)).join(", ")}` : ""
+      })`
       : "n/a";
     rows.push(
       row(
@@ -143,10 +174,13 @@ export async function word2vecRunRows(options: BenchOptions): Promise<Row[]> {
           epochs > 1 ? "s" : ""
         }, word2vec.c's defaults), 2 threads`,
         {
-          loom: show(loom),
-          numpy: `word2vec.c ${show(wordToVecC)} · gensim ${show(gensim)}`,
+          loom: showMedian(times.loom),
+          numpy: `word2vec.c ${showMedian(times.c)} · gensim ${showMedian(times.gensim)}`,
           ratio,
-          notes: "wall time of the whole command (Loom's includes its final evaluation and vectors.txt)",
+          notes:
+            `wall time of the whole command (Loom's includes its final evaluation and vectors.txt); median of ${rounds} round${
+              rounds > 1 ? "s" : ""
+            }, the three commands in turn`,
         },
       ),
     );

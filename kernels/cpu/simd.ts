@@ -215,7 +215,7 @@ function buildReduceModule(
     // reduction's copies are neighbouring columns.
     const copies = isSumOf(k) ? UNROLLED_COPIES : 1;
     const sets = Array.from({ length: copies }, () => [c.local(ValType.v128), c.local(ValType.v128)]);
-    const [accLow, accHigh] = sets[0];
+    const accHigh = sets[0][1]; // the shuffle in highHalf reads it as a dummy operand
     const accScalar = c.local(ValType.f64);
     const emitter = new SimdEmitter(c, forms, dims[vectorLevel].coeffs);
     /** The high two float32 lanes of the v128 on the stack moved to the low two. */

@@ -51,16 +51,18 @@ export function initTables(words: number, dim: number, key: L.Tensor): Tables {
 
 /**
  * `Σ_i weight_i · (-log σ(h_i·v_i) - Σ_k log σ(-h_i·n_ik))` with v_i = output[targets_i] and
- * n_ik = output[negatives_ik]: the negative-sampling objective of both architectures (hidden [N, D],
- * targets [N], negatives [N, K], weight [N]).
+ * n_ik = output[negatives_ik], leaving out the negatives equal to their target: the negative-sampling
+ * objective of both architectures (hidden [N, D], targets [N], negatives [N, K], weight [N]).
  *
  * @example
  * ```ts
  * import { tensor, zeros } from "../../mod.ts";
  * import { negativeSamplingLoss } from "./word2vec.ts";
- * const ids = tensor([0], { dtype: "int32" });
- * const loss = negativeSamplingLoss(zeros([1, 2]), tensor([[1, 0]]), ids, tensor([[0]], { dtype: "int32" }), tensor([1]));
- * if (Math.abs(loss.item() - 2 * Math.log(2)) > 1e-6) throw new Error(); // σ(0) twice
+ * const [target, hidden, weight] = [tensor([0], { dtype: "int32" }), tensor([[1, 0]]), tensor([1])];
+ * const loss = (negative: number) =>
+ *   negativeSamplingLoss(zeros([2, 2]), hidden, target, tensor([[negative]], { dtype: "int32" }), weight).item();
+ * if (Math.abs(loss(1) - 2 * Math.log(2)) > 1e-6) throw new Error(); // σ(0) twice
+ * if (Math.abs(loss(0) - Math.log(2)) > 1e-6) throw new Error(); // the negative equal to the target is skipped
  * ```
  */
 export function negativeSamplingLoss(
@@ -72,7 +74,11 @@ export function negativeSamplingLoss(
 ): L.Tensor {
   const positive = L.take(output, targets).mul(hidden).sum(-1); // [N]
   const negative = L.take(output, negatives).mul(hidden.unsqueeze(1)).sum(-1); // [N, K]
-  return L.softplus(positive.neg()).add(L.softplus(negative).sum(-1)).mul(weight).sum();
+  // A negative drawn equal to the target is skipped, as word2vec.c and gensim skip it: it would push the
+  // target's vector away from the hidden vector its positive term pulls it to (frequent words draw themselves
+  // often: "the" is about 3% of the negatives).
+  const distinct = L.where(negatives.notEqual(targets.unsqueeze(1)), L.softplus(negative), 0);
+  return L.softplus(positive.neg()).add(distinct.sum(-1)).mul(weight).sum();
 }
 
 /**

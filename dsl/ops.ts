@@ -84,12 +84,15 @@ export function tensor(
       `tensor: shape ${showShape(shape)} needs ${sizeOf(shape)} values but the data has ${flat.length}`,
     );
   }
-  const host = allocHost(dtype, flat.length);
   if (ArrayBuffer.isView(data) && !(data instanceof DataView) && dtype !== "bool") {
-    // Typed data: one bulk copy (converting as element assignment would), not a checked loop.
+    // Already the dtype's host array: backends copy what fromHost gets (a batcher may reuse its arrays).
+    if (dtypeOfHost(data) === dtype) return fromHost(data as HostArray, shape, dtype);
+    // Other typed data: one bulk copy (converting as element assignment would), not a checked loop.
+    const host = allocHost(dtype, flat.length);
     host.set(data as ArrayLike<number>);
     return fromHost(host, shape, dtype);
   }
+  const host = allocHost(dtype, flat.length);
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i];
     if (typeof v !== "number" && typeof v !== "boolean") {

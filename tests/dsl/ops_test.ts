@@ -257,3 +257,25 @@ Deno.test("tensor: creation from nested arrays, typed arrays and scalars; toArra
   assert.equal(tensor([[]]).size, 0);
   assert.deepEqual(Array.from(await tensor([1.5]).data()), [1.5]);
 });
+
+Deno.test("tensor: typed data is copied on every backend, so the caller may reuse its array (a batcher does)", async () => {
+  for (const backend of ["cpu", "reference"] as const) {
+    await L.setBackend(backend);
+    try {
+      const ints = new Int32Array([1, 2, 3]);
+      const floats = new Float32Array([0.5, 1.5]);
+      const [a, b] = [tensor(ints, { shape: [3], dtype: "int32" }), tensor(floats)];
+      ints.fill(9);
+      floats.fill(9);
+      assert.deepEqual(Array.from(a.dataSync()), [1, 2, 3], backend);
+      assert.deepEqual(Array.from(b.dataSync()), [0.5, 1.5], backend);
+      // Typed data of another dtype is converted as element assignment would.
+      assert.deepEqual(Array.from(tensor(new Float32Array([1.7, -2.2]), { dtype: "int32" }).dataSync()), [
+        1,
+        -2,
+      ]);
+    } finally {
+      await L.setBackend("cpu");
+    }
+  }
+});

@@ -953,19 +953,18 @@ class SimdEmitter {
     c.simd(SIMD.f32x4Mul);
     c.get(z);
     c.simd(SIMD.f32x4Mul);
-    const terms: [number, number][] = [[e, -2.12194440e-4], [z, -0.5]];
-    for (const [local, factor] of terms) {
+    /** Adds `local · factor` to the value on the stack. */
+    const addScaled = (local: number, factor: number) => {
       c.get(local);
       this.konst(splatF32(factor));
       c.simd(SIMD.f32x4Mul);
       c.simd(SIMD.f32x4Add);
-    }
+    };
+    addScaled(e, -2.12194440e-4);
+    addScaled(z, -0.5);
     c.get(m);
     c.simd(SIMD.f32x4Add);
-    c.get(e);
-    this.konst(splatF32(0.693359375));
-    c.simd(SIMD.f32x4Mul);
-    c.simd(SIMD.f32x4Add);
+    addScaled(e, 0.693359375);
     const finite = this.hold();
     // ln ±0 = -Infinity; ln of a negative number or NaN is NaN; ln +Infinity = +Infinity.
     this.konst(splatF32(-Infinity)).get(finite).get(x);

@@ -24,12 +24,19 @@ export const Control = {
   error: 4,
   nextUnit: 5,
   packedCount: 6,
-  /** What the current job is: 0 a matmul (at `job`), 1 a generated kernel (at `kernel`). */
+  /**
+   * What the current job is: 0 a matmul (at `job`), 1 a generated kernel, 2 a row group of kernels (both at
+   * `kernel`).
+   */
   kind: 7,
   job: 8,
-  /** A kernel job: id, code type, code address, code length, outer rows, chunk, argument count, arguments. */
+  /**
+   * A kernel job: id, code type, code address, code length, outer rows, chunk, argument count, arguments. A
+   * row group: member count, rows, chunk, then per member id, code type, code address, code length, outer
+   * rows per group row, argument count, arguments.
+   */
   kernel: 32,
-  ints: 160,
+  ints: 416,
 } as const;
 
 /**

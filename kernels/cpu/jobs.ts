@@ -121,3 +121,53 @@ export function runChunks(
   const chunks = Math.ceil(outer / chunk);
   for (let c = next(); c < chunks; c = next()) run(c * chunk, Math.min(outer, (c + 1) * chunk), args);
 }
+
+/**
+ * A row group's members, as the control block lists them (see `Control.kernel`): each member's kernel id,
+ * code type, code address and length, outer rows per group row, and arguments.
+ *
+ * @example
+ * ```ts
+ * import { readGroupMembers } from "./jobs.ts";
+ * const block = Int32Array.from([2, 10, 5, 7, 0, 64, 9, 3, 1, 100]);
+ * const members = readGroupMembers(block, 3, 1); // after the count, rows and chunk
+ * if (members[0].id !== 7 || members[0].scale !== 3 || members[0].args.join() !== "100") throw new Error();
+ * ```
+ */
+export function readGroupMembers(
+  block: Int32Array,
+  at: number,
+  count: number,
+): { id: number; type: number; ptr: number; length: number; scale: number; args: number[] }[] {
+  const members = [];
+  for (let m = 0; m < count; m++) {
+    const [id, type, ptr, length, scale, argc] = block.subarray(at, at + 6);
+    members.push({ id, type, ptr, length, scale, args: Array.from(block.subarray(at + 6, at + 6 + argc)) });
+    at += 6 + argc;
+  }
+  return members;
+}
+
+/**
+ * The runner of a row group: rows `[lo, hi)` of every member in turn, a member's outer rows scaled from the
+ * group's.
+ *
+ * @example
+ * ```ts
+ * import { groupRunner } from "./jobs.ts";
+ * const seen: string[] = [];
+ * const run = groupRunner([
+ *   { run: (lo, hi) => void seen.push(`a${lo}-${hi}`), scale: 1, args: [] },
+ *   { run: (lo, hi) => void seen.push(`b${lo}-${hi}`), scale: 5, args: [] },
+ * ]);
+ * run(2, 4, []);
+ * if (seen.join() !== "a2-4,b10-20") throw new Error(seen.join());
+ * ```
+ */
+export function groupRunner(
+  members: readonly { run: KernelRunner; scale: number; args: readonly number[] }[],
+): KernelRunner {
+  return (lo, hi) => {
+    for (const m of members) m.run(lo * m.scale, hi * m.scale, m.args);
+  };
+}

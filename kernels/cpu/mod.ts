@@ -31,12 +31,15 @@ import {
   type Kernel,
   type MatmulKernel,
   type OpaqueKernel,
+  Program,
   type ScatterKernel,
 } from "../passes/fuse.ts";
 import { BYTES_PER_ELEMENT, byteSize, planMemory } from "../passes/memory.ts";
+import { groupRows, rowGroups } from "../passes/row_groups.ts";
 import { optimize } from "../passes/simplify.ts";
 import { reportProgram } from "../passes/report.ts";
 import { elementwiseKernel, type GeneratedKernel, reduceKernel } from "./codegen.ts";
+import { Control } from "./control.ts";
 import { viewType } from "./jobs.ts";
 import { packedBElements } from "./matmul.ts";
 import { CPU_LOWERING, type KernelLowering } from "./lowering.ts";
@@ -210,10 +213,24 @@ interface Context extends KernelContext {
 
 function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Executable {
   const graph = optimize(source);
-  const program = fuse(graph, FUSE_OPTIONS);
+  const fused = fuse(graph, FUSE_OPTIONS);
+  const generated = new Map(fused.kernels.map((k) => [k, generateKernel(k, ctx)]));
+  const grouping = rowGroups(fused.kernels, (k) => {
+    const outer = generated.get(k)!.rows?.outer;
+    return outer !== undefined && outer % groupRows(k)! === 0;
+  });
+  const program = new Program(graph, grouping.kernels);
   const donated = new Set(graph.inputs.filter((_, i) => options.donated?.[i]));
-  const plan = planMemory(program, donated);
-  const steps = program.kernels.map((k) => compileKernel(k, ctx));
+  const plan = planMemory(program, donated, grouping.groups);
+  const steps = program.kernels.map((k) => compileKernel(k, generated.get(k)!, ctx));
+  const groupAt = new Map(
+    grouping.groups.map((
+      g,
+    ) => [g.start, {
+      end: g.end,
+      run: groupStep(program.kernels.slice(g.start, g.end), g.rows, generated, ctx),
+    }]),
+  );
   const slots: (CpuBuffer | undefined)[] = plan.slotBytes.map(() => undefined);
   const bound = [...graph.inputs, ...graph.captures.map((c) => c.v)];
   const shared = sharedOperandsB(program.kernels);
@@ -223,7 +240,8 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
       const run = ++runs;
       const env = new Map<Var, CpuBuffer>();
       bound.forEach((v, i) => env.set(v, inputs[i] as CpuBuffer));
-      program.kernels.forEach((k, i) => {
+      /** The buffer kernel `k` writes, as the plan says: a fresh one for a graph output. */
+      const outputOf = (k: Kernel): CpuBuffer => {
         const out = k.output;
         const where = plan.storage.get(out);
         let buffer: CpuBuffer;
@@ -243,6 +261,22 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
           );
         }
         env.set(out, buffer);
+        return buffer;
+      };
+      const kernels = program.kernels;
+      for (let i = 0; i < kernels.length; i++) {
+        const group = groupAt.get(i);
+        if (group) {
+          const members = kernels.slice(i, group.end);
+          const outputs = members.map(outputOf);
+          group.run(
+            members.map((k, m) => ({ inputs: k.inputs.map((v) => env.get(v)!), output: outputs[m] })),
+          );
+          i = group.end - 1;
+          continue;
+        }
+        const k = kernels[i];
+        const buffer = outputOf(k);
         const operandB = shared.get(k);
         if (operandB && k.kind === "matmul") {
           const [a, b] = k.inputs.map((v) => env.get(v)!);
@@ -260,13 +294,63 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
         } else {
           steps[i](k.inputs.map((v) => env.get(v)!), buffer, plan.inPlace.has(k));
         }
-      });
+      }
       return graph.outputs.map((v) => {
         const buffer = env.get(v);
         if (!buffer) throw new Error(`cpu backend: output ${v.id} was not computed`);
         return buffer;
       });
     },
+  };
+}
+
+/**
+ * The step of a row group (`kernels/passes/row_groups.ts`): each member's WebAssembly module registered, the
+ * indices of fused gathers checked first, then one job over the rows. A group whose description does not fit
+ * the control block runs as groups of fewer members, one after the other (still in order).
+ */
+function groupStep(
+  members: readonly Kernel[],
+  rows: number,
+  generated: ReadonlyMap<Kernel, Generated>,
+  ctx: Context,
+): (buffers: readonly { inputs: readonly CpuBuffer[]; output: CpuBuffer }[]) => void {
+  const { runtime } = ctx;
+  const parts = members.map((k) => {
+    const { bytes, outer } = generated.get(k)!.rows!;
+    return {
+      id: runtime.registerKernel({ wasm: bytes }),
+      scale: outer / rows,
+      work: sizeOf(k.kind === "reduce" ? k.inShape : k.output.shape),
+      checks: gatheredIndices(k),
+      ints: 6 + k.inputs.length + 1,
+    };
+  });
+  // Consecutive members whose descriptions fit the control block together.
+  const batches: number[][] = [[]];
+  let used = 3;
+  parts.forEach((part, m) => {
+    if (used + part.ints > Control.ints - Control.kernel && batches[batches.length - 1].length > 0) {
+      batches.push([]);
+      used = 3;
+    }
+    batches[batches.length - 1].push(m);
+    used += part.ints;
+  });
+  return (buffers) => {
+    parts.forEach((part, m) => {
+      for (const { input, count, rows } of part.checks) {
+        checkIndices(runtime, buffers[m].inputs[input], count, rows);
+      }
+    });
+    for (const batch of batches) {
+      const jobs = batch.map((m) => ({
+        id: parts[m].id,
+        scale: parts[m].scale,
+        args: [...buffers[m].inputs.map((b) => b.ptr), buffers[m].output.ptr],
+      }));
+      runtime.runGroup(jobs, rows, batch.reduce((sum, m) => sum + parts[m].work, 0));
+    }
   };
 }
 
@@ -306,10 +390,12 @@ function sharedOperandsB(kernels: readonly Kernel[]): Map<Kernel, SharedOperandB
 interface Generated {
   readonly code: KernelCode;
   step(): Step;
+  /** A WebAssembly module whose outer loop splits into rows `[lo, hi)` of `outer`: it may join a row group. */
+  readonly rows?: { readonly bytes: Uint8Array<ArrayBuffer>; readonly outer: number };
 }
 
-function compileKernel(k: Kernel, ctx: Context): Step {
-  const step = generateKernel(k, ctx).step();
+function compileKernel(k: Kernel, generated: Generated, ctx: Context): Step {
+  const step = generated.step();
   const checks = gatheredIndices(k);
   if (checks.length === 0) return step;
   // A gather read inside the loop trusts its indices, so they are checked first, as the gather kernel does.
@@ -353,6 +439,7 @@ function generateKernel(k: Kernel, ctx: Context): Generated {
   /** A WebAssembly kernel over `outer` rows, `work` elements' worth of work across the pool. */
   const wasm = (bytes: Uint8Array<ArrayBuffer>, outer: number, work: number): Generated => ({
     code: { language: "wasm", text: "", bytes },
+    ...(work > 0 ? { rows: { bytes, outer } } : {}),
     step() {
       const id = runtime.registerKernel({ wasm: bytes });
       return (inputs, output) => runtime.runKernel(id, pointers(inputs, output), outer, work);

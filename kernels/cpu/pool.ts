@@ -11,7 +11,7 @@
 
 import { Allocator } from "./allocator.ts";
 import { CLOSED, closeJob, Control, openJob, type WorkerInit } from "./control.ts";
-import { compileKernel, type KernelRunner, KernelType, runChunks } from "./jobs.ts";
+import { compileKernel, groupRunner, type KernelRunner, KernelType, runChunks } from "./jobs.ts";
 import {
   buildSgemmModule,
   GemmFlags,
@@ -106,6 +106,8 @@ const CONTROL_OFFSET = 64;
 const MIN_ELEMENTS_PER_THREAD = 1 << 15;
 /** Below this many flops per thread the wake-up costs more than the extra thread saves. */
 const MIN_FLOPS_PER_THREAD = 1 << 21;
+/** Elements of work a row group's chunk should not exceed, so that a member's rows stay in cache for the next. */
+const GROUP_CHUNK_WORK = 1 << 16;
 /** Polls of a shared counter before sleeping on it (tens of microseconds). */
 const WORKER_SPIN = 20000;
 const STARTUP_TIMEOUT_MS = 60000;
@@ -522,22 +524,68 @@ export class CpuRuntime {
     }
     // Several chunks per thread so that a thread slowed by the machine gets help from the others.
     const chunk = Math.ceil(outer / (threads * chunksPerThread));
+    const description = [id, kernel.type, kernel.ptr, kernel.length, outer, chunk, args.length, ...args];
+    this.shareJob(
+      1,
+      description,
+      "runKernel",
+      () => runChunks(kernel.run, outer, chunk, args, this.shared.next),
+    );
+  }
+
+  /**
+   * Posts a kernel or row-group job (`kind` 1 or 2, described at `Control.kernel`), takes its chunks on this
+   * thread with `work`, then waits for the workers that joined; rethrows what failed here or in a worker.
+   */
+  private shareJob(kind: number, description: readonly number[], caller: string, work: () => void): void {
     const control = this.control;
-    const k = Control.kernel;
-    control.set([id, kernel.type, kernel.ptr, kernel.length, outer, chunk, args.length, ...args], k);
-    Atomics.store(control, Control.kind, 1);
+    control.set(description, Control.kernel);
+    Atomics.store(control, Control.kind, kind);
     Atomics.store(control, Control.error, 0);
     Atomics.store(control, Control.nextUnit, 0);
     openJob(control);
     let failure: unknown;
     try {
-      runChunks(kernel.run, outer, chunk, args, this.shared.next);
+      work();
     } catch (error) {
       failure = error;
     }
     closeJob(control, WORKER_SPIN);
     if (failure !== undefined) throw failure;
-    if (Atomics.load(control, Control.error)) throw new Error("runKernel: a worker failed (see the console)");
+    if (Atomics.load(control, Control.error)) throw new Error(`${caller}: a worker failed (see the console)`);
+  }
+
+  /**
+   * Runs a row group: kernels that loop over the same `rows` first, each row of a member reading only that
+   * row of the members before it. Threads take chunks of rows and run every member over a chunk before the
+   * next one (its rows still in cache), and meet once, at the end. `scale` is a member's outer rows per group
+   * row; `work` (elements touched by all members) decides how many threads and how large the chunks. Each row
+   * is computed by one thread, so results do not depend on the thread count.
+   */
+  runGroup(
+    members: readonly { id: number; scale: number; args: readonly number[] }[],
+    rows: number,
+    work: number,
+  ): void {
+    if (this.closed) throw new Error("runGroup: this CpuRuntime is closed");
+    const threads = Math.max(1, Math.min(this.threads, rows, Math.floor(work / MIN_ELEMENTS_PER_THREAD)));
+    // Chunks small enough that a member's rows are still in cache for the next, and several per thread.
+    const chunk = Math.max(
+      1,
+      Math.min(Math.ceil(rows / (threads * 4)), Math.floor((GROUP_CHUNK_WORK * rows) / Math.max(work, 1))),
+    );
+    const runner = groupRunner(members.map((m) => ({ ...m, run: this.kernels[m.id].run })));
+    const description = [members.length, rows, chunk];
+    for (const m of members) {
+      const kernel = this.kernels[m.id];
+      description.push(m.id, kernel.type, kernel.ptr, kernel.length, m.scale, m.args.length, ...m.args);
+    }
+    if (threads === 1 || description.length > Control.ints - Control.kernel) {
+      let next = 0;
+      runChunks(runner, rows, chunk, [], () => next++);
+      return;
+    }
+    this.shareJob(2, description, "runGroup", () => runChunks(runner, rows, chunk, [], this.shared.next));
   }
 
   /** Stops the workers. The memory stays readable; `sgemm` and `alloc` must not be used after. */

@@ -127,9 +127,10 @@ function buildModule(
  * The module of a SIMD sum or max reduction of float32 values (exporting `kernel(lo, hi, ...inputPointers,
  * outputPointer)`), or undefined when the JavaScript generator must do it. Two layouts vectorise: a row
  * reduction, whose innermost reduced axis is contiguous (dot products, softmax denominators), and a column
- * reduction, whose innermost kept axis is contiguous (bias gradients, sums over a batch). Values are summed
- * in float64 lanes, as the JavaScript generator sums in a float64, and rounded once to float32; maxima are
- * IEEE 754 maxima in float32 lanes (exact, whatever the order).
+ * reduction, whose innermost kept axis is contiguous (bias gradients, sums over a batch). Sums add float32
+ * lanes, each lane at most `FLUSH_EVERY` (8) values before they join float64 lanes, rounded once to float32
+ * at the end (more accurate than NumPy's pairwise float32 sum; the JavaScript generator sums in a float64);
+ * maxima are IEEE 754 maxima in float32 lanes (exact, whatever the order).
  * `splittable` says whether rows `[lo, hi)` of the outer loop may go to different threads.
  *
  * @example
@@ -193,6 +194,12 @@ export function simdReduceModule(
 const UNROLLED_COPIES = 4;
 
 const isSumOf = (k: ReduceKernel) => k.op === "sum";
+/**
+ * Values a float32 lane of a sum adds before it is gathered into its float64 lanes: few enough that the
+ * result is as accurate as NumPy's pairwise float32 sum (whose leaves add up to 16 values per partial sum),
+ * while the loop adds float32 lanes (one instruction per vector instead of five).
+ */
+const FLUSH_EVERY = 8;
 
 function buildReduceModule(
   k: ReduceKernel,
@@ -210,13 +217,16 @@ function buildReduceModule(
     const LO = 0;
     const { addr, index, counted } = loopScaffold(c, k.prologue, forms, dims, inputs);
     // Per unrolled copy, two float64x2 accumulators (lanes 0-1 and 2-3 of the float32 values); a scalar one
-    // for row tails. A row reduction's copies sum the same row in independent chains (an f64x2 add waits for
-    // the one before it in its chain: one chain held a dot product at one vector per add latency); a column
+    // for row tails. A row reduction's copies sum the same row in independent chains (an add waits for the one
+    // before it in its chain: one chain held a dot product at one vector per add latency); a column
     // reduction's copies are neighbouring columns.
     const copies = isSumOf(k) ? UNROLLED_COPIES : 1;
     const sets = Array.from({ length: copies }, () => [c.local(ValType.v128), c.local(ValType.v128)]);
     const accHigh = sets[0][1]; // the shuffle in highHalf reads it as a dummy operand
     const accScalar = c.local(ValType.f64);
+    // Float32 partial sums, gathered into the float64 sets every FLUSH_EVERY vectors and at the end of a sum.
+    const partials = sets.map(() => c.local(ValType.v128));
+    const pending = c.local(ValType.i32);
     const emitter = new SimdEmitter(c, forms, dims[vectorLevel].coeffs);
     /** The high two float32 lanes of the v128 on the stack moved to the low two. */
     const highHalf = () => {
@@ -256,17 +266,23 @@ function buildReduceModule(
         c.get(accScalar).get(value).f32x4ExtractLane(0).op(OP.f64PromoteF32).op(OP.f64Add).set(accScalar);
         return;
       }
-      const [low, high] = sets[copy];
-      c.get(low).get(value);
-      c.simd(SIMD.f64x2PromoteLowF32x4);
-      c.simd(SIMD.f64x2Add);
-      c.set(low);
-      if (!vector) return; // a column tail: only lane 0 is stored
-      c.get(high).get(value);
-      highHalf();
-      c.simd(SIMD.f64x2PromoteLowF32x4);
-      c.simd(SIMD.f64x2Add);
-      c.set(high);
+      c.get(partials[copy]).get(value).f32x4Add().set(partials[copy]);
+    };
+    /** Adds the partial sums of the first `count` copies to their float64 sets, and zeroes them. */
+    const flush = (count: number) => {
+      for (let copy = 0; copy < count; copy++) {
+        const [low, high] = sets[copy];
+        c.get(low).get(partials[copy]);
+        c.simd(SIMD.f64x2PromoteLowF32x4);
+        c.simd(SIMD.f64x2Add);
+        c.set(low);
+        c.get(high).get(partials[copy]);
+        highHalf();
+        c.simd(SIMD.f64x2PromoteLowF32x4);
+        c.simd(SIMD.f64x2Add);
+        c.set(high);
+        c.v128Const().set(partials[copy]);
+      }
     };
     const store = (vector: boolean, level: number, copy = 0) => {
       const at = addr[out][level];
@@ -336,11 +352,20 @@ function buildReduceModule(
           // A row reduction's unrolled loop runs inside: every set starts at zero.
           const zeroed = rowReduction ? copies : used;
           for (const [low, high] of sets.slice(0, zeroed)) c.v128Const().set(low).v128Const().set(high);
+          for (const partial of partials.slice(0, zeroed)) c.v128Const().set(partial);
+          c.i32Const(0).set(pending);
           c.f64Const(0).set(accScalar);
         }
       }
       if (level === levels) {
         for (let copy = 0; copy < used; copy++) accumulate(vector, level - 1, copy);
+        if (!isMax && (vector || !rowReduction)) {
+          c.get(pending).i32Const(1).i32Add().set(pending);
+          c.get(pending).i32Const(FLUSH_EVERY).i32GeS().if(() => {
+            flush(used);
+            c.i32Const(0).set(pending);
+          });
+        }
       } else {
         if (level === 0) c.get(LO).set(index[0]);
         else c.i32Const(0).set(index[level]);
@@ -359,6 +384,7 @@ function buildReduceModule(
         }
       }
       if (level === keptLevels) {
+        if (!isMax) flush(rowReduction ? copies : used);
         if (rowReduction) store(vector, Math.max(level - 1, 0));
         else for (let copy = 0; copy < used; copy++) store(vector, Math.max(level - 1, 0), copy);
       }

@@ -12,7 +12,7 @@
 import type { GemmFunction, PackFunction } from "./matmul.ts";
 import { readJob, runUnits, type ThreadContext } from "./partition.ts";
 import { Control, joinJob, leaveJob, type WorkerInit } from "./control.ts";
-import { compileKernel, type KernelRunner, runChunks } from "./jobs.ts";
+import { compileKernel, groupRunner, type KernelRunner, readGroupMembers, runChunks } from "./jobs.ts";
 
 /** The start-up data, or null when this module was imported rather than started as a worker. */
 async function receiveInit(): Promise<WorkerInit | null> {
@@ -57,8 +57,9 @@ function serve(init: WorkerInit): void {
     // A job its caller has finished alone (this thread woke late: the machine ran something else)
     // is closed, and skipped. One joined is the one posted now, whichever generation woke us.
     if (!joinJob(control)) continue;
-    if (Atomics.load(control, Control.kind) === 1) {
-      runKernelJob(control, init.memory, kernels);
+    const kind = Atomics.load(control, Control.kind);
+    if (kind === 1 || kind === 2) {
+      (kind === 1 ? runKernelJob : runGroupJob)(control, init.memory, kernels);
       leaveJob(control);
       continue;
     }
@@ -91,6 +92,27 @@ function runKernelJob(
     let run = kernels.get(id);
     if (!run) kernels.set(id, run = compileKernel(type, codePtr, codeLength, memory));
     runChunks(run, outer, chunk, args, () => Atomics.add(control, Control.nextUnit, 1));
+  } catch (error) {
+    Atomics.store(control, Control.error, 1);
+    console.error("loom cpu worker:", error);
+  }
+}
+
+/** Takes chunks of rows of the posted row group, running every member over each chunk. */
+function runGroupJob(
+  control: Int32Array,
+  memory: WebAssembly.Memory,
+  kernels: Map<number, KernelRunner>,
+): void {
+  const k = Control.kernel;
+  const [count, rows, chunk] = control.subarray(k, k + 3);
+  try {
+    const members = readGroupMembers(control, k + 3, count).map((m) => {
+      let run = kernels.get(m.id);
+      if (!run) kernels.set(m.id, run = compileKernel(m.type, m.ptr, m.length, memory));
+      return { run, scale: m.scale, args: m.args };
+    });
+    runChunks(groupRunner(members), rows, chunk, [], () => Atomics.add(control, Control.nextUnit, 1));
   } catch (error) {
     Atomics.store(control, Control.error, 1);
     console.error("loom cpu worker:", error);

@@ -129,7 +129,8 @@ function canOverwrite(planned: PlannedKernel, v: Var): boolean {
 /**
  * Plans buffers for a program. `donated` graph inputs may be overwritten in place once dead; a graph output
  * computed in place over a donated input takes over its buffer (how a training step updates params without
- * allocating, and a sparse update writes only the touched rows).
+ * allocating, and a sparse update writes only the touched rows). `groups` are the program's row groups
+ * (`kernels/passes/row_groups.ts`), kernels `[start, end)` that run interleaved.
  *
  * @example
  * ```ts
@@ -145,12 +146,21 @@ function canOverwrite(planned: PlannedKernel, v: Var): boolean {
 export function planMemory<K extends PlannedKernel = Kernel>(
   program: Program | { readonly graph: Graph; readonly kernels: readonly K[] },
   donated: ReadonlySet<Var> = new Set(),
+  groups: readonly { readonly start: number; readonly end: number }[] = [],
 ): MemoryPlan<K> {
   const { graph } = program;
   const kernels = program.kernels as readonly K[];
   const outputs = new Set<Var>(graph.outputs);
+  // A row group's members run interleaved, block by block across threads: a value read inside a group lives
+  // until the group's end, and a member overwrites in place only what no other member reads.
+  const groupOf = kernels.map((_, i) => ({ start: i, end: i + 1 }));
+  for (const g of groups) for (let i = g.start; i < g.end; i++) groupOf[i] = g;
   const lastUse = new Map<Var, number>();
-  kernels.forEach((k, i) => k.inputs.forEach((v) => lastUse.set(v, i)));
+  kernels.forEach((k, i) => k.inputs.forEach((v) => lastUse.set(v, groupOf[i].end - 1)));
+  const readByOtherMember = (i: number, v: Var) =>
+    kernels.slice(groupOf[i].start, groupOf[i].end).some((m, j) =>
+      groupOf[i].start + j !== i && m.inputs.includes(v)
+    );
   const storage = new Map<Var, Storage>();
   for (const v of donated) if (!outputs.has(v)) storage.set(v, { input: v });
   const slotBytes: number[] = [];
@@ -159,12 +169,17 @@ export function planMemory<K extends PlannedKernel = Kernel>(
   kernels.forEach((k, i) => {
     const out = k.output;
     // Values whose storage can be reused once this kernel has read them.
-    const dying = [...new Set(k.inputs)].filter((v) =>
+    // At a group's end, so are the values only its other members read.
+    const read = groupOf[i].end - 1 === i
+      ? kernels.slice(groupOf[i].start, i + 1).flatMap((m) => m.inputs)
+      : [];
+    const dying = [...new Set([...k.inputs, ...read])].filter((v) =>
       storage.has(v) && !outputs.has(v) && lastUse.get(v) === i
     );
     // A graph output escapes to the user, so it may only take over a donated input's buffer, never a slot.
     const reusable = dying.find((v) =>
-      canOverwrite(k, v) && (!outputs.has(out) || "input" in storage.get(v)!)
+      k.inputs.includes(v) && canOverwrite(k, v) && (!outputs.has(out) || "input" in storage.get(v)!) &&
+      !readByOtherMember(i, v)
     );
     if (reusable) {
       storage.set(out, storage.get(reusable)!);

@@ -582,3 +582,65 @@ Deno.test("cpu: products that share a B pack it once per call, and a new B is pa
     );
   });
 });
+
+/** A row-wise op on a [P, D] value: each is a reduction along the rows and its use, or something that breaks a group. */
+const ROW_OPS: ((v: Tensor, w: Tensor) => Tensor)[] = [
+  (v) => v.div(v.square().sum(1, true).add(1).sqrt()), // row norms, then each row scaled by its own
+  (v) => L.softmax(v, 1).mul(v.max(1, true)),
+  (v) => v.sub(v.mean(0, true)), // a column statistic: a reduction over rows, which no group joins
+  (v, w) => v.matmul(w).tanh(), // a product: not a member
+  (v) => v.div(v.abs().mean(1, true).transpose().mean(1, true)), // every row's mean |v|, in each row
+  (v) => v.tanh().exp().sum(1, true).mul(v.sin()), // a sin: the JavaScript generator
+];
+
+Deno.test("cpu: row groups (row-wise reductions and their uses run row block by row block) match the reference, gradients too, on 1 and 2 threads (fast-check)", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        // Small, or large enough for two threads to share a group (32,768 elements a thread).
+        rows: fc.oneof(fc.integer({ min: 2, max: 64 }), fc.integer({ min: 1500, max: 3000 })),
+        width: fc.integer({ min: 8, max: 40 }),
+        ops: fc.array(fc.integer({ min: 0, max: ROW_OPS.length - 1 }), { minLength: 1, maxLength: 5 }),
+        seed: fc.integer({ min: 1, max: 10_000 }),
+        threads: fc.constantFrom(1, 2),
+      }),
+      async ({ rows, width, ops, seed, threads }) => {
+        const make = () => {
+          const r = rng(seed);
+          return [randomTensor(r, [rows, width]), randomTensor(r, [width, width], { lo: -0.5, hi: 0.5 })];
+        };
+        const f = (x: Tensor, w: Tensor) =>
+          L.valueAndGrad((v: Tensor) => ops.reduce((u, op) => ROW_OPS[op](u, w), v).square().sum())(x);
+        const { expected, actual } = await onBoth(f, make, threads);
+        // Gradients sum terms of either sign: errors scale with the largest magnitude, not each element's.
+        let scale = 1;
+        for (const e of expected) for (let i = 0; i < e.length; i++) scale = Math.max(scale, Math.abs(e[i]));
+        compare(expected, actual, 1e-4, 1e-6 * scale, `${rows}x${width} ops ${ops}`);
+      },
+    ),
+    { numRuns: 30, seed: 17 },
+  );
+});
+
+Deno.test("cpu: a row group too long for the workers' control block runs in parts, in order", async () => {
+  // 40 normalisations: 80 kernels that all read their own rows, one group of more members than a job holds.
+  const f = (x: Tensor) => {
+    let v = x;
+    for (let i = 0; i < 40; i++) v = v.div(v.abs().sum(1, true).add(1)).add(0.01 * i);
+    return v;
+  };
+  const make = () => [randomTensor(rng(3), [2048, 17])];
+  const { expected, actual } = await onBoth(f, make, 2);
+  compare(expected, actual, 1e-5, 1e-6);
+});
+
+Deno.test("cpu: long sums stay accurate (float32 lanes gathered into float64 every 8 values): rows and columns of a million 0.1s", async () => {
+  const tenth = Math.fround(0.1);
+  const exact = 1e6 * tenth; // every float32 partial sum of a few tenths is exact enough; the total is not
+  await withCpu(2, () => {
+    const row = L.jit((x: Tensor) => x.sum(1))(L.full([1, 1e6], 0.1)).dataSync();
+    const columns = L.jit((x: Tensor) => x.sum(0))(L.full([250_000, 8], 0.1)).dataSync();
+    assert.ok(Math.abs(row[0] - exact) <= exact * 2 ** -23, `row sum ${row[0]}, exact ${exact}`);
+    for (const c of columns) assert.ok(Math.abs(c - exact / 4) <= (exact / 4) * 2 ** -23, `column sum ${c}`);
+  });
+});

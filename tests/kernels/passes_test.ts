@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as L from "../../mod.ts";
 import type { Tensor } from "../../mod.ts";
-import { fuse } from "../../kernels/passes/fuse.ts";
+import { type Expr, fuse } from "../../kernels/passes/fuse.ts";
+import { groupRows, rowGroups } from "../../kernels/passes/row_groups.ts";
+import { runProgram, samplePrograms } from "./programs.ts";
 import { assertClose, randomTensor, rng } from "../helpers.ts";
 import { mergeMatmulSums } from "../../kernels/passes/matmul_sums.ts";
 import { planMemory } from "../../kernels/passes/memory.ts";
@@ -329,4 +331,181 @@ Deno.test("matmul sums (property): any tree of thin products and other terms kee
     ),
     { numRuns: 25 },
   );
+});
+
+/** word2vec's skip-gram step on a small table: dot products with the negatives' rows, their gradient, SGD. */
+function skipGramStepGraph() {
+  const lossOf = (
+    p: { input: Tensor; output: Tensor },
+    centre: Tensor,
+    context: Tensor,
+    negatives: Tensor,
+  ) => {
+    const hidden = L.take(p.input, centre); // [P, D]
+    const positive = L.take(p.output, context).mul(hidden).sum(-1); // [P]
+    const scores = L.take(p.output, negatives).mul(hidden.unsqueeze(1)).sum(-1); // [P, K]
+    return L.softplus(positive.neg()).add(L.softplus(scores).sum(-1)).sum();
+  };
+  const step = (input: Tensor, output: Tensor, centre: Tensor, context: Tensor, negatives: Tensor) => {
+    const [value, g] = L.valueAndGrad(
+      (p: { input: Tensor; output: Tensor }) => lossOf(p, centre, context, negatives),
+      { sparse: true },
+    )({ input, output }) as [Tensor, { input: L.SparseRows; output: L.SparseRows }];
+    return [value, g.input.scale(-0.1).addTo(input), g.output.scale(-0.1).addTo(output)];
+  };
+  const ids = (shape: number[]) => ({ shape, dtype: "int32" as const });
+  return optimize(L.trace(step, { shape: [50, 8] }, { shape: [50, 8] }, ids([6]), ids([6]), ids([6, 3])));
+}
+
+/** Checks that `kernels` run in an order where every input is a graph input or written by an earlier kernel. */
+function assertRunnableOrder(
+  graph: L.Graph,
+  kernels: readonly { inputs: readonly L.Var[]; output: L.Var }[],
+) {
+  const ready = new Set<L.Var>([...graph.inputs, ...graph.captures.map((c) => c.v)]);
+  for (const k of kernels) {
+    for (const v of k.inputs) assert.ok(ready.has(v), `v${v.id} is read before it is written`);
+    ready.add(k.output);
+  }
+}
+
+Deno.test("row groups: word2vec's row-wise kernels run as one group; the loss's total and the scatter-adds wait after it", () => {
+  const graph = skipGramStepGraph();
+  const program = fuse(graph, { gatherLoads: true });
+  const grouping = rowGroups(program.kernels, () => true);
+  assert.equal(grouping.groups.length, 1, JSON.stringify(grouping.groups));
+  const [{ start, end, rows }] = grouping.groups;
+  const members = grouping.kernels.slice(start, end);
+  assert.equal(rows, 6);
+  // The two dot products, the two sums that read the negatives' rows, and the elementwise steps between them.
+  assert.ok(members.length >= 5, members.map((k) => program.describe(k)).join("\n"));
+  assert.ok(members.every((k) => (k.kind === "elementwise" || k.kind === "reduce") && groupRows(k) === 6));
+  assert.equal(members.filter((k) => k.kind === "reduce" && readsGather(k.prologue)).length, 2);
+  const after = grouping.kernels.slice(end);
+  assert.equal(after.filter((k) => k.kind === "scatter").length, 3);
+  assert.ok(after.some((k) => k.kind === "reduce" && k.output.shape.length === 0), "the loss's total waits");
+  assert.equal(grouping.kernels.length, program.kernels.length);
+  assertRunnableOrder(graph, grouping.kernels);
+  // A backend that cannot split a kernel's rows gets no group with it.
+  assert.deepEqual(rowGroups(program.kernels, () => false).groups, []);
+});
+
+Deno.test("row groups: a kernel that reads another row of a member's output does not join; one that reads its own row does", () => {
+  const graph = optimize(L.trace((x: Tensor) => {
+    const norms = x.exp().sum(1); // [P]: a member
+    const scaled = x.div(norms.reshape([5, 1])); // row p reads norms[p]: joins
+    const mixed = x.mul(norms.reshape([1, 5])).sum(1); // row p reads every row's norm: waits
+    return [scaled.sum(1), mixed];
+  }, { shape: [5, 5] }));
+  const program = fuse(graph);
+  const grouping = rowGroups(program.kernels, () => true);
+  const described = grouping.kernels.map((k) => program.describe(k));
+  assert.equal(grouping.groups.length, 1, described.join("\n"));
+  const { start, end } = grouping.groups[0];
+  const mixedKernel = grouping.kernels.findIndex((k) =>
+    k.kind === "reduce" && k.inputs.length === 2 && k.inputs.some((v) => v.shape.length === 1)
+  );
+  assert.ok(
+    mixedKernel >= end,
+    `the kernel that reads every row's norm runs after the group:\n${described.join("\n")}`,
+  );
+  assert.ok(end - start >= 2);
+  assertRunnableOrder(graph, grouping.kernels);
+});
+
+/** Whether every element a load reads at loop row p lies in row p of a value of `rowSize` elements a row (by enumeration). */
+function readsOwnRows(
+  at: { offset: number; coeffs: readonly number[] },
+  shape: readonly number[],
+  rowSize: number,
+) {
+  const total = shape.reduce((a, b) => a * b, 1);
+  for (let flat = 0; flat < total; flat++) {
+    let [rest, address] = [flat, at.offset];
+    const index = shape.map(() => 0);
+    for (let d = shape.length - 1; d >= 0; d--) {
+      index[d] = rest % shape[d];
+      rest = Math.floor(rest / shape[d]);
+      address += at.coeffs[d] * index[d];
+    }
+    if (Math.floor(address / rowSize) !== index[0] || address < 0) return false;
+  }
+  return true;
+}
+
+Deno.test("row groups (property): on random programs, groups keep a runnable order and members read only their own rows of earlier members", () => {
+  for (const [n, steps] of samplePrograms(60, 7, 8)) {
+    const graph = optimize(L.trace((x: Tensor, y: Tensor) => runProgram(steps, [x, y]), { shape: [n, n] }, {
+      shape: [n, n],
+    }));
+    const program = fuse(graph, { gatherLoads: true });
+    const grouping = rowGroups(program.kernels, () => true);
+    assert.equal(grouping.kernels.length, program.kernels.length);
+    assert.equal(new Set(grouping.kernels).size, program.kernels.length);
+    assertRunnableOrder(graph, grouping.kernels);
+    for (const { start, end, rows } of grouping.groups) {
+      const members = grouping.kernels.slice(start, end);
+      assert.ok(members.length >= 2);
+      members.forEach((k, m) => {
+        assert.equal(groupRows(k), rows);
+        const expr = k.kind === "elementwise" ? k.expr : k.kind === "reduce" ? k.prologue : undefined;
+        const shape = k.kind === "elementwise" ? k.shape : k.kind === "reduce" ? k.inShape : [];
+        k.inputs.forEach((v, i) => {
+          const writer = members.slice(0, m).find((w) => w.output === v);
+          if (!writer) return;
+          const rowSize = v.shape.reduce((a, b) => a * b, 1) / rows;
+          for (const load of loadsOfInput(expr!, i)) {
+            assert.ok(readsOwnRows(load, shape, rowSize), `${program.describe(k)} reads other rows`);
+          }
+        });
+      });
+    }
+  }
+});
+
+/** Whether an expression reads rows of a table through their indices. */
+function readsGather(e: Expr): boolean {
+  if (e.kind === "gather") return true;
+  if (e.kind === "op") return e.args.some(readsGather);
+  return e.kind === "pad" && readsGather(e.inside);
+}
+
+/** The affine forms of the loads of input `i` in an expression (gathers fail the test: rows anywhere). */
+function loadsOfInput(e: Expr, i: number): { offset: number; coeffs: readonly number[] }[] {
+  switch (e.kind) {
+    case "load":
+      return e.input === i ? [e.at] : [];
+    case "op":
+      return e.args.flatMap((a) => loadsOfInput(a, i));
+    case "pad":
+      return loadsOfInput(e.inside, i);
+    case "gather":
+      return [...(e.input === i ? [{ offset: -1, coeffs: e.at.coeffs }] : []), ...loadsOfInput(e.index, i)];
+    default:
+      return [];
+  }
+}
+
+Deno.test("memory plan: inside a row group, a later member does not take the slot of a value an earlier member reads", () => {
+  const graph = optimize(L.trace(
+    (x: Tensor, w: Tensor) => {
+      const h = x.matmul(w); // not a member: its slot frees once the first member has read it
+      const norms = h.mul(h).sum(1, true); // member 1 reads h
+      return x.div(norms).exp().matmul(w); // member 2 writes a [P, D] value, as large as h, for the product
+    },
+    { shape: [6, 4] },
+    { shape: [4, 4] },
+  ));
+  const program = fuse(graph);
+  const grouping = rowGroups(program.kernels, () => true);
+  assert.equal(grouping.groups.length, 1, program.toString());
+  const { start } = grouping.groups[0];
+  const h = grouping.kernels[start - 1].output;
+  const later = grouping.kernels.slice(start + 1).map((k) => k.output);
+  const slotOf = (plan: ReturnType<typeof planMemory>, v: L.Var) => JSON.stringify(plan.storage.get(v));
+  const sequential = planMemory({ graph, kernels: grouping.kernels });
+  // Run one kernel after the other, a member would reuse h's slot (the hazard the groups must avoid).
+  assert.ok(later.some((v) => slotOf(sequential, v) === slotOf(sequential, h)), "the test needs the reuse");
+  const grouped = planMemory({ graph, kernels: grouping.kernels }, new Set(), grouping.groups);
+  assert.ok(later.every((v) => slotOf(grouped, v) !== slotOf(grouped, h)));
 });

@@ -463,7 +463,7 @@ function generateKernel(k: Kernel, ctx: Context): Generated {
       return js(elementwiseKernel(k), sizeOf(k.shape) * JS_ELEMENT_COST);
     }
     case "reduce": {
-      const vectorized = simdReduceModule(k, limits);
+      const vectorized = simdReduceModule(k, limits, { fusedMultiplyAdd: runtime.relaxed });
       // Without kept outer rows to share out, the whole reduction runs on this thread (work 0).
       if (vectorized) {
         return wasm(vectorized.bytes, vectorized.outer, vectorized.splittable ? sizeOf(k.inShape) : 0);

@@ -151,6 +151,7 @@ function buildModule(
 export function simdReduceModule(
   k: ReduceKernel,
   limits: MemoryLimits,
+  options: ReduceOptions = {},
 ): { bytes: Uint8Array<ArrayBuffer>; outer: number; splittable: boolean } | undefined {
   if (k.output.dtype !== "float32") return undefined;
   const rank = k.inShape.length;
@@ -184,10 +185,27 @@ export function simdReduceModule(
   const vectorLevel = candidates.find((level) => supportedExpr(k.prologue, dims[level].coeffs));
   if (vectorLevel === undefined) return undefined;
   return {
-    bytes: buildReduceModule(k, dims, forms, vectorLevel, keptLevels, limits),
+    bytes: buildReduceModule(k, dims, forms, vectorLevel, keptLevels, limits, options),
     outer: dims[0].n,
     splittable: keptLevels > 0,
   };
+}
+
+/**
+ * How to generate a reduction.
+ *
+ * @example
+ * ```ts
+ * import type { ReduceOptions } from "./simd.ts";
+ * const options: ReduceOptions = { fusedMultiplyAdd: true };
+ * ```
+ */
+export interface ReduceOptions {
+  /**
+   * Add a sum's products with relaxed SIMD's fused multiply-add (the engine must support it): one rounding
+   * per product and sum instead of two, so the last bit may differ from `mul` then `add`.
+   */
+  readonly fusedMultiplyAdd?: boolean;
 }
 
 /** Vectors a sum reduction's loop handles per iteration, each into its own accumulators. */
@@ -208,11 +226,17 @@ function buildReduceModule(
   vectorLevel: number,
   keptLevels: number,
   limits: MemoryLimits,
+  options: ReduceOptions,
 ): Uint8Array<ArrayBuffer> {
   const inputs = k.inputs.length;
   const out = forms.length - 1;
   const levels = dims.length;
   const rowReduction = vectorLevel >= keptLevels;
+  // A sum of products (a dot product) adds each product into its partial sum with one fused multiply-add.
+  const product =
+    options.fusedMultiplyAdd && isSumOf(k) && k.prologue.kind === "op" && k.prologue.prim === "mul"
+      ? k.prologue.args
+      : undefined;
   return kernelModule(limits, inputs, (c) => {
     const LO = 0;
     const { addr, index, counted } = loopScaffold(c, k.prologue, forms, dims, inputs);
@@ -241,8 +265,15 @@ function buildReduceModule(
     const maxLanes = c.local(ValType.v128), maxScalar = c.local(ValType.f32);
     const nanLanes = c.local(ValType.v128), plusZeroLanes = c.local(ValType.v128);
     const accumulate = (vector: boolean, level: number, copy = 0) => {
+      const at = addr.map((a) => a[level]);
+      if (product && (vector || !rowReduction)) {
+        emitter.emit(product[0], at, vector, 4 * copy);
+        emitter.emit(product[1], at, vector, 4 * copy);
+        c.get(partials[copy]).f32x4RelaxedMadd().set(partials[copy]);
+        return;
+      }
       const value = c.local(ValType.v128);
-      emitter.emit(k.prologue, addr.map((a) => a[level]), vector, 4 * copy);
+      emitter.emit(k.prologue, at, vector, 4 * copy);
       c.set(value);
       if (isMax) {
         if (!vector && rowReduction) {

@@ -8,6 +8,7 @@ import * as L from "../../mod.ts";
 import { type Backend, registerBackend, setBackend, type Tensor } from "../../mod.ts";
 import { createCpuBackend } from "../../kernels/cpu/mod.ts";
 import { CpuRuntime } from "../../kernels/cpu/pool.ts";
+import { hasRelaxedSimd } from "../../kernels/cpu/wasm.ts";
 import { fuse } from "../../kernels/passes/fuse.ts";
 import { planMemory } from "../../kernels/passes/memory.ts";
 import { optimize } from "../../kernels/passes/simplify.ts";
@@ -643,4 +644,49 @@ Deno.test("cpu: long sums stay accurate (float32 lanes gathered into float64 eve
     assert.ok(Math.abs(row[0] - exact) <= exact * 2 ** -23, `row sum ${row[0]}, exact ${exact}`);
     for (const c of columns) assert.ok(Math.abs(c - exact / 4) <= (exact / 4) * 2 ** -23, `column sum ${c}`);
   });
+});
+
+Deno.test("cpu: sums of products match the reference with fused multiply-adds (relaxed SIMD) and without (fast-check)", async () => {
+  const modes = hasRelaxedSimd() ? [false, true] : [false];
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        shape: fc.tuple(
+          fc.integer({ min: 1, max: 9 }),
+          fc.integer({ min: 1, max: 6 }),
+          fc.integer({ min: 1, max: 150 }),
+        ),
+        seed: fc.integer({ min: 1, max: 10_000 }),
+      }),
+      async ({ shape, seed }) => {
+        const make = () => {
+          const r = rng(seed);
+          return [randomTensor(r, shape), randomTensor(r, shape), randomTensor(r, [shape[0], 1, shape[2]])] as const;
+        };
+        const f = (
+          a: Tensor,
+          b: Tensor,
+          c: Tensor,
+        ) => [a.mul(b).sum(-1), a.mul(c).sum(1), a.mul(b).sum([0, 1])];
+        await setBackend("reference");
+        const expected = L.flatten(L.jit(f)(...make())).leaves.map((t) => t.dataSync());
+        for (const relaxed of modes) {
+          const runtime = await CpuRuntime.create({ threads: 1, relaxed });
+          try {
+            registerBackend(
+              `cpu-fma-${relaxed}`,
+              () => createCpuBackend(runtime, { name: `cpu-fma-${relaxed}` }),
+            );
+            await setBackend(`cpu-fma-${relaxed}`);
+            const actual = L.flatten(L.jit(f)(...make())).leaves.map((t) => t.dataSync());
+            compare(expected, actual, 2e-6, 2e-6, `relaxed ${relaxed}, shape ${shape}`);
+          } finally {
+            await setBackend("reference");
+            runtime.close();
+          }
+        }
+      },
+    ),
+    { numRuns: 25, seed: 23 },
+  );
 });

@@ -661,7 +661,11 @@ Deno.test("cpu: sums of products match the reference with fused multiply-adds (r
       async ({ shape, seed }) => {
         const make = () => {
           const r = rng(seed);
-          return [randomTensor(r, shape), randomTensor(r, shape), randomTensor(r, [shape[0], 1, shape[2]])] as const;
+          return [
+            randomTensor(r, shape),
+            randomTensor(r, shape),
+            randomTensor(r, [shape[0], 1, shape[2]]),
+          ] as const;
         };
         const f = (
           a: Tensor,

@@ -58,8 +58,20 @@ const BYTES: Record<DType, number> = { float32: 4, int32: 4, bool: 1 };
 // The reference implementation refuses larger headers; refusing them here too keeps garbage lengths cheap.
 const MAX_HEADER_BYTES = 100_000_000;
 
+/** Whether this machine stores numbers little-endian, as safetensors does: typed arrays copy as bytes then. */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 function writeValues(view: DataView, offset: number, entry: SafetensorsEntry): void {
   const { data, dtype } = entry;
+  const typed = dtype === "float32"
+    ? data instanceof Float32Array
+    : dtype === "int32" && data instanceof Int32Array;
+  if (LITTLE_ENDIAN && typed) {
+    const source = data as Float32Array | Int32Array;
+    new Uint8Array(view.buffer, view.byteOffset + offset, source.byteLength)
+      .set(new Uint8Array(source.buffer, source.byteOffset, source.byteLength));
+    return;
+  }
   for (let i = 0; i < data.length; i++) {
     if (dtype === "float32") view.setFloat32(offset + 4 * i, data[i], true);
     else if (dtype === "int32") view.setInt32(offset + 4 * i, data[i], true);
@@ -74,6 +86,10 @@ function readValues(view: DataView, offset: number, dtype: DType, count: number)
     return out;
   }
   const out = dtype === "float32" ? new Float32Array(count) : new Int32Array(count);
+  if (LITTLE_ENDIAN) {
+    new Uint8Array(out.buffer).set(new Uint8Array(view.buffer, view.byteOffset + offset, 4 * count));
+    return out;
+  }
   for (let i = 0; i < count; i++) {
     out[i] = dtype === "float32"
       ? view.getFloat32(offset + 4 * i, true)

@@ -53,19 +53,24 @@ async function lossesOf(spec: AnySpec, overrides: Record<string, unknown>): Prom
     ? buildVocabulary(sentences, 1)
     : lmVocabulary(sentences, { mask: spec.kind === "masked" });
   const losses: number[] = [];
-  await spec.train({
-    config,
-    corpus,
-    vocabulary,
-    checkpoint: await Deno.makeTempFile({ suffix: ".safetensors" }),
-    log: () => {},
-    // A report whose steps chose no masked token has no loss (NaN): only the others count.
-    loop: {
-      reportSeconds: 0,
-      checkpointSeconds: 1e9,
-      onReport: (r: Report) => void (Number.isNaN(r.loss) || losses.push(r.loss)),
-    },
-  });
+  const checkpoint = await Deno.makeTempFile({ suffix: ".safetensors" });
+  try {
+    await spec.train({
+      config,
+      corpus,
+      vocabulary,
+      checkpoint,
+      log: () => {},
+      // A report whose steps chose no masked token has no loss (NaN): only the others count.
+      loop: {
+        reportSeconds: 0,
+        checkpointSeconds: 1e9,
+        onReport: (r: Report) => void (Number.isNaN(r.loss) || losses.push(r.loss)),
+      },
+    });
+  } finally {
+    await Deno.remove(checkpoint).catch(() => {});
+  }
   return losses;
 }
 

@@ -322,9 +322,16 @@ function groupStep(
       id: runtime.registerKernel({ wasm: bytes }),
       scale: outer / rows,
       work: sizeOf(k.kind === "reduce" ? k.inShape : k.output.shape),
-      checks: gatheredIndices(k),
       ints: 6 + k.inputs.length + 1,
     };
+  });
+  // The gathers' indices, each value checked once against each table size (word2vec's negatives' indices
+  // feed both the dot products and the sum over their rows).
+  const checks = new Map<string, { member: number; input: number; count: number; rows: number }>();
+  members.forEach((k, member) => {
+    for (const check of gatheredIndices(k)) {
+      checks.set(`${k.inputs[check.input].id}:${check.rows}`, { member, ...check });
+    }
   });
   // Consecutive members whose descriptions fit the control block together.
   const batches: number[][] = [[]];
@@ -338,11 +345,9 @@ function groupStep(
     used += part.ints;
   });
   return (buffers) => {
-    parts.forEach((part, m) => {
-      for (const { input, count, rows } of part.checks) {
-        checkIndices(runtime, buffers[m].inputs[input], count, rows);
-      }
-    });
+    for (const { member, input, count, rows } of checks.values()) {
+      checkIndices(runtime, buffers[member].inputs[input], count, rows);
+    }
     for (const batch of batches) {
       const jobs = batch.map((m) => ({
         id: parts[m].id,

@@ -222,14 +222,14 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
   const program = new Program(graph, grouping.kernels);
   const donated = new Set(graph.inputs.filter((_, i) => options.donated?.[i]));
   const plan = planMemory(program, donated, grouping.groups);
-  const steps = program.kernels.map((k) => compileKernel(k, generated.get(k)!, ctx));
-  const groupAt = new Map(
-    grouping.groups.map((
-      g,
-    ) => [g.start, {
-      end: g.end,
-      run: groupStep(program.kernels.slice(g.start, g.end), g.rows, generated, ctx),
-    }]),
+  const groupAt = new Map(grouping.groups.map((g) => {
+    const members = program.kernels.slice(g.start, g.end);
+    return [g.start, { end: g.end, members, run: groupStep(members, g.rows, generated, ctx) }];
+  }));
+  // A group's members run through its step only: they get no step (nor registered code) of their own.
+  const grouped = new Set([...groupAt.values()].flatMap((g) => g.members));
+  const steps = program.kernels.map((k) =>
+    grouped.has(k) ? undefined : compileKernel(k, generated.get(k)!, ctx)
   );
   const slots: (CpuBuffer | undefined)[] = plan.slotBytes.map(() => undefined);
   const bound = [...graph.inputs, ...graph.captures.map((c) => c.v)];
@@ -267,7 +267,7 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
       for (let i = 0; i < kernels.length; i++) {
         const group = groupAt.get(i);
         if (group) {
-          const members = kernels.slice(i, group.end);
+          const { members } = group;
           const outputs = members.map(outputOf);
           group.run(
             members.map((k, m) => ({ inputs: k.inputs.map((v) => env.get(v)!), output: outputs[m] })),
@@ -292,7 +292,7 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
           operandB.run = run;
           ctx.runtime.sgemm(a.ptr, b.ptr, buffer.ptr, { ...shape, prepackedB: operandB.buffer.ptr });
         } else {
-          steps[i](k.inputs.map((v) => env.get(v)!), buffer, plan.inPlace.has(k));
+          steps[i]!(k.inputs.map((v) => env.get(v)!), buffer, plan.inPlace.has(k));
         }
       }
       return graph.outputs.map((v) => {

@@ -86,7 +86,19 @@ export interface PlannedKernel {
   readonly output: Var;
 }
 
-function loadsOf(e: Expr, input: number, out: Expr[] = []): Expr[] {
+/**
+ * The loads of input `input` in an expression, and the gathers whose table it is (a gathered row is read
+ * anywhere in the table); a gather's indices are searched too.
+ *
+ * @example
+ * ```ts
+ * import { loadsOf } from "./memory.ts";
+ * const x = { kind: "load", dtype: "float32", input: 0, at: { offset: 0, coeffs: [1] } } as const;
+ * const e = { kind: "op", prim: "mul", dtype: "float32", params: {}, args: [x, x] } as const;
+ * if (loadsOf(e, 0).length !== 2 || loadsOf(e, 1).length !== 0) throw new Error();
+ * ```
+ */
+export function loadsOf(e: Expr, input: number, out: Expr[] = []): Expr[] {
   switch (e.kind) {
     case "load":
       if (e.input === input) out.push(e);

@@ -14,7 +14,8 @@
  */
 import type { Var } from "../../dsl/ir/graph.ts";
 import { sizeOf } from "../../dsl/ir/shape.ts";
-import type { Affine, Expr, Kernel } from "./fuse.ts";
+import type { Affine, Kernel } from "./fuse.ts";
+import { loadsOf } from "./memory.ts";
 
 /**
  * The kernels of a program in the order they run, and which of them run as row groups: members
@@ -62,27 +63,6 @@ export function groupRows(k: Kernel): number | undefined {
   if (k.kind === "reduce" && k.axes.includes(0)) return undefined;
   if (k.output.shape[0] !== shape[0]) return undefined;
   return shape[0];
-}
-
-/** The affine forms through which an expression reads input `input` (as values or as gather indices). */
-function readsOf(e: Expr, input: number, out: { at: Affine; row: boolean }[] = []) {
-  switch (e.kind) {
-    case "load":
-      if (e.input === input) out.push({ at: e.at, row: true });
-      break;
-    case "op":
-      e.args.forEach((a) => readsOf(a, input, out));
-      break;
-    case "pad":
-      readsOf(e.inside, input, out);
-      break;
-    case "gather":
-      // Rows of a gathered table are anywhere: never row-local.
-      if (e.input === input) out.push({ at: e.at, row: false });
-      readsOf(e.index, input, out);
-      break;
-  }
-  return out;
 }
 
 /** Whether every read of a value `rowSize` elements a row, at loop row p, stays inside its row p. */
@@ -143,7 +123,9 @@ export function rowGroups(kernels: readonly Kernel[], splits: (k: Kernel) => boo
       const rowSize = memberRows.get(v);
       if (rowSize === undefined) return true;
       const expr = k.kind === "elementwise" ? k.expr : k.kind === "reduce" ? k.prologue : undefined;
-      return expr !== undefined && readsOf(expr, i).every((r) => r.row && rowLocal(r.at, shape, rowSize));
+      // A gathered row is anywhere in its table: never row-local.
+      return expr !== undefined &&
+        loadsOf(expr, i).every((r) => r.kind === "load" && rowLocal(r.at, shape, rowSize));
     });
   };
   const start = (k: Kernel) => {

@@ -883,10 +883,15 @@ function argBest(
   if (axis === undefined) return argBest(reshape(x, [x.size]), 0, where, best);
   const a = normalizeAxis(axis, x.rank, where);
   const top = best(x, a);
-  const index = bind("iota", [], { shape: [...x.shape], axis: a, dtype: "int32" });
-  // The first index that reaches the best value, as NumPy returns.
-  const candidates = where_(equal(x, top), index, x.shape[a]);
-  return min(candidates, a);
+  const iota = bind("iota", [], { shape: [...x.shape], axis: a, dtype: "int32" });
+  // The first index that reaches the best value, as NumPy returns; NumPy counts NaN as the best, so the first
+  // NaN where there is one (the best is NaN then: maxima propagate NaN, and NaN equals nothing). Float32
+  // holds every index of an axis up to 2^24 exactly, and backends reduce float32 fastest (the CPU backend's
+  // SIMD reductions are float32 only).
+  const exact = x.shape[a] <= 2 ** 24;
+  const index = exact ? cast(iota, "float32") : iota;
+  const best_ = where_(equal(x, top), index, where_(notEqual(x, x), index, x.shape[a]));
+  return exact ? cast(min(best_, a), "int32") : min(best_, a);
 }
 const where_ = where;
 

@@ -21,7 +21,7 @@ import { buildVocabulary, lmVocabulary, type Vocabulary, vocabularyJson } from "
 import { analogies, parseAnalogies } from "./eval/analogy.ts";
 import { neighbours } from "./eval/neighbours.ts";
 import { parseScoredPairs, wordSimilarity } from "./eval/similarity.ts";
-import { formatVectors, type WordVectors, writable } from "./eval/vectors.ts";
+import { encodeVectors, unitRows, type WordVectors, writable } from "./eval/vectors.ts";
 import { runCommand } from "./commands.ts";
 import { configFlags, describeField, kebab, parseFlags, single, userPath } from "./flags.ts";
 import { loadRecipe, type Recipe } from "./recipe.ts";
@@ -198,7 +198,7 @@ async function finalEvaluation(
         "vectors.txt not written: a token holds whitespace (a space or newline character), which the text format cannot hold",
       );
     } else {
-      await p.dir.writeText("vectors.txt", formatVectors(vectors));
+      await p.dir.writeBytes("vectors.txt", encodeVectors(vectors));
       print(
         `vectors: ${p.dir.file("vectors.txt")} (${
           vocabulary.words.length.toLocaleString("en-US")
@@ -206,8 +206,9 @@ async function finalEvaluation(
       );
     }
     if (p.spec.kind === "embedding") {
+      const unit = unitRows(table, dim);
       for (const word of PROBES) {
-        const near = neighbours(vectors, word, 5);
+        const near = neighbours(vectors, word, 5, unit);
         if (near) print(`  ${word}: ${near.map((n) => n.word).join(", ")}`);
       }
       const wordsim = await readOptional(new URL("wordsim353.tsv", SHARED_DATA));
@@ -239,7 +240,7 @@ async function finalEvaluation(
     }
   }
   for (const part of ["valid", "test"] as const) {
-    if (parts[part].length === 0) continue;
+    if (parts[part].length === 0 || !(trained.perplexity || trained.maskedScores)) continue;
     const { encodeStream } = await import("./data/vocabulary.ts");
     const stream = encodeStream(parts[part], vocabulary, (p.config as unknown as DataConfig).sentenceEnds);
     if (trained.perplexity) {

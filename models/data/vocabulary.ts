@@ -57,12 +57,29 @@ export function buildVocabulary(corpus: readonly (readonly string[])[], minCount
   if (!(Number.isInteger(minCount) && minCount >= 1)) {
     throw new RangeError(`minCount must be a whole number >= 1, got ${minCount}`);
   }
-  const counts = new Map<string, number>();
-  for (const sentence of corpus) for (const w of sentence) counts.set(w, (counts.get(w) ?? 0) + 1);
-  const kept = [...counts].filter(([, c]) => c >= minCount);
-  // A stable sort keeps first-seen order among equal counts (Map iteration is insertion order).
-  kept.sort((a, b) => b[1] - a[1]);
-  return vocabularyOf(kept.map(([w]) => w), Int32Array.from(kept, ([, c]) => c));
+  // Words numbered in first-seen order, counted in an array: one lookup per token, not a get and a set.
+  const seen = new Map<string, number>();
+  const words: string[] = [];
+  let counts = new Int32Array(1024);
+  for (const sentence of corpus) {
+    for (const w of sentence) {
+      let id = seen.get(w);
+      if (id === undefined) {
+        seen.set(w, id = words.length);
+        words.push(w);
+        if (id === counts.length) {
+          const larger = new Int32Array(2 * counts.length);
+          larger.set(counts);
+          counts = larger;
+        }
+      }
+      counts[id]++;
+    }
+  }
+  const kept = words.map((_, id) => id).filter((id) => counts[id] >= minCount);
+  // A stable sort keeps first-seen order among equal counts.
+  kept.sort((a, b) => counts[b] - counts[a]);
+  return vocabularyOf(kept.map((id) => words[id]), Int32Array.from(kept, (id) => counts[id]));
 }
 
 /**
@@ -95,17 +112,20 @@ export function vocabularyOf(words: readonly string[], counts: Int32Array): Voca
  * ```
  */
 export function encode(corpus: readonly (readonly string[])[], vocabulary: Vocabulary): EncodedCorpus {
-  const ids: number[] = [];
+  let tokens = 0;
+  for (const sentence of corpus) tokens += sentence.length;
+  const ids = new Int32Array(tokens);
   const starts = new Int32Array(corpus.length + 1);
-  corpus.forEach((sentence, s) => {
-    starts[s] = ids.length;
-    for (const w of sentence) {
+  let kept = 0;
+  for (let s = 0; s < corpus.length; s++) {
+    starts[s] = kept;
+    for (const w of corpus[s]) {
       const id = vocabulary.idOf.get(w);
-      if (id !== undefined) ids.push(id);
+      if (id !== undefined) ids[kept++] = id;
     }
-  });
-  starts[corpus.length] = ids.length;
-  return { ids: Int32Array.from(ids), starts };
+  }
+  starts[corpus.length] = kept;
+  return { ids: ids.slice(0, kept), starts };
 }
 
 /**

@@ -239,7 +239,9 @@ export async function loadWord2vec(
   config: { dim: number },
   vocabulary: Vocabulary,
 ): Promise<Trained> {
-  const like = initTables(vocabulary.words.length, config.dim, L.random.key(0));
+  // The checkpoint's layout only: zeros, not initTables' random draws (a million numbers for nothing).
+  const shape = [vocabulary.words.length, config.dim];
+  const like: Tables = { input: L.zeros(shape), output: L.zeros(shape) };
   const { params } = await loadCheckpoint(checkpoint, model, like);
   return { vectors: () => ({ table: params.input.dataSync() as Float32Array, dim: config.dim }) };
 }

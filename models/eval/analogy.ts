@@ -99,35 +99,33 @@ export interface AnalogyResult {
 /** Distinct question words scored against the candidates at once: 512 rows of cosines, 60 MiB at most. */
 const GROUP_WORDS = 512;
 
+/** Questions answered by one call of the compiled selection (padded): [256, candidates] scores per call. */
+const QUESTIONS_PER_CALL = 128;
+
 /**
- * The answers to `a : b :: c : ?` by 3CosAdd and 3CosMul, from the cosines of a, b and c with every candidate
- * (rows starting at `at[0..2]` of `cosines`), a, b and c themselves excluded. This loop runs once per question
- * over every candidate, so it reads plain locals only.
+ * The answers to `a : b :: c : ?` by 3CosAdd and 3CosMul for a block of questions: `rowA`, `rowB`, `rowC`
+ * pick each question's words' rows of `cosines` (their cosines with every candidate), `a`, `b`, `c` are the
+ * words' ids, excluded as answers. Returns the best candidates, [questions] each; ties go to the first, as
+ * word2vec.c's compute-accuracy scans.
  */
 function bestAnswers(
-  cosines: Float32Array,
-  at: readonly number[],
-  ids: readonly number[],
-  limit: number,
-): [number, number] {
-  const [ra, rb, rc] = at;
-  const [a, b, c] = ids;
-  let bestAdd = -1, scoreAdd = -Infinity, bestMul = -1, scoreMul = -Infinity;
-  for (let w = 0; w < limit; w++) {
-    if (w === a || w === b || w === c) continue;
-    const ca = cosines[ra + w], cb = cosines[rb + w], cc = cosines[rc + w];
-    const add = cb - ca + cc;
-    const mul = ((cb + 1) / 2) * ((cc + 1) / 2) / ((ca + 1) / 2 + 1e-3);
-    if (add > scoreAdd) {
-      bestAdd = w;
-      scoreAdd = add;
-    }
-    if (mul > scoreMul) {
-      bestMul = w;
-      scoreMul = mul;
-    }
-  }
-  return [bestAdd, bestMul];
+  cosines: L.Tensor,
+  rowA: L.Tensor,
+  rowB: L.Tensor,
+  rowC: L.Tensor,
+  a: L.Tensor,
+  b: L.Tensor,
+  c: L.Tensor,
+): [L.Tensor, L.Tensor] {
+  const [ca, cb, cc] = [rowA, rowB, rowC].map((rows) => L.take(cosines, rows));
+  const candidate = L.arange(cosines.shape[1]);
+  const own = [a, b, c].map((id) => candidate.equal(id.unsqueeze(1)));
+  const add = cb.sub(ca).add(cc);
+  // 3CosMul (Levy and Goldberg, 2014): cosines shifted to [0, 1], ε = 0.001.
+  const shifted = (x: L.Tensor) => x.add(1).mul(0.5);
+  const mul = shifted(cb).mul(shifted(cc)).div(shifted(ca).add(1e-3));
+  const best = (score: L.Tensor) => L.argmax(own.reduce((x, mask) => L.where(mask, -Infinity, x), score), 1);
+  return [best(add), best(mul)];
 }
 
 /**
@@ -162,11 +160,14 @@ export function analogies(
   });
   const candidates = L.tensor(unit, { shape: [limit, dim] });
   const cosines = L.jit((q: L.Tensor, c: L.Tensor) => q.matmul(c.transpose()));
+  const select = L.jit(bestAnswers);
   const query = new Float32Array(GROUP_WORDS * dim);
   const right = new Map<string, { add: number; mul: number; asked: number }>();
   for (const { section } of questions) {
     if (!right.has(section)) right.set(section, { add: 0, mul: 0, asked: 0 });
   }
+  // The block of questions one selection answers: rows of the cosines and ids, padded with question 0.
+  const block = Array.from({ length: 6 }, () => new Int32Array(QUESTIONS_PER_CALL));
   // The questions reuse a few hundred words, so each group of questions scores only its distinct words
   // against the candidates (a [words, candidates] product, not one row per question word).
   for (let start = 0; start < asked.length;) {
@@ -179,13 +180,24 @@ export function analogies(
     }
     query.fill(0); // one shape for every group: one compiled product
     for (const [id, row] of rowOf) query.set(unit.subarray(id * dim, (id + 1) * dim), row * dim);
-    const s = cosines(L.tensor(query, { shape: [GROUP_WORDS, dim] }), candidates).dataSync() as Float32Array;
-    for (const { section, ids } of asked.slice(start, end)) {
-      const [best, bestByMul] = bestAnswers(s, ids.map((id) => rowOf.get(id)! * limit), ids, limit);
-      const r = right.get(section)!;
-      r.asked++;
-      if (best === ids[3]) r.add++;
-      if (bestByMul === ids[3]) r.mul++;
+    const s = cosines(L.tensor(query, { shape: [GROUP_WORDS, dim] }), candidates);
+    for (let first = start; first < end; first += QUESTIONS_PER_CALL) {
+      const group = asked.slice(first, Math.min(first + QUESTIONS_PER_CALL, end));
+      block.forEach((column) => column.fill(0));
+      group.forEach(({ ids }, q) => {
+        for (let w = 0; w < 3; w++) {
+          block[w][q] = rowOf.get(ids[w])!;
+          block[3 + w][q] = ids[w];
+        }
+      });
+      const [ra, rb, rc, a, b, c] = block.map((column) => L.tensor(column, { shape: [QUESTIONS_PER_CALL] }));
+      const answers = select(s, ra, rb, rc, a, b, c).map((t) => t.dataSync() as Int32Array);
+      group.forEach(({ section, ids }, q) => {
+        const r = right.get(section)!;
+        r.asked++;
+        if (answers[0][q] === ids[3]) r.add++;
+        if (answers[1][q] === ids[3]) r.mul++;
+      });
     }
     start = end;
   }

@@ -38,7 +38,8 @@ export function writable(words: readonly string[]): boolean {
 }
 
 /**
- * Vectors in word2vec's text format (numbers with 6 significant digits).
+ * Vectors in word2vec's text format (numbers with 6 significant digits, as `Number(x.toPrecision(6))`
+ * prints them).
  *
  * @example
  * ```ts
@@ -48,15 +49,97 @@ export function writable(words: readonly string[]): boolean {
  * ```
  */
 export function formatVectors(v: WordVectors): string {
+  return new TextDecoder().decode(encodeVectors(v));
+}
+
+/**
+ * {@linkcode formatVectors}'s text as UTF-8 bytes, written straight into one buffer: a run's vectors.txt
+ * (a million numbers) takes a quarter of the time that building it as strings did.
+ *
+ * @example
+ * ```ts
+ * import { encodeVectors } from "./vectors.ts";
+ * const bytes = encodeVectors({ words: ["é"], table: new Float32Array([-0.000123456789, 1e-7]), dim: 2 });
+ * if (new TextDecoder().decode(bytes) !== "1 2\né -0.000123457 1e-7\n") throw new Error();
+ * ```
+ */
+export function encodeVectors(v: WordVectors): Uint8Array {
   if (!writable(v.words)) {
     throw new Error("vectors: a word holds whitespace, which the text format cannot write");
   }
-  const lines = [`${v.words.length} ${v.dim}`];
+  const utf8 = new TextEncoder();
+  const header = utf8.encode(`${v.words.length} ${v.dim}\n`);
+  // A number takes at most 15 bytes with its space (-1.23457e-38); words are measured as they come.
+  const rowBytes = v.dim * 16 + 1;
+  let out = new Uint8Array(header.length + v.words.length * (rowBytes + 16));
+  out.set(header);
+  let at = header.length;
+  const digits = new Uint8Array(6);
   for (let r = 0; r < v.words.length; r++) {
-    const row = Array.from(v.table.subarray(r * v.dim, (r + 1) * v.dim), (x) => Number(x.toPrecision(6)));
-    lines.push(`${v.words[r]} ${row.join(" ")}`);
+    const word = utf8.encode(v.words[r]);
+    if (out.length - at < word.length + rowBytes) {
+      const larger = new Uint8Array(2 * out.length + word.length + rowBytes);
+      larger.set(out.subarray(0, at));
+      out = larger;
+    }
+    out.set(word, at);
+    at += word.length;
+    for (let d = r * v.dim; d < (r + 1) * v.dim; d++) {
+      out[at++] = SPACE;
+      at = writeNumber(out, at, v.table[d], digits);
+    }
+    out[at++] = NEWLINE;
   }
-  return lines.join("\n") + "\n";
+  return out.slice(0, at);
+}
+
+const [SPACE, NEWLINE, MINUS, POINT, ZERO] = [32, 10, 45, 46, 48];
+const POWERS_OF_TEN = Array.from({ length: 13 }, (_, k) => 10 ** k);
+
+/**
+ * Writes `x` at `out[at]` as `String(Number(x.toPrecision(6)))` would and returns the end. Numbers of
+ * magnitude 1e-6 to 1e6 (all that a trained table holds) take the fast path: their 6 significant digits as
+ * the integer `round(|x| · 10^k)`. That product is exact for a float32 times 10^k with k ≤ 12, so it rounds
+ * as toPrecision does (half away from zero); the rest go through strings.
+ */
+function writeNumber(out: Uint8Array, at: number, x: number, digits: Uint8Array): number {
+  const magnitude = Math.abs(x);
+  let exponent = Math.floor(Math.log10(magnitude)); // of the first significant digit; log10 may be off by one
+  let scaled = 0;
+  if (magnitude >= 1e-6 && magnitude < 1e6) {
+    for (let tries = 0; tries < 2; tries++) {
+      const k = 5 - exponent;
+      scaled = k >= 0 && k <= 12 ? Math.round(magnitude * POWERS_OF_TEN[k]) : 0;
+      if (scaled >= 1e6) exponent++;
+      else if (scaled < 1e5) exponent--;
+      else break;
+    }
+  }
+  if (!(scaled >= 1e5 && scaled < 1e6)) {
+    const text = String(Number(x.toPrecision(6)));
+    for (let c = 0; c < text.length; c++) out[at++] = text.charCodeAt(c);
+    return at;
+  }
+  if (x < 0) out[at++] = MINUS;
+  for (let d = 5; d >= 0; d--) {
+    digits[d] = ZERO + scaled % 10;
+    scaled = Math.floor(scaled / 10);
+  }
+  let end = 6; // trailing zeros are not printed
+  while (end > 1 && digits[end - 1] === ZERO) end--;
+  if (exponent >= 0) {
+    for (let d = 0; d <= exponent; d++) out[at++] = digits[d];
+    if (end > exponent + 1) {
+      out[at++] = POINT;
+      for (let d = exponent + 1; d < end; d++) out[at++] = digits[d];
+    }
+  } else {
+    out[at++] = ZERO;
+    out[at++] = POINT;
+    for (let z = -exponent - 1; z > 0; z--) out[at++] = ZERO;
+    for (let d = 0; d < end; d++) out[at++] = digits[d];
+  }
+  return at;
 }
 
 /**
@@ -116,7 +199,7 @@ export function unitRows(table: Float32Array, dim: number): Float32Array {
   const out = new Float32Array(table.length);
   for (let r = 0; r * dim < table.length; r++) {
     let norm = 0;
-    for (let d = 0; d < dim; d++) norm += table[r * dim + d] ** 2;
+    for (let d = r * dim; d < (r + 1) * dim; d++) norm += table[d] * table[d];
     const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
     for (let d = 0; d < dim; d++) out[r * dim + d] = table[r * dim + d] * scale;
   }

@@ -254,12 +254,15 @@ export async function trainLoop<P>(task: TrainTask<P>, options: LoopOptions = {}
     await options.onReport?.(last);
     [lossSum, itemSum, tokensSince, lastReport] = [0, 0, 0, now];
   };
+  let savedAtStep = -1;
   const save = async () => {
-    if (!checkpoint) return;
+    // The last epoch's end saved these very params: the run's end has nothing new to save.
+    if (!checkpoint || savedAtStep === steps) return;
     assertFiniteParams(model, params, steps, checkpoint);
     position = { ...position, step: steps, elapsed: elapsed(), batcher: batcher.state() };
     await saveCheckpoint(checkpoint, model, { params, optimizerState: state, carry, position });
     lastCheckpoint = performance.now();
+    savedAtStep = steps;
   };
   let [finished, interrupted] = [false, false];
   for (;;) {

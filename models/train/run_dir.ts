@@ -126,8 +126,13 @@ export class RunDir {
 
   /** Writes a text file atomically. */
   async writeText(name: string, text: string): Promise<void> {
+    await this.writeBytes(name, new TextEncoder().encode(text));
+  }
+
+  /** Writes a file atomically. */
+  async writeBytes(name: string, bytes: Uint8Array): Promise<void> {
     const temporary = this.file(`.${name}.${Deno.pid}.tmp`);
-    await Deno.writeTextFile(temporary, text);
+    await Deno.writeFile(temporary, bytes);
     await Deno.rename(temporary, this.file(name));
   }
 

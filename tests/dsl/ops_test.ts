@@ -116,6 +116,21 @@ Deno.test("ops: reductions over random axes match loops", () => {
   );
 });
 
+Deno.test("ops: argmax and argmin follow NumPy: the first best, the first NaN where there is one", async () => {
+  for (const backend of ["reference", "cpu"]) {
+    await L.setBackend(backend);
+    try {
+      const x = L.tensor([[1, NaN, 3, NaN], [2, 7, 7, -1], [-Infinity, -Infinity, 0, 0]]);
+      assert.deepEqual(Array.from(L.argmax(x, 1).dataSync()), [1, 1, 2], backend);
+      assert.deepEqual(Array.from(L.argmin(x, 1).dataSync()), [1, 3, 0], backend);
+      assert.deepEqual(Array.from(L.argmax(x, 0).dataSync()), [1, 0, 1, 0], backend);
+      assert.equal(L.argmax(x).item(), 1, backend); // flattened
+    } finally {
+      await L.setBackend("cpu");
+    }
+  }
+});
+
 Deno.test("ops: matmul equals the triple loop, with broadcast batch axes", () => {
   fc.assert(
     fc.property(

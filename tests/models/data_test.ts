@@ -32,15 +32,32 @@ Deno.test("vocabulary: ids by falling count; encoding keeps exactly the in-vocab
   fc.assert(
     fc.property(sentencesArb, fc.integer({ min: 1, max: 4 }), (text, minCount) => {
       const v = buildVocabulary(text, minCount);
-      for (let i = 1; i < v.counts.length; i++) assert.ok(v.counts[i - 1] >= v.counts[i]);
       const all = text.flat();
+      // Equal counts keep the order words were first seen in.
+      for (let i = 1; i < v.counts.length; i++) {
+        assert.ok(v.counts[i - 1] > v.counts[i] || all.indexOf(v.words[i - 1]) < all.indexOf(v.words[i]));
+      }
       for (const [w, id] of v.idOf) assert.equal(v.counts[id], all.filter((x) => x === w).length);
+      const frequent = new Set(all.filter((w) => all.filter((x) => x === w).length >= minCount));
+      assert.equal(v.words.length, frequent.size);
       const { ids, starts } = encode(text, v);
       assert.deepEqual(Array.from(ids, (id) => v.words[id]), all.filter((w) => v.idOf.has(w)));
-      assert.equal(starts.length, text.length + 1);
+      assert.deepEqual(
+        Array.from(starts.slice(1), (end, s) => end - starts[s]),
+        text.map((t) => t.filter((w) => v.idOf.has(w)).length),
+      );
+      assert.equal(starts[0], 0);
     }),
     { numRuns: 100, seed: 1 },
   );
+});
+
+Deno.test("vocabulary: thousands of distinct words are counted (the count array grows)", () => {
+  const text = [Array.from({ length: 5000 }, (_, i) => `w${i % 2500}`)];
+  const v = buildVocabulary(text, 2);
+  assert.equal(v.words.length, 2500);
+  assert.ok(v.counts.every((c) => c === 2));
+  assert.deepEqual(v.words.slice(0, 3), ["w0", "w1", "w2"]);
 });
 
 Deno.test("vocabulary: an LM stream is each sentence's ids then <eos>; rare words and literal <unk> are <unk>", () => {
@@ -109,6 +126,45 @@ Deno.test("corpus: characters keep case and every line, words drop punctuation o
     "A",
     "b",
   ]]);
+});
+
+Deno.test("corpus: words are each line's runs of non-space, lowercased when asked (fast-check against the definition)", () => {
+  // Letters whose lowercase differs in length or by context (İ, final Σ), Unicode spaces, tabs, \r, digits and
+  // punctuation: what could tell lowercasing the whole text from lowercasing line by line.
+  const piece = fc.constantFrom(
+    "A",
+    "b",
+    "İ",
+    "Σ",
+    "ΑΣ",
+    "é",
+    "3",
+    ",",
+    " ",
+    "\t",
+    "\u00a0",
+    "\u2003",
+    "\r",
+    "\n",
+    "\n\n",
+  );
+  fc.assert(
+    fc.property(
+      fc.array(piece, { maxLength: 40 }),
+      fc.boolean(),
+      fc.boolean(),
+      (pieces, lowercase, punctuation) => {
+        const text = pieces.join("");
+        const expected = text.split("\n").flatMap((line) => {
+          let words = (lowercase ? line.toLowerCase() : line).split(/\s+/).filter((w) => w.length > 0);
+          if (!punctuation) words = words.filter((w) => /[\p{L}\p{N}]/u.test(w));
+          return words.length > 0 ? [words] : [];
+        });
+        assert.deepEqual(tokenize(text, { tokens: "word", lowercase, punctuation }), expected);
+      },
+    ),
+    { numRuns: 500, seed: 5 },
+  );
 });
 
 Deno.test("corpus: a missing, empty, binary or non-UTF-8 file is refused with the reason and the fix", async () => {

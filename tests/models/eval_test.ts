@@ -52,6 +52,38 @@ Deno.test("vectors: the hand-made file parses; formatVectors and parseVectors ro
   assert.throws(() => parseVectors("1 2\na 1 x\n", "bad.txt"), /not a number/);
 });
 
+Deno.test("vectors: every float32 is written as Number(x.toPrecision(6)) prints it (fast-check over bit patterns)", () => {
+  const bits = new Uint32Array(1);
+  const value = new Float32Array(bits.buffer);
+  const asFloat = (pattern: number) => {
+    bits[0] = pattern;
+    return value[0];
+  };
+  // Bit patterns cover every exponent (and NaN, infinities, subnormals, ±0); magnitudes near 1 are what a
+  // trained table holds, so they get their own arbitrary, including values at the digit boundaries.
+  const anyFloat = fc.integer({ min: 0, max: 2 ** 32 - 1 }).map(asFloat);
+  const nearOne = fc.tuple(fc.double({ min: -2, max: 2, noNaN: true }), fc.integer({ min: -7, max: 7 }))
+    .map(([x, e]) => Math.fround(x * 10 ** e));
+  const boundary = fc.tuple(
+    fc.integer({ min: -7, max: 6 }),
+    fc.constantFrom(0.99999949, 0.9999995, 1, 9.9999995),
+  )
+    .map(([e, m]) => Math.fround(m * 10 ** e));
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(anyFloat, nearOne, boundary), { minLength: 1, maxLength: 64 }),
+      (numbers) => {
+        const table = Float32Array.from(numbers);
+        const expected = `1 ${table.length}\nw ${
+          Array.from(table, (x) => Number(x.toPrecision(6))).join(" ")
+        }\n`;
+        assert.equal(formatVectors({ words: ["w"], table, dim: table.length }), expected);
+      },
+    ),
+    { numRuns: 2000, seed: 7 },
+  );
+});
+
 Deno.test("similarity: ρ is 1 for scores that rank like the cosines, -1 reversed; coverage counts pairs", () => {
   const v = parseVectors(HAND_MADE, "hand.txt");
   // cos(king, queen) = 0.5, cos(king, man) = 0.707, cos(apple, pear) = 0.994, cos(man, apple) = 0.

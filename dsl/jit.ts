@@ -119,8 +119,11 @@ export function jit<F extends (...args: any[]) => any>(f: F, options: JitOptions
       ...graph.captures.map((c) => concrete(c.value as Tensor, "jit", backend).buffer),
     ];
     const buffers = executable.run(inputs);
+    const outputs = new Set(buffers);
     leaves.forEach((t, i) => {
-      if (donated[i]) t._donated = true;
+      if (!donated[i]) return;
+      t._donated = true;
+      if (!outputs.has(inputs[i])) backend.release?.(inputs[i]);
     });
     const outs = graph.outputs.map((v, i) => new Tensor(v.shape, v.dtype, { buffer: buffers[i], backend }));
     return unflatten(outDef, outs);

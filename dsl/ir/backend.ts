@@ -142,4 +142,10 @@ export interface Backend {
   compile(graph: Graph, options?: CompileOptions): Executable;
   /** Reports how it would compile `graph` (kernels and their code), without running anything. */
   explain?(graph: Graph): CompileReport;
+  /**
+   * The caller gives up a buffer it donated to a run, which no output of the run is: the backend may reuse
+   * its memory now rather than when the garbage collector finds its tensor (a training loop's batches, each
+   * step's new inputs, then cost no fresh memory). A backend frees it only where no other tensor can hold it.
+   */
+  release?(buffer: DeviceBuffer): void;
 }

@@ -51,7 +51,14 @@ import {
   simdScatterAddModule,
   simdScatterSupported,
 } from "./simd.ts";
-import { checkIndices, CpuBuffer, type KernelContext, type Step, type View } from "./standalone.ts";
+import {
+  checkIndices,
+  CpuBuffer,
+  type KernelContext,
+  memoryLimits,
+  type Step,
+  type View,
+} from "./standalone.ts";
 import type { MemoryLimits } from "./wasm.ts";
 
 export { CpuBuffer };
@@ -154,6 +161,9 @@ export function createCpuBackend(runtime: CpuRuntime, options: CpuBackendOptions
     compile(graph: Graph, compileOptions: CompileOptions = {}): Executable {
       return compileGraph(graph, { allocate, view, runtime, limits }, compileOptions);
     },
+    release(buffer) {
+      owned.release(buffer as CpuBuffer);
+    },
     explain(graph: Graph): CompileReport {
       const program = fuse(optimize(graph), FUSE_OPTIONS);
       const ctx = { allocate, view, runtime, limits };
@@ -171,15 +181,22 @@ export function createCpuBackend(runtime: CpuRuntime, options: CpuBackendOptions
 class OwnedBlocks {
   private readonly finalizer: FinalizationRegistry<number>;
 
-  constructor(runtime: CpuRuntime) {
+  constructor(private readonly runtime: CpuRuntime) {
     this.finalizer = new FinalizationRegistry((ptr) => runtime.free(ptr));
+  }
+
+  /** Frees a donated block now (see `Backend.release`), unless another tensor may hold it. */
+  release(buffer: CpuBuffer): void {
+    if (buffer.shared || buffer.released || !this.finalizer.unregister(buffer)) return;
+    buffer.released = true;
+    this.runtime.free(buffer.ptr);
   }
 
   /** Bytes adopted since the last ballast. */
   private debt = 0;
 
   adopt(buffer: CpuBuffer): void {
-    this.finalizer.register(buffer, buffer.ptr);
+    this.finalizer.register(buffer, buffer.ptr, buffer);
     // V8 does not see WebAssembly blocks as memory that a collection would free, so every BALLAST_BYTES of
     // adopted blocks, one of them carries an untouched ArrayBuffer of that size: V8 counts it as external
     // memory and collects (and the registry frees blocks) as often as the WebAssembly allocations warrant.
@@ -195,16 +212,6 @@ function formatBytes(bytes: number): string {
   if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
   if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
   return `${bytes} bytes`;
-}
-
-/**
- * The limits of the runtime's memory as generated modules import it: shared where the memory is (threads),
- * plain where the page is not cross-origin isolated and `SharedArrayBuffer` does not even exist.
- */
-function memoryLimits(runtime: CpuRuntime): MemoryLimits {
-  const shared = typeof SharedArrayBuffer !== "undefined" &&
-    runtime.memory.buffer instanceof SharedArrayBuffer;
-  return shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 };
 }
 
 interface Context extends KernelContext {
@@ -298,6 +305,7 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
       return graph.outputs.map((v) => {
         const buffer = env.get(v);
         if (!buffer) throw new Error(`cpu backend: output ${v.id} was not computed`);
+        if (inputs.includes(buffer)) buffer.shared = true; // see CpuBuffer.shared
         return buffer;
       });
     },

@@ -9,7 +9,7 @@ import { executeEqn } from "../reference/mod.ts";
 import { threefry2x32 } from "../reference/threefry.ts";
 import { type DType, type Eqn, type PrimName, sizeOf } from "../../dsl/ir/mod.ts";
 import type { CpuRuntime } from "./pool.ts";
-import { gatherRowsModule } from "./rows.ts";
+import { gatherRowsModule, indexBoundModule } from "./rows.ts";
 import type { MemoryLimits } from "./wasm.ts";
 
 /**
@@ -29,6 +29,16 @@ export class CpuBuffer {
    * allocations warrant. Its pages are never written, so it costs address space, not resident memory.
    */
   ballast?: ArrayBuffer;
+
+  /**
+   * Set once a run has returned this buffer as one of its outputs although it was an input (an identity
+   * output, or a donated input updated in place): more than one tensor may then hold it, so it is freed only
+   * when the garbage collector finds them all, never by `release`.
+   */
+  shared = false;
+
+  /** Set when `release` has returned the block to the allocator. */
+  released = false;
 
   /** Wraps an allocation of `bytes` bytes at byte address `ptr`. */
   constructor(readonly ptr: number, readonly bytes: number) {}
@@ -52,9 +62,9 @@ export type View = Float32Array | Int32Array | Uint8Array;
  *
  * @example
  * ```ts
- * import type { Step } from "./standalone.ts";
+ * import { CpuBuffer, type Step } from "./standalone.ts";
  * const nothing: Step = () => {};
- * nothing([], { ptr: 0, bytes: 0 }, false);
+ * nothing([], new CpuBuffer(0, 0), false);
  * ```
  */
 export type Step = (inputs: readonly CpuBuffer[], output: CpuBuffer, inPlace: boolean) => void;
@@ -118,7 +128,7 @@ function indexError(index: number, rows: number): RangeError {
  * const ptr = runtime.alloc(8);
  * new Int32Array(runtime.memory.buffer, ptr, 2).set([0, 5]);
  * try {
- *   checkIndices(runtime, { ptr, bytes: 8 }, 2, 3);
+ *   checkIndices(runtime, { ptr }, 2, 3);
  *   throw new Error("unreachable");
  * } catch (e) {
  *   if (!(e instanceof RangeError)) throw e;
@@ -127,12 +137,47 @@ function indexError(index: number, rows: number): RangeError {
  * }
  * ```
  */
-export function checkIndices(runtime: CpuRuntime, buffer: CpuBuffer, count: number, rows: number): void {
+export function checkIndices(
+  runtime: CpuRuntime,
+  buffer: Pick<CpuBuffer, "ptr">,
+  count: number,
+  rows: number,
+): void {
+  let largest = indexBounds.get(runtime);
+  if (!largest) {
+    const module = new WebAssembly.Module(indexBoundModule(memoryLimits(runtime)));
+    const instance = new WebAssembly.Instance(module, { env: { memory: runtime.memory } });
+    indexBounds.set(runtime, largest = instance.exports.largest as (ptr: number, count: number) => number);
+  }
+  if (largest(buffer.ptr, count) >>> 0 < rows) return;
+  // Some index is out of range: find the first, for the message.
   const idx = new Int32Array(runtime.memory.buffer, buffer.ptr, count);
   for (let i = 0; i < count; i++) {
     const r = idx[i];
     if (!(r >= 0 && r < rows)) throw indexError(r, rows);
   }
+}
+
+/** Each runtime's compiled {@linkcode indexBoundModule}. */
+const indexBounds = new WeakMap<CpuRuntime, (ptr: number, count: number) => number>();
+
+/**
+ * The limits of the runtime's memory as generated modules import it: shared where the memory is (threads),
+ * plain where the page is not cross-origin isolated and `SharedArrayBuffer` does not even exist.
+ *
+ * @example
+ * ```ts
+ * import { CpuRuntime } from "./pool.ts";
+ * import { memoryLimits } from "./standalone.ts";
+ * const runtime = await CpuRuntime.create({ threads: 2 });
+ * if (!memoryLimits(runtime).shared) throw new Error("threads share their memory");
+ * runtime.close();
+ * ```
+ */
+export function memoryLimits(runtime: CpuRuntime): MemoryLimits {
+  const shared = typeof SharedArrayBuffer !== "undefined" &&
+    runtime.memory.buffer instanceof SharedArrayBuffer;
+  return shared ? { initial: 1, maximum: 65536, shared: true } : { initial: 1 };
 }
 
 /**

@@ -137,6 +137,7 @@ export const SIMD = {
   i32x4Sub: 0xb1,
   i32x4Mul: 0xb5,
   i32x4MaxS: 0xb8,
+  i32x4MaxU: 0xb9,
   f32x4Abs: 0xe0,
   f32x4Neg: 0xe1,
   f32x4Sqrt: 0xe3,
@@ -395,6 +396,10 @@ export class Code {
   /** `i32.gt_s`. */
   i32GtS(): this {
     return this.op(0x4a);
+  }
+  /** `i32.gt_u`. */
+  i32GtU(): this {
+    return this.op(0x4b);
   }
   /** `i32.le_s`. */
   i32LeS(): this {

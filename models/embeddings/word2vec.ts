@@ -220,6 +220,7 @@ export async function trainWord2vec<B>(
     objective: (p, carry, ...batch) => [arch.loss(p, ...batch), carry],
     lossIsSum: true,
     batcher,
+    freshBatches: true,
   }, { ...context.loop, checkpoint: context.checkpoint });
   return { finished: result.finished, interrupted: result.interrupted, steps: result.steps };
 }

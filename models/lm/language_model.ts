@@ -411,6 +411,7 @@ export async function trainLm<P>(
     },
     ...(network.zeroCarry ? { initialCarry: () => network.zeroCarry!(config.batch) } : {}),
     batcher,
+    freshBatches: true,
     evaluate: valid.length > 0
       ? (params) => {
         const ppl = perplexity(network, params, valid);

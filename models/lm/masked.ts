@@ -156,6 +156,7 @@ export const masked = defineModel({
         fill,
       ) => [lmLoss(layer.apply(p, x) as L.Tensor, y, config.loss).mul(fill), carry],
       batcher,
+      freshBatches: true,
       evaluate: valid.length > 0
         ? (params) => {
           const s = maskedScores(config, params, valid, words, config);

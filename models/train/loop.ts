@@ -95,6 +95,11 @@ export interface TrainTask<P> {
   initialCarry?: () => L.Tensor[][];
   /** The batches. */
   batcher: Batcher;
+  /**
+   * Each batch's tensors are made for that batch alone (never reused): the loop then donates them to the
+   * step, so their memory serves the next batch at once instead of after a garbage collection.
+   */
+  freshBatches?: boolean;
   /** Scores at the end of each epoch (validation perplexity), reported and saved with the metrics. */
   evaluate?: (params: P) => Record<string, number>;
 }
@@ -220,14 +225,15 @@ export async function trainLoop<P>(task: TrainTask<P>, options: LoopOptions = {}
     if (saved.carry.length > 0) carry = saved.carry;
     batcher.restore(position.batcher);
   }
-  const step = L.jit((p: P, s: L.optim.OptimizerState, c: L.Tensor[][], ...xs: L.Tensor[]) => {
+  // Fresh batches are donated too: their buffers are free for the next batch once the step has read them.
+  const step = L.jit((p: P, s: L.optim.OptimizerState, c: L.Tensor[][], xs: L.Tensor[]) => {
     const [[value, nextCarry], grads] = L.valueAndGrad(
       (q: P) => task.objective(q, c, ...xs),
       { hasAux: true, sparse: true },
     )(p) as [[L.Tensor, L.Tensor[][]], unknown];
     const next = opt.update(grads, s, p);
     return [value, next.params, next.state, nextCarry] as const;
-  }, { donate: [0, 1] });
+  }, { donate: task.freshBatches ? [0, 1, 3] : [0, 1] });
 
   const reportMs = 1000 * (options.reportSeconds ?? 2);
   const checkpointMs = 1000 * (options.checkpointSeconds ?? 60);
@@ -278,7 +284,7 @@ export async function trainLoop<P>(task: TrainTask<P>, options: LoopOptions = {}
       break;
     }
     let value: L.Tensor;
-    [value, params, state, carry] = step(params, state, carry, ...batch.tensors) as unknown as [
+    [value, params, state, carry] = step(params, state, carry, batch.tensors) as unknown as [
       L.Tensor,
       P,
       L.optim.OptimizerState,

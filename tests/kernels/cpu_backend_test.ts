@@ -8,6 +8,7 @@ import * as L from "../../mod.ts";
 import { type Backend, registerBackend, setBackend, type Tensor } from "../../mod.ts";
 import { createCpuBackend } from "../../kernels/cpu/mod.ts";
 import { CpuRuntime } from "../../kernels/cpu/pool.ts";
+import { checkIndices, CpuBuffer } from "../../kernels/cpu/standalone.ts";
 import { hasRelaxedSimd } from "../../kernels/cpu/wasm.ts";
 import { fuse } from "../../kernels/passes/fuse.ts";
 import { planMemory } from "../../kernels/passes/memory.ts";
@@ -122,6 +123,30 @@ Deno.test("cpu: an allocation beyond the memory limit fails with a clear error n
   });
 });
 
+Deno.test("cpu: a donated input no output took is freed at once; a buffer another tensor may hold is not", async () => {
+  await withCpu(1, () => {
+    const ptr = (t: Tensor) => (t as unknown as { _buffer: CpuBuffer })._buffer.ptr;
+    const data = Float32Array.from({ length: 1000 }, (_, i) => i);
+    const total = L.jit((x: Tensor) => x.sum(), { donate: [0] });
+    // Freed by the call: the next block of that size is the same memory (the free list hands it back).
+    const batch = L.tensor(data);
+    assert.equal(total(batch).item(), 499500);
+    assert.equal(ptr(L.tensor(data)), ptr(batch));
+    // An identity output shares its input's buffer: donating the input later must not free it.
+    const input = L.tensor(data);
+    const same = L.jit((x: Tensor) => x)(input);
+    assert.equal(ptr(same), ptr(input));
+    total(input);
+    const next = L.tensor(new Float32Array(1000).fill(7));
+    assert.notEqual(ptr(next), ptr(input));
+    assert.equal(same.sum().item(), 499500);
+    // A donated input updated in place is the output: it stays allocated for the result.
+    const doubled = L.jit((x: Tensor) => x.mul(2), { donate: [0] })(L.tensor(data));
+    L.tensor(new Float32Array(1000).fill(-1));
+    assert.equal(doubled.sum().item(), 999000);
+  });
+});
+
 Deno.test("cpu: out-of-range gather indices are reported, eagerly and under jit", async () => {
   await withCpu(1, () => {
     assert.throws(() => L.take(L.zeros([4, 2]), [4]), /index 4 is out of range for an axis of size 4/);
@@ -131,6 +156,42 @@ Deno.test("cpu: out-of-range gather indices are reported, eagerly and under jit"
       /index -1 is out of range for an axis of size 4/,
     );
   });
+});
+
+Deno.test("cpu: the SIMD index check accepts exactly the indices in [0, rows) and names the first bad one (fast-check)", async () => {
+  const runtime = await CpuRuntime.create({ threads: 1 });
+  try {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        // Lengths around multiples of four: the vector loop, its lanes and the scalar tail.
+        fc.integer({ min: 0, max: 4 }).chain((q) => fc.integer({ min: 4 * q, max: 4 * q + 3 })),
+        fc.array(fc.integer({ min: -3, max: 60 }), { minLength: 64, maxLength: 64 }),
+        fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+        fc.nat(63),
+        (rows, count, values, extreme, at) => {
+          const indices = Int32Array.from(values.slice(0, count));
+          if (count > 0) indices[at % count] = at % 2 ? extreme : indices[at % count];
+          const ptr = runtime.alloc(4 * Math.max(count, 1));
+          try {
+            new Int32Array(runtime.memory.buffer, ptr, count).set(indices);
+            const bad = Array.from(indices).find((i) => !(i >= 0 && i < rows));
+            const check = () => checkIndices(runtime, new CpuBuffer(ptr, 4 * count), count, rows);
+            if (bad === undefined) check();
+            else {assert.throws(
+                check,
+                new RegExp(`index ${bad} is out of range for an axis of size ${rows};`),
+              );}
+          } finally {
+            runtime.free(ptr);
+          }
+        },
+      ),
+      { numRuns: 400, seed: 3 },
+    );
+  } finally {
+    runtime.close();
+  }
 });
 
 Deno.test("cpu: gathered rows feeding elementwise ops and reductions match the reference", async () => {

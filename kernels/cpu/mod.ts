@@ -44,7 +44,7 @@ import { viewType } from "./jobs.ts";
 import { packedBElements } from "./matmul.ts";
 import { CPU_LOWERING, type KernelLowering } from "./lowering.ts";
 import type { CpuRuntime } from "./pool.ts";
-import { SCATTER_STRIPES, scatterAddRowsModule } from "./rows.ts";
+import { gatherRowsModule, SCATTER_STRIPES, scatterAddRowsModule } from "./rows.ts";
 import {
   simdElementwiseModule,
   simdReduceModule,
@@ -420,6 +420,10 @@ function compileKernel(k: Kernel, generated: Generated, ctx: Context): Step {
 
 /** The indices a fused kernel gathers rows with: which input holds them, how many, and the table's rows. */
 function gatheredIndices(k: Kernel): { input: number; count: number; rows: number }[] {
+  if (k.kind === "opaque" && k.eqn.prim === "gather") {
+    // A row gather that runs in a row group: the group checks its indices (the kernel alone checks its own).
+    return [{ input: 1, count: sizeOf(k.inputs[1].shape), rows: k.inputs[0].shape[0] }];
+  }
   const expr = k.kind === "elementwise" ? k.expr : k.kind === "reduce" ? k.prologue : undefined;
   const found = new Map<string, { input: number; count: number; rows: number }>();
   const visit = (e: Expr) => {
@@ -572,9 +576,22 @@ function generateStandalone(k: OpaqueKernel, ctx: Context): Generated {
       `cpu backend: fusion left ${k.eqn.prim} on its own, but its CPU lowering is "${lowering.fused}"`,
     );
   }
+  const [table, indices] = k.inputs;
   return {
     code: { language: "none", text: `${k.eqn.prim}: a standalone kernel (kernels/cpu/standalone.ts)` },
     // The kernel reads the buffers fusion chose (a reshaped operand is read in its source's buffer).
     step: () => lowering.kernel(k.eqn as never, ctx),
+    // A row gather is a loop over its indices, which a row group may split with its other members.
+    ...(k.eqn.prim === "gather"
+      ? {
+        rows: {
+          bytes: gatherRowsModule(
+            sizeOf(table.shape.slice(1)) * BYTES_PER_ELEMENT[k.output.dtype],
+            ctx.limits,
+          ),
+          outer: sizeOf(indices.shape),
+        },
+      }
+      : {}),
   };
 }

@@ -35,17 +35,22 @@ export interface RowGrouping {
   readonly groups: readonly { readonly start: number; readonly end: number; readonly rows: number }[];
 }
 
-/** The kernel's loop extents: its output shape for an elementwise kernel, its input shape for a reduction. */
+/**
+ * The kernel's loop extents: its output shape for an elementwise kernel or a row gather (a loop over its
+ * indices, a table row each), its input shape for a reduction.
+ */
 function loopShape(k: Kernel): readonly number[] | undefined {
   if (k.kind === "elementwise") return k.shape;
   if (k.kind === "reduce") return k.inShape;
+  if (k.kind === "opaque" && k.eqn.prim === "gather") return k.output.shape;
   return undefined;
 }
 
 /**
  * The rows a kernel may be split into for a group: the extent of its first loop axis, when that axis is also
- * its output's first (kept by a reduction) and the kernel is an elementwise loop or a reduction. Undefined
- * when it cannot be a member.
+ * its output's first (kept by a reduction) and the kernel is an elementwise loop, a reduction or a row gather
+ * (word2vec's rows of the centre and context words join the dot products that read them). Undefined when it
+ * cannot be a member.
  *
  * @example
  * ```ts
@@ -123,7 +128,7 @@ export function rowGroups(kernels: readonly Kernel[], splits: (k: Kernel) => boo
       const rowSize = memberRows.get(v);
       if (rowSize === undefined) return true;
       const expr = k.kind === "elementwise" ? k.expr : k.kind === "reduce" ? k.prologue : undefined;
-      // A gathered row is anywhere in its table: never row-local.
+      // A gathered row is anywhere in its table: never row-local (nor is anything a row gather kernel reads).
       return expr !== undefined &&
         loadsOf(expr, i).every((r) => r.kind === "load" && rowLocal(r.at, shape, rowSize));
     });

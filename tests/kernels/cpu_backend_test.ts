@@ -646,13 +646,18 @@ Deno.test("cpu: products that share a B pack it once per call, and a new B is pa
 });
 
 /** A row-wise op on a [P, D] value: each is a reduction along the rows and its use, or something that breaks a group. */
-const ROW_OPS: ((v: Tensor, w: Tensor) => Tensor)[] = [
+const ROW_OPS: ((v: Tensor, w: Tensor, ids: Tensor) => Tensor)[] = [
   (v) => v.div(v.square().sum(1, true).add(1).sqrt()), // row norms, then each row scaled by its own
   (v) => L.softmax(v, 1).mul(v.max(1, true)),
   (v) => v.sub(v.mean(0, true)), // a column statistic: a reduction over rows, which no group joins
   (v, w) => v.matmul(w).tanh(), // a product: not a member
   (v) => v.div(v.abs().mean(1, true).transpose().mean(1, true)), // every row's mean |v|, in each row
   (v) => v.tanh().exp().sum(1, true).mul(v.sin()), // a sin: the JavaScript generator
+  (v, w, ids) => {
+    // Rows of an input table, copied out since a product reads them too: the gather joins a group.
+    const rows = L.take(w, ids);
+    return v.mul(rows).sum(1, true).add(rows.exp()).add(rows.matmul(w));
+  },
 ];
 
 Deno.test("cpu: row groups (row-wise reductions and their uses run row block by row block) match the reference, gradients too, on 1 and 2 threads (fast-check)", async () => {
@@ -669,10 +674,14 @@ Deno.test("cpu: row groups (row-wise reductions and their uses run row block by 
       async ({ rows, width, ops, seed, threads }) => {
         const make = () => {
           const r = rng(seed);
-          return [randomTensor(r, [rows, width]), randomTensor(r, [width, width], { lo: -0.5, hi: 0.5 })];
+          return [
+            randomTensor(r, [rows, width]),
+            randomTensor(r, [width, width], { lo: -0.5, hi: 0.5 }),
+            L.tensor(Int32Array.from({ length: rows }, () => Math.floor(r() * width)), { dtype: "int32" }),
+          ];
         };
-        const f = (x: Tensor, w: Tensor) =>
-          L.valueAndGrad((v: Tensor) => ops.reduce((u, op) => ROW_OPS[op](u, w), v).square().sum())(x);
+        const f = (x: Tensor, w: Tensor, ids: Tensor) =>
+          L.valueAndGrad((v: Tensor) => ops.reduce((u, op) => ROW_OPS[op](u, w, ids), v).square().sum())(x);
         const { expected, actual } = await onBoth(f, make, threads);
         // Gradients sum terms of either sign: errors scale with the largest magnitude, not each element's.
         let scale = 1;

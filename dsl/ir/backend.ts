@@ -148,4 +148,10 @@ export interface Backend {
    * step's new inputs, then cost no fresh memory). A backend frees it only where no other tensor can hold it.
    */
   release?(buffer: DeviceBuffer): void;
+  /**
+   * Runs `task` on the calling thread during the next compiled run, while other threads compute its first
+   * parallel job (at the run's end if it has none): a training loop makes its next batch meanwhile. The task
+   * may create tensors and run eager ops. A backend without it leaves the caller to run the task itself.
+   */
+  aside?(task: () => void): void;
 }

@@ -164,6 +164,7 @@ export function createCpuBackend(runtime: CpuRuntime, options: CpuBackendOptions
     release(buffer) {
       owned.release(buffer as CpuBuffer);
     },
+    aside: (task) => runtime.aside(task),
     explain(graph: Graph): CompileReport {
       const program = fuse(optimize(graph), FUSE_OPTIONS);
       const ctx = { allocate, view, runtime, limits };
@@ -190,6 +191,8 @@ class OwnedBlocks {
     if (buffer.shared || buffer.released || !this.finalizer.unregister(buffer)) return;
     buffer.released = true;
     this.runtime.free(buffer.ptr);
+    // Freed without a collection: it no longer counts towards the next ballast (which prompts one).
+    this.debt = Math.max(0, this.debt - buffer.bytes);
   }
 
   /** Bytes adopted since the last ballast. */
@@ -271,36 +274,10 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
         return buffer;
       };
       const kernels = program.kernels;
-      for (let i = 0; i < kernels.length; i++) {
-        const group = groupAt.get(i);
-        if (group) {
-          const { members } = group;
-          const outputs = members.map(outputOf);
-          group.run(
-            members.map((k, m) => ({ inputs: k.inputs.map((v) => env.get(v)!), output: outputs[m] })),
-          );
-          i = group.end - 1;
-          continue;
-        }
-        const k = kernels[i];
-        const buffer = outputOf(k);
-        const operandB = shared.get(k);
-        if (operandB && k.kind === "matmul") {
-          const [a, b] = k.inputs.map((v) => env.get(v)!);
-          const { m, n, transA, transB } = k;
-          const shape = { m, n, k: k.k, transA, transB };
-          // A value does not change during a run, so op(B) packed at its first product serves the rest.
-          operandB.buffer ??= ctx.allocate(
-            4 * packedBElements(k.k, n),
-            () => `op(B) of ${showShape([k.k, n])} packed for ${operandB.products} products`,
-            false,
-          );
-          if (operandB.run !== run) ctx.runtime.packB(b.ptr, shape, operandB.buffer.ptr);
-          operandB.run = run;
-          ctx.runtime.sgemm(a.ptr, b.ptr, buffer.ptr, { ...shape, prepackedB: operandB.buffer.ptr });
-        } else {
-          steps[i]!(k.inputs.map((v) => env.get(v)!), buffer, plan.inPlace.has(k));
-        }
+      try {
+        runKernels();
+      } finally {
+        ctx.runtime.runAside(); // a task that no job took runs now (see Backend.aside)
       }
       return graph.outputs.map((v) => {
         const buffer = env.get(v);
@@ -308,6 +285,39 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
         if (inputs.includes(buffer)) buffer.shared = true; // see CpuBuffer.shared
         return buffer;
       });
+      function runKernels() {
+        for (let i = 0; i < kernels.length; i++) {
+          const group = groupAt.get(i);
+          if (group) {
+            const { members } = group;
+            const outputs = members.map(outputOf);
+            group.run(
+              members.map((k, m) => ({ inputs: k.inputs.map((v) => env.get(v)!), output: outputs[m] })),
+            );
+            i = group.end - 1;
+            continue;
+          }
+          const k = kernels[i];
+          const buffer = outputOf(k);
+          const operandB = shared.get(k);
+          if (operandB && k.kind === "matmul") {
+            const [a, b] = k.inputs.map((v) => env.get(v)!);
+            const { m, n, transA, transB } = k;
+            const shape = { m, n, k: k.k, transA, transB };
+            // A value does not change during a run, so op(B) packed at its first product serves the rest.
+            operandB.buffer ??= ctx.allocate(
+              4 * packedBElements(k.k, n),
+              () => `op(B) of ${showShape([k.k, n])} packed for ${operandB.products} products`,
+              false,
+            );
+            if (operandB.run !== run) ctx.runtime.packB(b.ptr, shape, operandB.buffer.ptr);
+            operandB.run = run;
+            ctx.runtime.sgemm(a.ptr, b.ptr, buffer.ptr, { ...shape, prepackedB: operandB.buffer.ptr });
+          } else {
+            steps[i]!(k.inputs.map((v) => env.get(v)!), buffer, plan.inPlace.has(k));
+          }
+        }
+      }
     },
   };
 }

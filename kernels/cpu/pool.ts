@@ -427,7 +427,7 @@ export class CpuRuntime {
     if (job.k === 0 && job.flags & GemmFlags.accumulate) return;
     const flops = 2 * job.batch * job.m * job.n * Math.max(job.k, 1);
     job.threads = Math.max(1, Math.min(this.threads, Math.floor(flops / MIN_FLOPS_PER_THREAD)));
-    if (unitCount(job) === 1) job.threads = 1; // one band only: waking workers would not help
+    if (unitCount(job) === 1 || this.solo) job.threads = 1; // one band only: waking workers would not help
     if (job.threads === 1) {
       runUnits(job, soloContext(this.gemm, this.packBKernel, this.work));
       return;
@@ -517,7 +517,9 @@ export class CpuRuntime {
   runKernel(id: number, args: readonly number[], outer: number, work: number, chunksPerThread = 4): void {
     if (this.closed) throw new Error("runKernel: this CpuRuntime is closed");
     const kernel = this.kernels[id];
-    const threads = Math.max(1, Math.min(this.threads, outer, Math.floor(work / MIN_ELEMENTS_PER_THREAD)));
+    const threads = this.solo
+      ? 1
+      : Math.max(1, Math.min(this.threads, outer, Math.floor(work / MIN_ELEMENTS_PER_THREAD)));
     if (threads === 1 || args.length > Control.ints - Control.kernel - 7) {
       kernel.run(0, outer, args);
       return;
@@ -546,6 +548,7 @@ export class CpuRuntime {
     openJob(control);
     let failure: unknown;
     try {
+      this.runAside();
       work();
     } catch (error) {
       failure = error;
@@ -568,7 +571,9 @@ export class CpuRuntime {
     work: number,
   ): void {
     if (this.closed) throw new Error("runGroup: this CpuRuntime is closed");
-    const threads = Math.max(1, Math.min(this.threads, rows, Math.floor(work / MIN_ELEMENTS_PER_THREAD)));
+    const threads = this.solo
+      ? 1
+      : Math.max(1, Math.min(this.threads, rows, Math.floor(work / MIN_ELEMENTS_PER_THREAD)));
     // Chunks small enough that a member's rows are still in cache for the next, and several per thread.
     const chunk = Math.max(
       1,
@@ -587,6 +592,48 @@ export class CpuRuntime {
     }
     this.shareJob(2, description, "runGroup", () => runChunks(runner, rows, chunk, [], this.shared.next));
   }
+
+  /**
+   * Runs `task` on this thread as soon as the next kernel or row-group job is posted: the workers start on
+   * the job's chunks meanwhile, and this thread takes what is left when the task returns. A training loop
+   * makes its next batch this way while the step computes. Whatever the task computes itself (an eager op)
+   * runs on this thread alone, since the job holds the workers. {@linkcode CpuRuntime.runAside} runs a task
+   * that no job has taken.
+   *
+   * @example
+   * ```ts
+   * import { CpuRuntime } from "./pool.ts";
+   * const rt = await CpuRuntime.create({ threads: 1 });
+   * let ran = false;
+   * rt.aside(() => (ran = true));
+   * rt.runAside(); // no job came: the owner of the task runs it when its work is done
+   * if (!ran) throw new Error();
+   * rt.close();
+   * ```
+   */
+  aside(task: () => void): void {
+    if (this.pendingAside) throw new Error("aside: a task is already waiting for a job");
+    this.pendingAside = task;
+  }
+
+  /** Runs the task {@linkcode CpuRuntime.aside} left, if any, with jobs of its own kept on this thread. */
+  runAside(): void {
+    const task = this.pendingAside;
+    if (!task) return;
+    this.pendingAside = undefined;
+    this.solo = true;
+    try {
+      task();
+    } finally {
+      this.solo = false;
+    }
+  }
+
+  /** The task that the next job runs on this thread (see {@linkcode CpuRuntime.aside}). */
+  private pendingAside?: () => void;
+
+  /** Set while an aside task runs inside a job: jobs it posts would overwrite the open one's description. */
+  private solo = false;
 
   /** Stops the workers. The memory stays readable; `sgemm` and `alloc` must not be used after. */
   close(): void {

@@ -235,6 +235,12 @@ export async function trainLoop<P>(task: TrainTask<P>, options: LoopOptions = {}
     return [value, next.params, next.state, nextCarry] as const;
   }, { donate: task.freshBatches ? [0, 1, 3] : [0, 1] });
 
+  /** Where the batcher stands after the batches taken so far: its epoch, state and progress. */
+  let at: Omit<Fetched, "batch"> = {
+    epoch: batcher.epoch,
+    state: batcher.state(),
+    progress: batcher.progress(),
+  };
   const reportMs = 1000 * (options.reportSeconds ?? 2);
   const checkpointMs = 1000 * (options.checkpointSeconds ?? 60);
   let steps = position.step;
@@ -248,13 +254,13 @@ export async function trainLoop<P>(task: TrainTask<P>, options: LoopOptions = {}
     const now = performance.now();
     last = {
       step: steps,
-      epoch: batcher.epoch,
+      epoch: at.epoch,
       tokens: position.tokens,
       loss: itemSum > 0 ? lossSum / itemSum : NaN,
       lr: state.lr.item(),
       tokensPerSecond: tokensSince / Math.max((now - lastReport) / 1000, 1e-9),
       elapsed: elapsed(),
-      progress: batcher.progress(),
+      progress: at.progress,
       ...(evaluation ? { evaluation } : {}),
     };
     await options.onReport?.(last);
@@ -265,24 +271,39 @@ export async function trainLoop<P>(task: TrainTask<P>, options: LoopOptions = {}
     // The last epoch's end saved these very params: the run's end has nothing new to save.
     if (!checkpoint || savedAtStep === steps) return;
     assertFiniteParams(model, params, steps, checkpoint);
-    position = { ...position, step: steps, elapsed: elapsed(), batcher: batcher.state() };
+    position = { ...position, step: steps, elapsed: elapsed(), batcher: at.state };
     await saveCheckpoint(checkpoint, model, { params, optimizerState: state, carry, position });
     lastCheckpoint = performance.now();
     savedAtStep = steps;
   };
   let [finished, interrupted] = [false, false];
+  // The next batch is made while the step computes, where the backend can (Backend.aside): the worker
+  // threads start on the step meanwhile. Reports and checkpoints use `at`, where the batcher stood after
+  // the batches the steps took, not after the one made ahead (a resumed run makes that one again).
+  const backend = L.getBackend();
+  let ahead: Fetched | undefined;
+  const fetch = (): Fetched => {
+    const batch = batcher.next();
+    return { batch, epoch: batcher.epoch, state: batcher.state(), progress: batcher.progress() };
+  };
   for (;;) {
     if (options.maxSteps !== undefined && steps >= options.maxSteps) break;
     if (options.shouldStop?.()) {
       interrupted = true;
       break;
     }
-    const epochBefore = batcher.epoch;
-    const batch = batcher.next();
+    const epochBefore = at.epoch;
+    const fetched = ahead ?? fetch();
+    ahead = undefined;
+    at = fetched;
+    const batch = fetched.batch;
     if (!batch) {
       finished = true;
       break;
     }
+    backend.aside?.(() => {
+      ahead = fetch();
+    });
     let value: L.Tensor;
     [value, params, state, carry] = step(params, state, carry, batch.tensors) as unknown as [
       L.Tensor,
@@ -298,7 +319,7 @@ export async function trainLoop<P>(task: TrainTask<P>, options: LoopOptions = {}
     tokensSince += batch.tokens;
     position.tokens += batch.tokens;
     const now = performance.now();
-    if (batcher.epoch > epochBefore) {
+    if (at.epoch > epochBefore) {
       if (task.initialCarry) carry = task.initialCarry();
       await report(task.evaluate?.(params));
       await save();
@@ -315,6 +336,14 @@ export async function trainLoop<P>(task: TrainTask<P>, options: LoopOptions = {}
   if (itemSum > 0) await report();
   await save();
   return { params, steps, finished, interrupted, last };
+}
+
+/** A batch and where the batcher stood after making it. */
+interface Fetched {
+  readonly batch: Batch | undefined;
+  readonly epoch: number;
+  readonly state: unknown;
+  readonly progress: number;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -147,6 +147,42 @@ Deno.test("cpu: a donated input no output took is freed at once; a buffer anothe
   });
 });
 
+Deno.test("cpu: a task set aside runs during the next run, its own ops on this thread, and both results are right", async () => {
+  await withCpu(2, (cpu) => {
+    const r = rng(5);
+    const x = randomTensor(r, [3000, 64]); // a row group two threads share
+    const f = L.jit((t: Tensor) => t.exp().sum(1).mul(t.sum(1)));
+    const expected = f(x).dataSync();
+    const y = L.tensor(Float32Array.from({ length: 64 * 3000 }, (_, i) => (i % 7) / 7), {
+      shape: [3000, 64],
+    });
+    const want = Array.from(f(y).dataSync());
+    // Several times: whether the worker is still on the step's job when the task posts depends on timing.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      let made: Float32Array | undefined;
+      let madeDuringRun = false;
+      let running = false;
+      cpu.aside!(() => {
+        madeDuringRun = running;
+        // A compiled function and an eager op inside the step's job, while the worker is on it: each runs
+        // whole on this thread (a job of their own would overwrite the open one's description).
+        made = f(y).add(L.tensor(0)).dataSync() as Float32Array;
+      });
+      running = true;
+      const actual = f(x).dataSync();
+      running = false;
+      assert.ok(madeDuringRun, "the task ran during the run");
+      assert.deepEqual(Array.from(actual), Array.from(expected));
+      assert.deepEqual(Array.from(made!), want);
+    }
+    // A run with no job for the workers (one tiny kernel) runs the task at its end.
+    let ran = false;
+    cpu.aside!(() => (ran = true));
+    L.jit((t: Tensor) => t.add(1))(L.tensor([1]));
+    assert.ok(ran);
+  });
+});
+
 Deno.test("cpu: out-of-range gather indices are reported, eagerly and under jit", async () => {
   await withCpu(1, () => {
     assert.throws(() => L.take(L.zeros([4, 2]), [4]), /index 4 is out of range for an axis of size 4/);

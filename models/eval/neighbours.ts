@@ -2,7 +2,7 @@
  * Nearest neighbours of a word by cosine similarity of the word vectors.
  * @module
  */
-import { cosine, unitRows, wordIndex, type WordVectors } from "./vectors.ts";
+import { cosine, unitRows, type WordVectors } from "./vectors.ts";
 
 /**
  * The `k` words closest to `word` by cosine (itself excluded), with their similarities; undefined when the
@@ -21,14 +21,27 @@ export function neighbours(
   k: number,
   unit: Float32Array = unitRows(vectors.table, vectors.dim),
 ): { word: string; similarity: number }[] | undefined {
-  const index = wordIndex(vectors.words);
-  const id = index.get(word) ?? index.get(word.toLowerCase());
-  if (id === undefined) return undefined;
-  const scored: { word: string; similarity: number }[] = [];
-  for (let other = 0; other < vectors.words.length; other++) {
-    if (other !== id) {
-      scored.push({ word: vectors.words[other], similarity: cosine(unit, vectors.dim, id, other) });
+  const { words, dim } = vectors;
+  // The word, else its lowercase form as a word, else the first word whose lowercase form it is (wordIndex's
+  // order) — found by a scan, not a map of every word built per call.
+  const lower = word.toLowerCase();
+  let id = words.indexOf(word);
+  if (id < 0) id = words.indexOf(lower);
+  if (id < 0) id = words.findIndex((w) => w.toLowerCase() === lower);
+  if (id < 0) return undefined;
+  // The k best so far, best first; a later word displaces one only by a strictly higher cosine (ties keep
+  // the earlier word, as a stable sort would).
+  const best: { word: string; similarity: number }[] = [];
+  for (let other = 0; other < words.length && k > 0; other++) {
+    if (other === id) continue;
+    const similarity = cosine(unit, dim, id, other);
+    if (best.length === k) {
+      if (!(similarity > best[k - 1].similarity)) continue;
+      best.pop();
     }
+    let at = best.length;
+    while (at > 0 && similarity > best[at - 1].similarity) at--;
+    best.splice(at, 0, { word: words[other], similarity });
   }
-  return scored.sort((a, b) => b.similarity - a.similarity).slice(0, k);
+  return best;
 }

@@ -10,7 +10,7 @@ import { analogies, parseAnalogies } from "../../models/eval/analogy.ts";
 import { neighbours } from "../../models/eval/neighbours.ts";
 import { drawToken, sampleTokens } from "../../models/eval/sample.ts";
 import { parseScoredPairs, spearman, wordSimilarity } from "../../models/eval/similarity.ts";
-import { formatVectors, parseVectors } from "../../models/eval/vectors.ts";
+import { cosine, formatVectors, parseVectors, unitRows } from "../../models/eval/vectors.ts";
 import { bestMixture, mixedPerplexity } from "../../models/eval/perplexity.ts";
 
 // Axes: royal, male, female, fruit, city. Capitals near their countries (their own axis pairs).
@@ -185,6 +185,32 @@ Deno.test("neighbours: by falling cosine, the word itself left out; undefined fo
   assert.ok(near[0].similarity > near[1].similarity);
   assert.equal(neighbours(v, "zebra", 3), undefined);
   assert.equal(neighbours(v, "Paris", 1)![0].word, "france");
+});
+
+Deno.test("neighbours: the k first of every other word stably sorted by falling cosine (fast-check, with ties)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 2, max: 30 }),
+      fc.integer({ min: 0, max: 35 }),
+      // Few distinct components: equal cosines are common.
+      fc.array(fc.constantFrom(-1, 0, 0.5, 1), { minLength: 90, maxLength: 90 }),
+      fc.nat(29),
+      (count, k, components, pick) => {
+        const words = Array.from({ length: count }, (_, i) => (i === 1 ? "Mixed" : `w${i}`));
+        const v = { words, table: Float32Array.from(components.slice(0, 3 * count)), dim: 3 };
+        const id = pick % count;
+        const unit = unitRows(v.table, 3);
+        const expected = words.map((w, other) => ({ word: w, similarity: cosine(unit, 3, id, other) }))
+          .filter((_, other) => other !== id)
+          .sort((a, b) => b.similarity - a.similarity)
+          .slice(0, k);
+        assert.deepEqual(neighbours(v, words[id], k), expected);
+        // Any case finds the word: "W3" is w3, "MIXED" is Mixed (no word is "mixed").
+        assert.deepEqual(neighbours(v, words[id].toUpperCase(), k), expected);
+      },
+    ),
+    { numRuns: 300, seed: 9 },
+  );
 });
 
 Deno.test("sample: the same seed gives the same tokens; temperature near 0 and top-1 give the argmax", () => {

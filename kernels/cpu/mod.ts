@@ -241,13 +241,18 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
   const steps = program.kernels.map((k) =>
     grouped.has(k) ? undefined : compileKernel(k, generated.get(k)!, ctx)
   );
-  const slots: (CpuBuffer | undefined)[] = plan.slotBytes.map(() => undefined);
+  const ownSlots: (CpuBuffer | undefined)[] = plan.slotBytes.map(() => undefined);
   const bound = [...graph.inputs, ...graph.captures.map((c) => c.v)];
   const shared = sharedOperandsB(program.kernels);
   let runs = 0;
+  let running = 0;
   return {
     run(inputs) {
       const run = ++runs;
+      // A run inside a run of this same executable (a task set aside, Backend.aside, may make one while the
+      // workers are on the outer run's job) gets intermediates of its own, and packs its own op(B).
+      const nested = running > 0;
+      const slots = nested ? plan.slotBytes.map((): CpuBuffer | undefined => undefined) : ownSlots;
       const env = new Map<Var, CpuBuffer>();
       bound.forEach((v, i) => env.set(v, inputs[i] as CpuBuffer));
       /** The buffer kernel `k` writes, as the plan says: a fresh one for a graph output. */
@@ -274,9 +279,12 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
         return buffer;
       };
       const kernels = program.kernels;
+      running++;
       try {
         runKernels();
       } finally {
+        running--;
+        if (nested) { for (const slot of slots) if (slot) ctx.runtime.free(slot.ptr); }
         ctx.runtime.runAside(); // a task that no job took runs now (see Backend.aside)
       }
       return graph.outputs.map((v) => {
@@ -299,7 +307,7 @@ function compileGraph(source: Graph, ctx: Context, options: CompileOptions): Exe
           }
           const k = kernels[i];
           const buffer = outputOf(k);
-          const operandB = shared.get(k);
+          const operandB = nested ? undefined : shared.get(k);
           if (operandB && k.kind === "matmul") {
             const [a, b] = k.inputs.map((v) => env.get(v)!);
             const { m, n, transA, transB } = k;

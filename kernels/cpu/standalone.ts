@@ -6,7 +6,7 @@
  */
 import { BYTES_PER_ELEMENT } from "../passes/memory.ts";
 import { executeEqn } from "../reference/mod.ts";
-import { threefry2x32 } from "../reference/threefry.ts";
+import { threefryWords } from "../reference/threefry.ts";
 import { type DType, type Eqn, type PrimName, sizeOf } from "../../dsl/ir/mod.ts";
 import type { CpuRuntime } from "./pool.ts";
 import { gatherRowsModule, indexBoundModule } from "./rows.ts";
@@ -245,8 +245,7 @@ export const randomBitsKernel: StandaloneKernel<"random_bits"> = (e, ctx) => {
   const stream = e.params.stream;
   return (inputs, output) => {
     const [key, out] = viewsOf(e, ctx, inputs, output);
-    const k0 = key[0], k1 = key[1];
-    for (let i = 0; i < out.length; i++) out[i] = threefry2x32(k0, k1, stream, i)[0];
+    threefryWords(key[0], key[1], stream, out as Int32Array);
   };
 };
 

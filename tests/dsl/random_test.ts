@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { jit, random, type Tensor, tensor } from "../../mod.ts";
-import { threefry2x32 } from "../../kernels/reference/threefry.ts";
+import { threefry2x32, threefryWords } from "../../kernels/reference/threefry.ts";
 
 Deno.test("random: the same key gives the same numbers, eagerly and under jit", () => {
   fc.assert(
@@ -35,6 +35,23 @@ Deno.test("random: Threefry-2x32 matches the published known-answer vectors", ()
   assert.deepEqual(
     threefry2x32(0x13198a2e, 0x03707344, 0x243f6a88, 0x85a308d3).map(hex),
     ["c4923a9c", "483df7a0"],
+  );
+});
+
+Deno.test("random: the CPU backend's unrolled Threefry words equal threefry2x32's first words (fast-check)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+      fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+      fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+      fc.integer({ min: 0, max: 40 }),
+      (k0, k1, stream, n) => {
+        const words = new Int32Array(n);
+        threefryWords(k0, k1, stream, words);
+        words.forEach((w, i) => assert.equal(w, threefry2x32(k0, k1, stream, i)[0]));
+      },
+    ),
+    { numRuns: 300, seed: 4 },
   );
 });
 
